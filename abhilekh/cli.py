@@ -1,0 +1,205 @@
+"""The `abhilekh` command: digitise bundles, search them, run the web page."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from abhilekh.settings import get_settings
+
+app = typer.Typer(
+    name="abhilekh",
+    help=(
+        "abhilekh (अभिलेख) turns scanned police records into searchable e-files.\n\n"
+        "Typical use:\n\n"
+        "  abhilekh ingest scans/GD-1998/ --thana Chhibramau --register 'General Diary' --year 1998\n\n"
+        "  abhilekh search 'मु0अ0सं0 123/2019' --thana Chhibramau\n\n"
+        "  abhilekh serve        # the search page for officers, on http://127.0.0.1:8750\n\n"
+        "Data lives in ABHILEKH_HOME (default ~/.local/share/abhilekh). Set ABHILEKH_ES_URL "
+        "and ABHILEKH_S3_ENDPOINT to use Elasticsearch and MinIO instead of the embedded "
+        "index and store. `abhilekh doctor` checks the set-up."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _parse_years(value: str | None) -> tuple[int | None, int | None]:
+    if not value:
+        return None, None
+    match = re.fullmatch(r"\s*(\d{4})\s*(?:[-–/]\s*(\d{4}))?\s*", value)
+    if not match:
+        raise typer.BadParameter("use a year like 1998 or a range like 1995-1998", param_hint="--year")
+    start = int(match.group(1))
+    end = int(match.group(2)) if match.group(2) else None
+    if end is not None and end < start:
+        raise typer.BadParameter(f"range ends ({end}) before it starts ({start})", param_hint="--year")
+    return start, end
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A folder or .zip of page scans (TIFF, JPEG, PNG, scanned PDF), or one file.")],
+    thana: Annotated[str, typer.Option(help="Police station or office, e.g. Chhibramau / छिबरामऊ.")] = "",
+    register: Annotated[str, typer.Option(help="Register or file type, e.g. 'Crime Register', 'General Diary'.")] = "",
+    year: Annotated[Optional[str], typer.Option(help="Year (1998) or range (1995-1998) the bundle covers.")] = None,
+    file_no: Annotated[str, typer.Option("--file-no", help="File or register number.")] = "",
+    title: Annotated[str, typer.Option(help="A title officers will recognise.")] = "",
+) -> None:
+    """Digitise one bundle: clean and OCR every page, store a searchable PDF, index every page.
+
+    Re-running on the same scans does nothing new; after a crash it resumes. Bad files
+    (corrupt, empty, unsupported, password-protected, enormous) are named, copied to
+    quarantine and skipped; the exit code is then 1.
+    """
+    if not path.exists():
+        err.print(f"[red]error:[/] {escape(str(path))} does not exist")
+        raise typer.Exit(2)
+    start, end = _parse_years(year)
+    metadata = {"thana": thana, "register": register, "year": start, "year_to": end,
+                "file_no": file_no, "title": title or path.stem}
+    from pipelines.runner import ingest_with_progress
+
+    report = ingest_with_progress(path, metadata, console)
+    raise typer.Exit(0 if report["ok"] else 1)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words, a name, 'मु0अ0सं0 123/2019', 'धारा 379', a vehicle number, or a \"quoted phrase\".")],
+    thana: Annotated[Optional[str], typer.Option(help="Only this police station.")] = None,
+    register: Annotated[Optional[str], typer.Option(help="Only this register type.")] = None,
+    year: Annotated[Optional[int], typer.Option(help="Only bundles covering this year.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="How many hits.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of hits.")] = False,
+) -> None:
+    """Find pages. Devanagari or Latin letters; Devanagari and ASCII digits alike."""
+    from abhilekh.records import SearchFilters
+    from search import open_index
+    from storage import open_store
+    from storage.bundles import pdf_key
+
+    settings = get_settings()
+    index, store = open_index(settings), open_store(settings)
+    try:
+        results = index.search(query, SearchFilters(thana=thana, register=register, year=year), limit=limit)
+    finally:
+        index.close()
+    for hit in results.hits:
+        hit.pdf = f"{store.link(pdf_key(hit.bundle_id))}#page={hit.page}"
+    if as_json:
+        print(json.dumps([h.to_dict() for h in results.hits], ensure_ascii=False, indent=2))
+        return
+    if not results.hits:
+        console.print("No pages found / कोई पृष्ठ नहीं मिला. Try fewer words, or drop a filter.")
+        return
+    table = Table(title=f"{results.total} page(s) / पृष्ठ", show_lines=True)
+    for column in ("#", "bundle / page", "station · register · year", "snippet"):
+        table.add_column(column)
+    for rank, hit in enumerate(results.hits, 1):
+        meta = hit.metadata
+        where = " · ".join(str(x) for x in (meta.thana, meta.register, meta.year) if x)
+        table.add_row(str(rank), f"{hit.bundle_id[:12]} p.{hit.page}\n{escape(meta.title)}",
+                      escape(where), _snippet_markup(hit.snippet_html))
+    console.print(table)
+    console.print("Open a page: " + escape(results.hits[0].pdf))
+
+
+def _snippet_markup(snippet_html: str) -> str:
+    """Turn the escaped, <mark>-ed snippet into rich markup for the terminal."""
+    import html
+
+    parts = re.split(r"<mark>(.*?)</mark>", snippet_html)
+    return "".join(
+        f"[bold yellow]{escape(html.unescape(p))}[/]" if i % 2 else escape(html.unescape(p))
+        for i, p in enumerate(parts)
+    )
+
+
+@app.command()
+def ocr(
+    images: Annotated[list[Path], typer.Argument(help="Page images or scanned PDFs.")],
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Where <stem>.txt files go.")],
+) -> None:
+    """Run exactly the production clean-up + OCR path on single images (for benchmarks).
+
+    Writes OUT_DIR/<stem>.txt with the page text (pages of a multi-page file separated
+    by form feeds). One single-threaded Tesseract per ABHILEKH_OCR_JOBS.
+    """
+    from pipelines.runner import ocr_files
+
+    failures = ocr_files(images, out_dir, console)
+    raise typer.Exit(1 if failures else 0)
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on (default ABHILEKH_HOST, 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (default ABHILEKH_PORT, 8750).")] = None,
+) -> None:
+    """The search page for officers: search box, filters, snippets, open the PDF at the page."""
+    from web.app import serve as run
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    console.print(f"abhilekh search page: http://{host}:{port}/  (Ctrl+C stops it)")
+    run(settings, host, port)
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild the search index from storage alone (the index is derived)."""
+    from pipelines.maintenance import reindex as rebuild
+
+    count = rebuild(get_settings(), console)
+    console.print(f"Re-indexed {count} page(s) from storage.")
+
+
+@app.command()
+def reconcile() -> None:
+    """Index bundles that are stored but missing or incomplete in the index."""
+    from pipelines.maintenance import reconcile as catch_up
+
+    fixed = catch_up(get_settings(), console)
+    console.print(f"Indexed {len(fixed)} bundle(s) that were missing from the index.")
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False) -> None:
+    """Counts from storage and the index: bundles, pages stored, pages indexed, pages to review."""
+    from pipelines.maintenance import status as counts
+
+    data = counts(get_settings())
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key, value in data.items():
+        console.print(f"{key.replace('_', ' '):>22}: {value}")
+
+
+@app.command()
+def doctor() -> None:
+    """Check Tesseract and its Hindi/English data, poppler, the data directory and servers."""
+    from abhilekh.doctor import run_checks
+
+    ok = run_checks(get_settings(), console)
+    raise typer.Exit(0 if ok else 1)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

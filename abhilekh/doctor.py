@@ -1,0 +1,99 @@
+"""`abhilekh doctor`: is everything abhilekh needs here, and if not, how to fix it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from abhilekh.settings import Settings
+
+APT = "sudo apt-get install -y"
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _run(args: list[str]) -> str:
+    return subprocess.run(args, capture_output=True, text=True, timeout=30).stdout
+
+
+def check_tesseract(settings: Settings) -> list[Check]:
+    if not shutil.which("tesseract"):
+        return [Check("tesseract", False, "not installed", f"{APT} tesseract-ocr tesseract-ocr-hin tesseract-ocr-eng")]
+    version = _run(["tesseract", "--version"]).splitlines()[0:1] or ["?"]
+    checks = [Check("tesseract", True, version[0])]
+    langs = {line.strip() for line in _run(["tesseract", "--list-langs"]).splitlines()[1:]}
+    wanted = [lang for lang in settings.ocr_languages.split("+") if lang]
+    packages = {"hin": "tesseract-ocr-hin", "eng": "tesseract-ocr-eng", "Devanagari": "tesseract-ocr-script-deva", "osd": "tesseract-ocr-osd"}
+    for lang in dict.fromkeys(wanted + ["hin", "eng"]):
+        checks.append(Check(f"tesseract language '{lang}'", lang in langs, "installed" if lang in langs else "missing",
+                            f"{APT} {packages.get(lang, 'tesseract-ocr-' + lang.lower())}"))
+    return checks
+
+
+def check_poppler() -> list[Check]:
+    missing = [tool for tool in ("pdftoppm", "pdfinfo") if not shutil.which(tool)]
+    if missing:
+        return [Check("poppler (scanned PDFs)", False, "missing " + ", ".join(missing), f"{APT} poppler-utils")]
+    return [Check("poppler (scanned PDFs)", True, "pdftoppm and pdfinfo found")]
+
+
+def check_home(settings: Settings) -> list[Check]:
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=settings.home):
+            pass
+        free_gb = shutil.disk_usage(settings.home).free / 1e9
+        ok = free_gb > 1
+        return [Check("data directory", ok, f"{settings.home} (writable, {free_gb:.1f} GB free)",
+                      "" if ok else "free some disk space or point ABHILEKH_HOME elsewhere")]
+    except OSError as exc:
+        return [Check("data directory", False, f"{settings.home}: {exc.strerror or exc}",
+                      "set ABHILEKH_HOME to a directory you can write")]
+
+
+def _backend(name: str, opener: Callable[[], object]) -> list[Check]:
+    try:
+        backend = opener()
+        check = getattr(backend, "check", None)
+        if check is not None:
+            check()
+        detail = backend.describe()  # type: ignore[attr-defined]
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()
+        return [Check(name, True, detail)]
+    except Exception as exc:  # every failure becomes advice, never a traceback
+        return [Check(name, False, str(exc), "see docs/operations.md; for local servers: scripts/services start")]
+
+
+def check_backends(settings: Settings) -> list[Check]:
+    from search import open_index
+    from storage import open_store
+
+    return _backend("object store", lambda: open_store(settings)) + _backend("search index", lambda: open_index(settings))
+
+
+def run_checks(settings: Settings, console: Console) -> bool:
+    checks = check_tesseract(settings) + check_poppler() + check_home(settings) + check_backends(settings)
+    table = Table(title="abhilekh doctor")
+    for column in ("", "check", "found", "how to fix"):
+        table.add_column(column)
+    for c in checks:
+        table.add_row("[green]✓[/]" if c.ok else "[red]✗[/]", c.name, escape(c.detail), escape(c.fix if not c.ok else ""))
+    console.print(table)
+    ok = all(c.ok for c in checks)
+    console.print("[green]All good.[/]" if ok else "[red]Some checks failed; see 'how to fix'.[/]")
+    return ok

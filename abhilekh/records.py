@@ -1,0 +1,110 @@
+"""Records that cross module boundaries: what a bundle and a page are."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class BundleMetadata:
+    """What a scanning operator types in about one physical file or register."""
+
+    thana: str = ""  # police station / office
+    register: str = ""  # register or file type
+    year: int | None = None
+    year_to: int | None = None  # end of a date range; None means a single year
+    file_no: str = ""
+    title: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BundleMetadata:
+        known = {k: data.get(k) for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+    def years(self) -> list[int]:
+        if self.year is None:
+            return []
+        end = self.year_to if self.year_to and self.year_to >= self.year else self.year
+        return list(range(self.year, end + 1))
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    left: int
+    top: int
+    width: int
+    height: int
+    confidence: float  # 0-100, Tesseract's word confidence
+    line: int  # line number within the page, for rebuilding text
+
+
+@dataclass
+class PageText:
+    """The OCR result of one page, as stored in `pages/<n>.json`."""
+
+    bundle_id: str
+    page: int  # 1-based, in bundle order
+    source: str  # source file name the page came from
+    source_page: int  # 1-based page within that source file
+    text: str
+    confidence: float  # mean word confidence, 0-100
+    needs_review: bool
+    width: int = 0
+    height: int = 0
+    dpi: int = 300
+    rotation: int = 0
+    skew: float = 0.0
+    words: list[Word] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PageText:
+        data = dict(data)
+        data["words"] = [Word(**w) for w in data.get("words", [])]
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """One page as the search index sees it; id is `<bundle_id>:<page>`."""
+
+    bundle_id: str
+    page: int
+    text: str  # raw OCR text, for display
+    metadata: BundleMetadata
+    confidence: float = 0.0
+    needs_review: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.bundle_id}:{self.page}"
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    thana: str | None = None
+    register: str | None = None
+    year: int | None = None
+
+
+@dataclass
+class SearchHit:
+    bundle_id: str
+    page: int
+    score: float
+    snippet: str  # plain text around the match
+    snippet_html: str  # the same, HTML-escaped, matches wrapped in <mark>
+    metadata: BundleMetadata
+    confidence: float = 0.0
+    needs_review: bool = False
+    pdf: str = ""  # where to open it; filled by the caller that knows the store
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

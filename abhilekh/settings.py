@@ -1,0 +1,93 @@
+"""One settings object, read from ABHILEKH_* environment variables and `.env`."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "abhilekh"
+
+
+class Settings(BaseSettings):
+    """Everything abhilekh can be told, each field documented in the README."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ABHILEKH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    home: Path = Field(default_factory=_default_home)
+
+    # OCR
+    ocr_languages: str = "hin+eng"
+    ocr_jobs: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    ocr_page_timeout: float = 180.0
+    pdf_dpi: int = 300
+    review_confidence: float = 60.0
+
+    # Input limits: anything beyond these is quarantined, not read.
+    max_file_mb: float = 500.0
+    max_image_pixels: int = 120_000_000
+    max_pdf_pages: int = 2000
+
+    # Backends: unset means the embedded ones under `home`.
+    es_url: str | None = None
+    es_index: str = "abhilekh-pages"
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_bucket: str = "abhilekh"
+    s3_secure: bool = False
+
+    # Web page
+    host: str = "127.0.0.1"
+    port: int = 8750
+
+    @property
+    def store_dir(self) -> Path:
+        return self.home / "store"
+
+    @property
+    def index_path(self) -> Path:
+        return self.home / "index.sqlite3"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.home / "work"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.home / "prefect"
+
+
+_active: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The settings in force: those activated by the caller, else the environment's."""
+    return _active if _active is not None else _from_environment()
+
+
+@lru_cache(maxsize=1)
+def _from_environment() -> Settings:
+    return Settings()
+
+
+def activate(settings: Settings | None) -> None:
+    """Make `settings` the process-wide settings (tests and embedding programs).
+
+    Prefect tasks read settings through get_settings() rather than receiving them as
+    parameters, so secrets never land in the flow-run records on the Prefect server.
+    """
+    global _active
+    _active = settings

@@ -1,0 +1,53 @@
+"""The search-index interface: a derived index, rebuildable from storage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from abhilekh.records import SearchDocument, SearchFilters, SearchHit
+
+
+class SearchError(Exception):
+    """The index could not answer; the message says what to do."""
+
+
+@dataclass
+class SearchResults:
+    hits: list[SearchHit]
+    total: int
+    # facet name ("thana", "register", "year") -> value -> pages matching
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+class SearchIndex(Protocol):
+    def index(self, docs: Iterable[SearchDocument]) -> int:
+        """Add or replace pages (ids are deterministic); visible to search on return."""
+        ...
+
+    def search(
+        self,
+        query: str,
+        filters: SearchFilters | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> SearchResults: ...
+
+    def count(self, bundle_id: str | None = None) -> int:
+        """Pages indexed, in all or in one bundle."""
+        ...
+
+    def bundle_page_counts(self) -> dict[str, int]:
+        """bundle_id -> pages indexed, for reconciling against storage."""
+        ...
+
+    def delete_bundle(self, bundle_id: str) -> None: ...
+
+    def clear(self) -> None:
+        """Drop every page (the index is derived; storage keeps the truth)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def describe(self) -> str: ...
