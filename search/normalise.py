@@ -1,0 +1,471 @@
+"""Text folding for search: the ONE place where Hindi/English text is normalised.
+
+Every backend (SQLite FTS5, Elasticsearch) indexes ``fold(text)`` and
+``transliterate(text)`` and queries with the same functions (through
+``search.query``), so a page and a query typed in any of the usual spellings meet on
+the same tokens. Nothing here depends on a search engine.
+
+fold(text) -> str
+    Unicode NFC; zero-width characters, BOM and soft hyphen removed; Devanagari digits
+    -> ASCII; nukta letters -> base letter; chandrabindu -> anusvara; a nasal consonant
+    + virama before a consonant of its own class -> anusvara (हिन्दी -> हिंदी);
+    Latin casefolded; police abbreviations canonical (मु0अ0सं0 / मु०अ०सं० / मु.अ.सं. /
+    मु॰अ॰सं॰ / मुoअoसंo / मु0 अ0 सं0 -> ``मुअसं``; उ0नि0 -> ``उनि``); dotted Latin
+    initials joined (I.P.C. -> ``ipc``); all other punctuation -> space; a token never
+    mixes scripts or letters and digits (UP78AB1234 -> ``up 78 ab 1234``, 123/2019 ->
+    ``123 2019``). Output: tokens joined by single spaces. ``fold`` is idempotent.
+
+transliterate(text) -> str
+    One loose Latin key per token of ``fold(text)`` (see ``latin_key``); numbers pass
+    through. "Ramesh Yadav" and रमेश यादव both give ``rmes ydv``.
+
+The abbreviation rule, precisely. After digit folding and casefolding, a *mark* is
+``0``, ``॰`` or ``o`` (``o`` only when no Latin letter follows) or ``.`` directly after
+a Devanagari letter/sign. A *group* is a run of Devanagari segments each closed by a
+mark, starting at the start of a word, optionally followed by one unmarked segment
+(उ0निरीक्षक). The marks of a group are dropped and its segments joined (मु0अ0सं0 ->
+मुअसं, सं0123 -> सं 123). A ``.`` only joins segments of at most two aksharas on both
+sides, so a full stop between words (रमेश.यादव) is not an abbreviation. Groups separated
+only by spaces (मु0 अ0 सं0) are joined when the result is in ``SPACED_ABBREVIATIONS``,
+so common text such as ``नि0 ग्रा0 ...`` (निवासी ग्राम) stays two words.
+Numbers are never touched by this rule: a mark must follow a Devanagari letter.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from functools import lru_cache
+
+__all__ = [
+    "NORMALISE_VERSION",
+    "SPACED_ABBREVIATIONS",
+    "fold",
+    "finish_fold",
+    "fold_word",
+    "is_latin",
+    "latin_key",
+    "prefold",
+    "romanise",
+    "tokens",
+    "transliterate",
+    "transliterate_folded",
+    "word_key",
+]
+
+# Bump whenever fold() or transliterate() output changes: indexes built with another
+# version must be rebuilt (SqliteIndex does that by itself on open).
+NORMALISE_VERSION = 1
+
+# ---------------------------------------------------------------------------------
+# Character tables
+
+_VIRAMA = "\u094d"
+_ANUSVARA = "\u0902"
+
+_TRANSLATE: dict[int, str | None] = {
+    0x200B: None,  # zero width space
+    0x200C: None,  # ZWNJ
+    0x200D: None,  # ZWJ
+    0x2060: None,  # word joiner
+    0xFEFF: None,  # BOM / zero width no-break space
+    0x00AD: None,  # soft hyphen
+    0x00A0: " ",  # no-break space
+    0x093C: None,  # nukta (after NFC every क़ is क + nukta)
+    0x0901: _ANUSVARA,  # chandrabindu -> anusvara
+    0x0964: " ",  # danda
+    0x0965: " ",  # double danda
+}
+for _i in range(10):
+    _TRANSLATE[0x0966 + _i] = str(_i)  # ० - ९
+# Precomposed nukta letters (NFC decomposes these, kept here for safety) and the three
+# that NFC composes (ऩ ऱ ऴ).
+for _src, _dst in {
+    "\u0958": "क",
+    "\u0959": "ख",
+    "\u095a": "ग",
+    "\u095b": "ज",
+    "\u095c": "ड",
+    "\u095d": "ढ",
+    "\u095e": "फ",
+    "\u095f": "य",
+    "\u0929": "न",
+    "\u0931": "र",
+    "\u0934": "ळ",
+}.items():
+    _TRANSLATE[ord(_src)] = _dst
+_NEEDS_TRANSLATE = re.compile("[" + "".join(re.escape(chr(c)) for c in _TRANSLATE) + "]")
+_TRANSLATE_STR = {chr(k): v or "" for k, v in _TRANSLATE.items()}
+
+
+def _translate_one(m: re.Match[str]) -> str:
+    return _TRANSLATE_STR[m.group(0)]
+
+
+# Text made only of these needs neither NFC nor the general tokeniser below.
+_NEEDS_NFC = re.compile("[^\x00-\u02ff\u0900-\u097f\u2000-\u206f\u20a0-\u20cf\ufeff]")
+
+# Devanagari letters and signs (not digits, dandas or the abbreviation sign ॰).
+_DEV = "\u0900-\u0963\u0971-\u097f\ua8e0-\ua8ff\u1cd0-\u1cff"
+_DEV_CLASS = f"[{_DEV}]"
+
+# Nasal + virama before a consonant of the same class -> anusvara.
+_PANCHAM = re.compile("ङ्(?=[कखगघ])|ञ्(?=[चछजझ])|ण्(?=[टठडढ])|न्(?=[तथदध])|म्(?=[पफबभ])")
+
+# An abbreviation group and a run of groups separated by horizontal spaces.
+_MARK = r"(?:[0\u0970]|o(?![a-z])|\.)"
+_GROUP = rf"(?<![{_DEV}])(?:[{_DEV}]+{_MARK})+[{_DEV}]*"
+_GROUP_RE = re.compile(_GROUP)
+_RUN_RE = re.compile(rf"{_GROUP}(?:[ \t]+{_GROUP})*")
+_SEGMENT_RE = re.compile(rf"([{_DEV}]+)({_MARK})?")
+_QUICK_MARK = re.compile(rf"[{_DEV}][0\u0970o.]")
+_IS_DEV = re.compile(_DEV_CLASS).fullmatch
+
+# Dotted Latin initials: i.p.c. / u.p -> ipc / up
+_INITIALS = re.compile(r"(?<![a-z0-9])[a-z](?:\.[a-z])+\.?(?![a-z0-9])")
+_QUICK_INITIALS = re.compile(r"[a-z]\.[a-z]")
+
+# Everything that is not part of a word becomes a space. Word characters: letters,
+# numbers (\w without "_") and combining marks Mn/Mc (Python's \w lacks them, which
+# would split रमेश at its vowel sign). This matches FTS5 unicode61 with
+# categories 'L* N* Co Mn Mc' closely enough that both agree on tokens.
+
+
+def _mark_ranges() -> str:
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x300, 0x10000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        if unicodedata.category(chr(cp)) in ("Mn", "Mc"):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    return "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    )
+
+
+@lru_cache(maxsize=1)
+def _general_tokeniser() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(separator, token) patterns for any script; built on first use (~50 ms)."""
+    separator = re.compile(rf"[^\w{_mark_ranges()}]|_")
+    # After separators are gone: split runs of digits, Devanagari, and anything else.
+    token = re.compile(rf"\d+|{_DEV_CLASS}+|[^\s\d{_DEV}]+")
+    return separator, token
+
+
+# The same in one pass, for text of Latin-1, Devanagari and punctuation only (where
+# every combining mark is a Devanagari sign).
+_FAST_TOKEN = re.compile(rf"\d+|{_DEV_CLASS}+|[^\W\d_\u0900-\u097f]+")
+
+# Spaced groups (मु0 अ0 सं0) are joined only into these (folded, marks removed).
+SPACED_ABBREVIATIONS: frozenset[str] = frozenset(
+    unicodedata.normalize("NFC", s)
+    for s in """
+    मुअसं मुसं अपसं अअसं मुअ उनि वउनि सउनि मउनि उपनि प्रनि हका हेका मुआ मुका
+    कानि भादवि भादंवि दप्रसं सीआरपीसी आईपीसी बीएनएस बीएनएसएस भान्यासं उप्र एसओ
+    एसएचओ सीओ एसपी एएसपी एसएसपी अपुअ पुअ डीएम एसडीएम एडीएम डीआईजी आईजी आईओ एसआई
+    एचसी जीडी एफआईआर एनसीआर सीजेएम एसीजेएम
+    """.split()
+)
+
+
+# ---------------------------------------------------------------------------------
+# fold
+
+
+def _akshara_count(segment: str) -> int:
+    """Syllables, roughly: consonants and independent vowels not after a virama."""
+    count = 0
+    prev = ""
+    for ch in segment:
+        if ("\u0904" <= ch <= "\u0939" or "\u0958" <= ch <= "\u0961" or ch >= "\u0972") and (
+            prev != _VIRAMA
+        ):
+            count += 1
+        prev = ch
+    return count
+
+
+def _parse_group(group: str) -> list[tuple[str, bool]]:
+    """Split one matched group into abbreviations: [(joined_text, ends_with_mark)]."""
+    segs = _SEGMENT_RE.findall(group)  # [(letters, mark_or_"")]
+    out: list[tuple[str, bool]] = []
+    current = ""
+    for i, (letters, mark) in enumerate(segs):
+        current += letters
+        if not mark:
+            out.append((current, False))
+            current = ""
+            continue
+        if mark == ".":
+            nxt = segs[i + 1][0] if i + 1 < len(segs) else ""
+            short = _akshara_count(letters) <= 2
+            if nxt and not (short and _akshara_count(nxt) <= 2):
+                out.append((current, short))  # a full stop between words
+                current = ""
+                continue
+            if not nxt:
+                out.append((current, short))
+                current = ""
+                continue
+        elif i + 1 == len(segs):
+            out.append((current, True))
+            current = ""
+    if current:
+        out.append((current, True))
+    return out
+
+
+def _join_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    groups: list[tuple[str, bool]] = []
+    pieces = _GROUP_RE.findall(run)
+    for gi, piece in enumerate(pieces):
+        parsed = _parse_group(piece)
+        if gi < len(pieces) - 1 and len(parsed) > 1:
+            # Only the last abbreviation of a piece may join across the space.
+            groups.extend((text, False) for text, _ in parsed[:-1])
+            groups.append(parsed[-1])
+        else:
+            groups.extend(parsed)
+    if len(groups) == 1:
+        return groups[0][0]
+    out: list[str] = []
+    i = 0
+    n = len(groups)
+    while i < n:
+        joined_to = i
+        if groups[i][1]:
+            text = groups[i][0]
+            for j in range(i + 1, n):
+                text += groups[j][0]
+                if text in SPACED_ABBREVIATIONS:
+                    joined_to = j
+                if not groups[j][1]:
+                    break
+        out.append("".join(g[0] for g in groups[i : joined_to + 1]))
+        i = joined_to + 1
+    return " ".join(out)
+
+
+def _join_initials(match: re.Match[str]) -> str:
+    return match.group(0).replace(".", "")
+
+
+def _join_abbreviations(text: str) -> str:
+    """Apply the abbreviation rule around each Devanagari letter + mark in ``text``."""
+    out: list[str] = []
+    done = 0  # text[:done] is settled
+    for m in _QUICK_MARK.finditer(text):
+        pos = m.start()
+        if pos < done:
+            continue
+        start = pos
+        while start > done and _IS_DEV(text[start - 1]):
+            start -= 1
+        if start > 0 and _IS_DEV(text[start - 1]):
+            continue  # a word that started inside the previous replacement
+        run = _RUN_RE.match(text, start)
+        if run is None:
+            continue
+        out.append(text[done:start])
+        out.append(_join_run(run))
+        done = run.end()
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
+
+
+def prefold(text: str) -> str:
+    """``fold`` without the final tokenisation: characters folded, abbreviations joined.
+
+    Whitespace and punctuation other than abbreviation marks are kept, so a caller can
+    still see where a typed word ends (``search.query`` uses this for ``word*`` and for
+    ``123/2019`` phrases). ``fold(x) == finish_fold(prefold(x))``.
+    """
+    if not text:
+        return ""
+    if not text.isascii():
+        # Devanagari needs no NFC once nukta forms are folded by the table below (its
+        # only NFC compositions are ऩ ऱ ऴ); anything else outside Latin-1 gets NFC.
+        if _NEEDS_NFC.search(text):
+            text = unicodedata.normalize("NFC", text)
+        if _NEEDS_TRANSLATE.search(text):
+            text = _NEEDS_TRANSLATE.sub(_translate_one, text)
+        if _VIRAMA in text:
+            text = _PANCHAM.sub(_ANUSVARA, text)
+    text = text.casefold()
+    if _QUICK_MARK.search(text):
+        text = _join_abbreviations(text)
+    if _QUICK_INITIALS.search(text):
+        text = _INITIALS.sub(_join_initials, text)
+    return text
+
+
+def finish_fold(prefolded: str) -> str:
+    """The last step of ``fold``: punctuation -> spaces, script/digit runs split."""
+    if _NEEDS_NFC.search(prefolded):
+        separator, token = _general_tokeniser()
+        return " ".join(token.findall(separator.sub(" ", prefolded)))
+    return " ".join(_FAST_TOKEN.findall(prefolded))
+
+
+def fold(text: str) -> str:
+    """Fold text for indexing and querying: clean tokens joined by single spaces."""
+    return finish_fold(prefold(text))
+
+
+def tokens(text: str) -> list[str]:
+    """``fold(text).split()``."""
+    return fold(text).split()
+
+
+@lru_cache(maxsize=65536)
+def fold_word(word: str) -> tuple[str, ...]:
+    """Tokens of one raw word (cached; for snippets, which fold word by word)."""
+    return tuple(fold(word).split())
+
+
+# ---------------------------------------------------------------------------------
+# transliteration
+
+_CONSONANTS = {
+    "क": "k", "ख": "kh", "ग": "g", "घ": "gh", "ङ": "n",
+    "च": "ch", "छ": "chh", "ज": "j", "झ": "jh", "ञ": "n",
+    "ट": "t", "ठ": "th", "ड": "d", "ढ": "dh", "ण": "n",
+    "त": "t", "थ": "th", "द": "d", "ध": "dh", "न": "n",
+    "प": "p", "फ": "ph", "ब": "b", "भ": "bh", "म": "m",
+    "य": "y", "र": "r", "ल": "l", "ळ": "l", "व": "v",
+    "श": "sh", "ष": "sh", "स": "s", "ह": "h",
+    "ॺ": "j", "ॻ": "g", "ॼ": "j", "ॾ": "d", "ॿ": "b",
+}  # fmt: skip
+_VOWELS = {
+    "अ": "a", "आ": "aa", "इ": "i", "ई": "ii", "उ": "u", "ऊ": "uu",
+    "ऋ": "ri", "ॠ": "rii", "ऌ": "li", "ए": "e", "ऐ": "ai", "ओ": "o", "औ": "au",
+    "ऍ": "e", "ऎ": "e", "ऑ": "o", "ऒ": "o", "ॲ": "e", "ऄ": "a",
+}  # fmt: skip
+_MATRAS = {
+    "ा": "aa", "ि": "i", "ी": "ii", "ु": "u", "ू": "uu", "ृ": "ri", "ॄ": "rii",
+    "े": "e", "ै": "ai", "ो": "o", "ौ": "au", "ॅ": "e", "ॆ": "e", "ॉ": "o", "ॊ": "o",
+    "ॢ": "li", "ॣ": "lii", "ॏ": "au", "ॖ": "u", "ॗ": "uu", "ऺ": "e", "ऻ": "ii",
+}  # fmt: skip
+_OTHER = {_ANUSVARA: "n", "ः": "h", "ॐ": "om"}
+
+
+def romanise(word: str) -> str:
+    """A plain ASCII romanisation of one folded Devanagari word (रमेश -> ramesha).
+
+    Each consonant carries an inherent ``a`` unless a virama or vowel sign follows;
+    ज्ञ is read ``gy`` (ज्ञान -> gyaana). Unknown characters are dropped.
+    """
+    if "ज्ञ" in word:
+        word = word.replace("ज्ञ", "ग्य")
+    out: list[str] = []
+    n = len(word)
+    i = 0
+    while i < n:
+        ch = word[i]
+        cons = _CONSONANTS.get(ch)
+        if cons is not None:
+            out.append(cons)
+            nxt = word[i + 1] if i + 1 < n else ""
+            if nxt == _VIRAMA:
+                i += 2
+                continue
+            matra = _MATRAS.get(nxt)
+            if matra is not None:
+                out.append(matra)
+                i += 2
+                continue
+            out.append("a")
+            i += 1
+            continue
+        rom = _VOWELS.get(ch) or _MATRAS.get(ch) or _OTHER.get(ch)
+        if rom:
+            out.append(rom)
+        elif ch.isascii() and ch.isalnum():
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+_KEY_KEEP = re.compile(r"[^a-z]+")
+_KEY_H = re.compile(r"([bcdfgjklmnpqrstvxyz])h+")
+_KEY_DOUBLE = re.compile(r"([a-z])\1+")
+_KEY_M = re.compile(r"m(?=[bp])")
+_KEY_Y = re.compile(r"(?<=[aeiou])y")
+_KEY_ER = re.compile(r"(?<=[bcdfgjklmnpqrstvy])er")
+_KEY_TABLE = str.maketrans({"w": "v", "z": "j", "q": "k"})
+
+
+def latin_key(word: str) -> str:
+    """A loose phonetic key for one Latin word (or a ``romanise`` output).
+
+    Lowercase ASCII letters only (accents stripped); ph->f, rh->d (garh, गढ़), x->ks,
+    q->k, z->j, w->v, ou->au; ee->i, oo->u; h after a consonant dropped (kh->k, chh->c, sh->s, ...);
+    doubled letters collapsed; y after a vowel -> i; every ``a`` except a word-initial
+    one dropped (schwa deletion makes it unreliable); ``e`` between a consonant and
+    ``r`` dropped (Verma, वर्मा; Dharmender); a final ``ei`` -> ``e`` (Pandey,
+    पाण्डेय); a final ``e`` after a consonant dropped (Kishore, किशोर); ng -> n;
+    m before b/p -> n (Rampur, रामपुर; Sambhal, संभल).
+    "Ramesh" and रमेश (ramesha) both give ``rmes``; a word without Latin letters is
+    returned unchanged.
+    """
+    w = word.lower()
+    if not w.isascii():
+        w = "".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c))
+    w = _KEY_KEEP.sub("", w)
+    if not w:
+        return word
+    w = w.replace("ph", "f").replace("rh", "d").replace("x", "ks").translate(_KEY_TABLE)
+    w = w.replace("ou", "au").replace("ee", "i").replace("oo", "u")
+    w = _KEY_H.sub(r"\1", w)
+    w = _KEY_DOUBLE.sub(r"\1", w)
+    w = _KEY_Y.sub("i", w)
+    w = w[0] + w[1:].replace("a", "")
+    if "er" in w:
+        w = _KEY_ER.sub("r", w)
+    if w.endswith("ei"):
+        w = w[:-1]
+    if len(w) > 3 and w[-1] == "e" and w[-2] not in "aeiou":
+        w = w[:-1]
+    w = _KEY_M.sub("n", w.replace("ng", "n"))
+    return _KEY_DOUBLE.sub(r"\1", w)
+
+
+_HAS_DEV = re.compile(_DEV_CLASS)
+_HAS_LATIN = re.compile(r"[a-z\u00c0-\u024f\u1e00-\u1eff]")
+
+
+def is_latin(token: str) -> bool:
+    """True for a folded token written in Latin letters (not digits, not Devanagari)."""
+    return bool(_HAS_LATIN.search(token)) and not _HAS_DEV.search(token)
+
+
+@lru_cache(maxsize=131072)
+def word_key(token: str) -> str:
+    """The transliteration key of one folded token (Devanagari or Latin; else as is)."""
+    if _HAS_DEV.search(token):
+        return latin_key(romanise(token))
+    if _HAS_LATIN.search(token):
+        return latin_key(token)
+    return token
+
+
+def transliterate_folded(folded: str) -> str:
+    """``transliterate`` for text that has already been through ``fold``."""
+    return " ".join([word_key(t) for t in folded.split()])
+
+
+def transliterate(text: str) -> str:
+    """One Latin key per token of ``fold(text)``, joined by spaces (numbers unchanged)."""
+    return transliterate_folded(fold(text))
+
+
+if sys.flags.optimize == 0:  # cheap self-check at import: the tables are consistent
+    assert all(len(k) == 1 for k in (*_CONSONANTS, *_VOWELS, *_MATRAS))

@@ -1,0 +1,323 @@
+"""search.normalise: the one folding used by indexing and querying in every backend."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from search.normalise import (
+    fold,
+    fold_word,
+    latin_key,
+    prefold,
+    romanise,
+    tokens,
+    transliterate,
+    word_key,
+)
+
+NUKTA = "\u093c"
+
+
+# -- characters ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("precomposed", "base"),
+    [
+        ("\u0958", "क"),
+        ("\u0959", "ख"),
+        ("\u095a", "ग"),
+        ("\u095b", "ज"),
+        ("\u095c", "ड"),
+        ("\u095d", "ढ"),
+        ("\u095e", "फ"),
+        ("\u095f", "य"),
+    ],
+)
+def test_nukta_letters_fold_to_base_in_both_encodings(precomposed, base):
+    assert fold(precomposed + "ा") == base + "ा"
+    assert fold(base + NUKTA + "ा") == base + "ा"
+    # e.g. ज़िला / ज़िला / जिला all one word
+    assert fold(f"{precomposed}िला") == fold(f"{base}{NUKTA}िला") == fold(f"{base}िला")
+
+
+def test_nukta_inside_words_and_composed_forms():
+    assert fold("सड़क") == fold("सड\u093cक") == "सडक"
+    assert fold("फ़ोन") == "फोन"
+    assert fold("\u0929") == "न"  # ऩ, which NFC keeps composed
+
+
+@pytest.mark.parametrize("invisible", ["\u200d", "\u200c", "\u200b", "\ufeff", "\u00ad"])
+def test_invisible_characters_removed(invisible):
+    assert fold(f"र{invisible}मेश") == "रमेश"
+    assert fold(f"क्{invisible}ष") == fold("क्ष")
+
+
+def test_devanagari_digits_become_ascii():
+    assert fold("०१२३४५६७८९") == "0123456789"
+    assert fold("धारा ३७९") == "धारा 379"
+
+
+def test_leading_zeros_and_real_numbers_stay_numbers():
+    assert fold("०१२") == "012"
+    assert fold("012") == "012"
+    assert fold("123/2019") == "123 2019"
+    assert fold("१२३/२०१९") == "123 2019"
+    assert fold("रु0 5000") == "रु 5000"
+    assert fold("दिनांक 05.01.2019") == "दिनांक 05 01 2019"
+    assert fold("0 से 10 तक") == "0 से 10 तक"
+    assert fold("धारा 302/307") == "धारा 302 307"
+
+
+def test_chandrabindu_folds_to_anusvara():
+    assert fold("गाँव") == fold("गांव") == "गांव"
+    assert fold("ऊँचा") == "ऊंचा"
+
+
+def test_nasal_before_its_own_class_folds_to_anusvara():
+    assert fold("हिन्दी") == fold("हिंदी")
+    assert fold("सम्बन्ध") == fold("संबंध")
+    assert fold("गङ्गा") == fold("गंगा")
+    # not before a consonant of another class, nor a doubled nasal
+    assert fold("कन्नौज") == "कन्नौज"
+    assert fold("मोहम्मद") == "मोहम्मद"
+
+
+def test_danda_and_abbreviation_sign_are_punctuation():
+    assert fold("रमेश। यादव॥ गया") == "रमेश यादव गया"
+    assert fold("तहरीर दी।वादी") == "तहरीर दी वादी"
+    assert fold("क ॰ ख") == "क ख"
+
+
+def test_latin_is_casefolded_and_punctuation_removed():
+    assert fold("Police STATION, Tirwa!") == "police station tirwa"
+    assert fold("Straße") == "strasse"
+    assert fold("(FIR) — <b>x</b>") == "fir b x b"
+    assert fold("a_b") == "a b"
+
+
+def test_whitespace_is_single_spaces():
+    assert fold("  रमेश \n\t यादव  ") == "रमेश यादव"
+    assert fold("") == ""
+    assert fold("।॥, . -") == ""
+
+
+def test_devanagari_word_is_one_token():
+    # Python's \w (and FTS5's default unicode61) would split at the vowel signs.
+    assert tokens("रमेश कुमार सिंह") == ["रमेश", "कुमार", "सिंह"]
+    assert tokens("क्षेत्राधिकारी") == ["क्षेत्राधिकारी"]
+
+
+def test_output_is_nfc():
+    decomposed = unicodedata.normalize("NFD", "café ज़िला")
+    assert fold(decomposed) == unicodedata.normalize("NFC", "café जिला")
+
+
+# -- police abbreviations -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "मु0अ0सं0",
+        "मु०अ०सं०",
+        "मु.अ.सं.",
+        "मु0 अ0 सं0",
+        "मु० अ० सं०",
+        "मु॰अ॰सं॰",
+        "मुoअoसंo",
+        "मुOअOसंO",
+        "मु0अ0सं",
+        "मु0अ0 सं0",
+        "मु. अ. सं.",
+    ],
+)
+def test_crime_number_abbreviation_forms_are_one_token(written):
+    assert fold(written) == "मुअसं"
+    assert fold(f"{written} 123/2019") == "मुअसं 123 2019"
+    assert fold(f"थाना हाजा पर {written}१२३/२०१९ धारा") == "थाना हाजा पर मुअसं 123 2019 धारा"
+
+
+@pytest.mark.parametrize(
+    ("written", "folded"),
+    [
+        ("उ0नि0", "उनि"),
+        ("उ०नि०", "उनि"),
+        ("उ.नि.", "उनि"),
+        ("उ0 नि0", "उनि"),
+        ("ह0का0", "हका"),
+        ("व0उ0नि0", "वउनि"),
+        ("भा0द0वि0", "भादवि"),
+        ("भा.द.वि.", "भादवि"),
+        ("बी0एन0एस0", "बीएनएस"),
+        ("का0", "का"),
+        ("पु0", "पु"),
+        ("थाना प्रभारी", "थाना प्रभारी"),
+        ("थानाध्यक्ष", "थानाध्यक्ष"),
+    ],
+)
+def test_other_abbreviations(written, folded):
+    assert fold(written) == folded
+
+
+def test_abbreviation_next_to_other_words():
+    assert fold("उ0नि0 रमेश यादव") == "उनि रमेश यादव"
+    assert fold("ह0का0 123 श्याम") == "हका 123 श्याम"
+    assert fold("मु0अ0सं0-45/2020") == "मुअसं 45 2020"
+    assert fold("मु0अ0सं0123/2019") == "मुअसं 123 2019"
+    assert fold("रु0 500") == "रु 500"
+
+
+def test_spaced_marks_join_only_known_abbreviations():
+    # निवासी ग्राम / पुत्र श्री: separate words, written with marks and spaces
+    assert fold("नि0 ग्रा0 बहादुरपुर") == "नि ग्रा बहादुरपुर"
+    assert fold("पु0 श्री0 राम") == "पु श्री राम"
+    assert fold("उ0नि0 श्री0 राम") == "उनि श्री राम"
+
+
+def test_full_stop_between_words_is_not_an_abbreviation():
+    assert fold("रमेश.यादव") == "रमेश यादव"
+    assert fold("वह घर पर था. मु.अ.सं. 12") == "वह घर पर था मुअसं 12"
+    assert fold("गिरफ्तार किया गया.") == "गिरफ्तार किया गया"
+
+
+def test_latin_o_after_devanagari_only_when_no_latin_letter_follows():
+    assert fold("संo 12") == "सं 12"
+    assert fold("रमेशone") == "रमेश one"
+
+
+def test_dotted_latin_initials_join():
+    assert fold("I.P.C. 302") == "ipc 302"
+    assert fold("U.P. Police") == "up police"
+    assert fold("C.S. No. 12/2019") == "cs no 12 2019"
+
+
+# -- mixed tokens -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "UP78AB1234",
+        "UP 78 AB 1234",
+        "up-78-ab-1234",
+        "UP-78 AB-1234",
+        "U.P.78AB1234",
+        "up78 ab1234",
+    ],
+)
+def test_vehicle_numbers_fold_alike(written):
+    assert fold(written) == "up 78 ab 1234"
+
+
+def test_scripts_and_digits_never_share_a_token():
+    assert fold("20वीं") == "20 वीं"
+    assert fold("रमेशRamesh") == "रमेश ramesh"
+    assert fold("498A") == "498 a"
+
+
+def test_fold_is_idempotent():
+    samples = [
+        "मु0अ0सं0 123/2019 धारा 379 भा0द0वि0 थाना तिरवा",
+        "उ0नि0 श्री0 राम नि0 ग्रा0 बहादुरपुर",
+        "UP78AB1234 I.P.C. ज़िला गाँव हिन्दी र\u200dमेश",
+        "सं0123 रमेशo था. मु.अ.सं.",
+    ]
+    for s in samples:
+        once = fold(s)
+        assert fold(once) == once
+        assert fold(prefold(s)) == once
+
+
+def test_fold_word_matches_fold():
+    assert fold_word("मु0अ0सं0") == ("मुअसं",)
+    assert fold_word("123/2019,") == ("123", "2019")
+    assert fold_word("।") == ()
+
+
+# -- transliteration -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("latin", "devanagari"),
+    [
+        ("Ramesh Yadav", "रमेश यादव"),
+        ("Rajesh Kumar Singh", "राजेश कुमार सिंह"),
+        ("Chhibramau", "छिबरामऊ"),
+        ("Kannauj", "कन्नौज"),
+        ("Tirwa", "तिरवा"),
+        ("Tirwa", "तिर्वा"),
+        ("Gursahaiganj", "गुरसहायगंज"),
+        ("Saurikh", "सौरिख"),
+        ("Sharma", "शर्मा"),
+        ("Mohammad", "मोहम्मद"),
+        ("Verma", "वर्मा"),
+        ("Pandey", "पाण्डेय"),
+        ("Rampur", "रामपुर"),
+        ("Vishungarh", "विशुनगढ़"),
+        ("Krishna", "कृष्ण"),
+        ("Gyan", "ज्ञान"),
+        ("Jaspura", "जसपुरा"),
+        ("Mahesh", "महेश"),
+    ],
+)
+def test_latin_and_devanagari_names_share_keys(latin, devanagari):
+    assert transliterate(latin) == transliterate(devanagari)
+    assert transliterate(latin) != ""
+
+
+def test_different_names_keep_different_keys():
+    keys = {transliterate(n) for n in ["रमेश", "सुरेश", "महेश", "राकेश", "दिनेश", "मुकेश"]}
+    assert len(keys) == 6
+    assert transliterate("Ramesh") != transliterate("Suresh")
+    assert transliterate("Kannauj") != transliterate("Tirwa")
+
+
+def test_transliterate_one_key_per_folded_token():
+    text = "वादी रमेश पुत्र मु0अ0सं0 123/2019 UP78AB1234"
+    assert len(transliterate(text).split()) == len(fold(text).split())
+    out = transliterate(text).split()
+    assert out[3:6] == ["musn", "123", "2019"]
+    assert out[-3:] == ["78", "ab", "1234"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Ramesh", "RAMESH"),
+        ("Yadav", "Yadaw"),
+        ("Chhibramau", "Chibramau"),
+        ("Meena", "Mina"),
+        ("Pooja", "Puja"),
+        ("Phool", "Fool"),
+        ("Zila", "Jila"),
+        ("Qureshi", "Kureshi"),
+        ("Mohammad", "Mohamad"),
+        ("Shyam", "Syam"),
+        ("Ramkishore", "Ramkishor"),
+        ("Sahay", "Sahai"),
+        ("Vijay", "Vijai"),
+        ("Singh", "Sinh"),
+        ("Sambhal", "Sanbhal"),
+        ("Śarmā", "Sharma"),
+    ],
+)
+def test_latin_key_collapses_spellings(a, b):
+    assert latin_key(a) == latin_key(b)
+
+
+def test_latin_key_examples():
+    assert latin_key("Ramesh") == "rmes"
+    assert latin_key("Anil") == "anil"  # a word-initial a stays
+    assert latin_key("2019") == "2019"
+    assert romanise("रमेश") == "ramesha"
+    assert romanise("शर्मा") == "sharmaa"
+    assert word_key("रमेश") == word_key("ramesh") == "rmes"
+    assert word_key("123") == "123"
+
+
+def test_other_scripts_keep_their_words_whole():
+    assert tokens("ਪੰਜਾਬੀ اُردو ক্ষেত্র") == ["ਪੰਜਾਬੀ", "اُردو", "ক্ষেত্র"]
+    assert tokens("naïve Café") == ["naïve", "café"]

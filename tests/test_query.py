@@ -1,0 +1,164 @@
+"""search.query: what an officer types, parsed identically for every backend."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from search.query import (
+    PHRASE_BOOST,
+    Match,
+    ParsedQuery,
+    clauses,
+    highlight_terms,
+    latin_key_of,
+    parse_query,
+    proximity_boost,
+)
+
+# A parsed token may hold letters, digits and combining marks only.
+_CLEAN = re.compile(r"^[\w\u0900-\u0963\u0971-\u097f]+$")
+
+
+def _all_tokens(q: ParsedQuery) -> list[str]:
+    return [*q.terms, *(t for p in q.phrases for t in p), *q.prefixes, *q.latin_keys]
+
+
+def test_words_are_folded_terms():
+    q = parse_query("रमेश  यादव ज़िला")
+    assert q.terms == ["रमेश", "यादव", "जिला"]
+    assert q.phrases == [] and q.prefixes == [] and q.latin_keys == []
+    assert not q.is_empty
+
+
+def test_duplicates_dropped():
+    assert parse_query("रमेश रमेश Ramesh ramesh").terms == ["रमेश", "ramesh"]
+
+
+def test_quoted_phrase():
+    q = parse_query('"रमेश यादव" थाना')
+    assert q.phrases == [["रमेश", "यादव"]]
+    assert q.terms == ["थाना"]
+    assert parse_query('"रमेश"').terms == ["रमेश"]
+    assert parse_query("“Ramesh Yadav”").phrases == [["ramesh", "yadav"]]
+
+
+def test_unbalanced_quote_reads_plain_words():
+    q = parse_query('"रमेश यादव')
+    assert q.terms == ["रमेश", "यादव"] and q.phrases == []
+    q = parse_query('"a b" "c')
+    assert q.phrases == [["a", "b"]] and q.terms == ["c"]
+
+
+def test_prefix():
+    q = parse_query("रमे* Kann*")
+    assert q.prefixes == ["रमे", "kann"]
+    assert q.terms == []
+    # a one-character prefix is read as a word
+    assert parse_query("r*").terms == ["r"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "terms", "phrases"),
+    [
+        ("123/2019", [], [["123", "2019"]]),
+        ("१२३/२०१९", [], [["123", "2019"]]),
+        ("मु0अ0सं0 123/2019", ["मुअसं"], [["123", "2019"]]),
+        ("मु०अ०सं० १२३/२०१९", ["मुअसं"], [["123", "2019"]]),
+        ("मु0 अ0 सं0 123/2019", ["मुअसं"], [["123", "2019"]]),
+        ("मु.अ.सं. 123/2019", ["मुअसं"], [["123", "2019"]]),
+        ("मु0अ0सं0123/2019", [], [["मुअसं", "123", "2019"]]),
+        ("UP78AB1234", [], [["up", "78", "ab", "1234"]]),
+        ("up-78-ab-1234", [], [["up", "78", "ab", "1234"]]),
+        ("UP 78 AB 1234", ["up", "78", "ab", "1234"], []),
+        ("धारा 379", ["धारा", "379"], []),
+    ],
+)
+def test_numbers_abbreviations_and_vehicles(typed, terms, phrases):
+    q = parse_query(typed)
+    assert q.terms == terms
+    assert q.phrases == phrases
+
+
+def test_latin_keys_for_latin_terms_only():
+    q = parse_query("Ramesh यादव 2019 Kannauj")
+    assert q.latin_keys == ["rmes", "knuj"]
+    assert latin_key_of("ramesh") == "rmes"
+    assert latin_key_of("रमेश") is None
+    assert latin_key_of("2019") is None
+    assert parse_query('"Ramesh Yadav"').latin_keys == ["rmes", "ydv"]
+
+
+def test_capital_operators_are_dropped_lowercase_words_kept():
+    q = parse_query("Ramesh AND Yadav OR NOT NEAR(Kumar)")
+    assert q.terms == ["ramesh", "yadav", "kumar"]
+    assert parse_query("and or").terms == ["and", "or"]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        '"',
+        '""',
+        '"""',
+        "AND (",
+        "*",
+        "**",
+        "NEAR(",
+        "NEAR(a b, 5)",
+        "'; DROP TABLE pages; --",
+        "<script>alert(1)</script>",
+        "folded : x",
+        "translit:rmes",
+        "{folded translit} : x",
+        "a OR b NOT c",
+        "- + ( ) : ^ *",
+        "^रमेश",
+        "col:रमेश*",
+        "\x00\x01 \\ ` ~",
+        "\u200d\u200c",
+        "१२३' OR '1'='1",
+        "x" * 5000,
+        " ".join(f"w{i}" for i in range(200)),
+    ],
+)
+def test_hostile_input_gives_only_clean_tokens(hostile):
+    q = parse_query(hostile)
+    for tok in _all_tokens(q):
+        assert _CLEAN.match(tok), tok
+    assert len(q.terms) + len(q.phrases) + len(q.prefixes) <= 24
+
+
+def test_empty_queries():
+    for text in ["", "   ", '"', "AND (", "*", "।", "NEAR()", None]:
+        assert parse_query(text).is_empty  # type: ignore[arg-type]
+
+
+def test_script_tag_is_just_a_word():
+    q = parse_query("<script>alert(1)</script>")
+    assert q.phrases == [["script", "alert", "1", "script"]] and q.terms == []
+    assert parse_query("<script> x").terms == ["script", "x"]
+
+
+def test_highlight_terms():
+    q = parse_query('रमेश "उ0नि0 श्याम" 123/2019 Kann*')
+    assert highlight_terms(q) == {"रमेश", "उनि", "श्याम", "123", "2019"}
+
+
+def test_clauses_and_boost():
+    q = parse_query('Ramesh रमेश "Ramesh Yadav" 123/2019 Kann*')
+    assert clauses(q) == [
+        [Match("folded", ("ramesh",)), Match("translit", ("rmes",))],
+        [Match("folded", ("रमेश",))],
+        [Match("folded", ("ramesh", "yadav")), Match("translit", ("rmes", "ydv"))],
+        [Match("folded", ("123", "2019"))],
+        [Match("folded", ("kann",), prefix=True), Match("translit", ("kn",), prefix=True)],
+    ]
+    assert proximity_boost(parse_query("Ramesh Yadav")) == [
+        Match("folded", ("ramesh", "yadav")),
+        Match("translit", ("rmes", "ydv")),
+    ]
+    assert proximity_boost(parse_query("रमेश यादव")) == [Match("folded", ("रमेश", "यादव"))]
+    assert proximity_boost(parse_query("रमेश")) == []
+    assert PHRASE_BOOST > 1
