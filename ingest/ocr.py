@@ -1,0 +1,219 @@
+"""Run Tesseract on one page image: words with boxes, page text, and a text layer.
+
+One Tesseract process per page produces both outputs: the TSV (words, boxes,
+confidences, reading order) and the text-only PDF (`textonly_pdf=1`: the invisible
+text layer and no image, which pdf.add_text_layer lays over our own compact image).
+
+We call the tesseract binary ourselves rather than pytesseract's
+`run_and_get_multiple_output`: in pytesseract 0.3.13 that function takes no `config`,
+so it cannot pass `--dpi`, `--psm` or `textonly_pdf`, and pytesseract always hands
+the child `os.environ`, so it cannot set OMP_THREAD_LIMIT for Tesseract alone. We
+still honour `pytesseract.pytesseract.tesseract_cmd` for where the binary lives.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytesseract
+
+from abhilekh.records import Word
+
+
+# Tesseract 5 re-reads every doubtful line as white-on-black text. Police records
+# have none, and on noisy forms and handwriting that second pass costs ~25% of the
+# page time (measured on the FIR samples) and half of an orientation check.
+BASE_OPTIONS = ["-c", "tessedit_do_invert=0"]
+
+
+class OcrError(RuntimeError):
+    """Tesseract failed on a page (missing binary or language, crash, bad image)."""
+
+
+class OcrTimeout(OcrError):
+    """Tesseract did not finish a page within its time limit and was killed."""
+
+
+@dataclass
+class OcrResult:
+    text: str  # reading order: one line per text line, a blank line between blocks
+    words: list[Word] = field(default_factory=list)
+    confidence: float = 0.0  # mean word confidence 0-100 over real words; 0 if none
+    text_layer_pdf: bytes = b""  # one page, invisible text only, sized pixels/dpi
+
+
+def _tesseract() -> str:
+    return pytesseract.pytesseract.tesseract_cmd
+
+
+def _environment() -> dict[str, str]:
+    # Tesseract's OpenMP threads fight each other when pages run in parallel (one
+    # process per core): several multi-threaded Tesseracts are many times slower than
+    # the same number single-threaded. Set it for the child only, and let an explicit
+    # OMP_THREAD_LIMIT from the operator win.
+    env = dict(os.environ)
+    env.setdefault("OMP_THREAD_LIMIT", "1")
+    return env
+
+
+def _run(
+    image: np.ndarray,
+    dpi: int,
+    *,
+    languages: str,
+    psm: int,
+    timeout: float,
+    outputs: list[str],
+    options: list[str] = (),  # type: ignore[assignment]
+) -> dict[str, bytes]:
+    """Run tesseract once; return the bytes of each requested output (config name)."""
+    if image.size == 0:
+        raise OcrError("empty image")
+    with tempfile.TemporaryDirectory(prefix="abhilekh-ocr-") as tmp:
+        src = Path(tmp) / "page.png"
+        # Fast PNG: the file lives for one Tesseract run, size does not matter.
+        if not cv2.imwrite(str(src), image, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+            raise OcrError("could not write the page image for Tesseract")
+        base = Path(tmp) / "out"
+        cmd = [
+            _tesseract(), str(src), str(base),
+            "--dpi", str(int(dpi)), "--psm", str(int(psm)), "-l", languages,
+            *BASE_OPTIONS, *options, *outputs,
+        ]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, env=_environment())
+        except subprocess.TimeoutExpired as exc:  # the child is killed by run()
+            raise OcrTimeout(f"Tesseract took longer than {timeout:g} s on one page") from exc
+        except FileNotFoundError as exc:
+            raise OcrError(f"tesseract not found ({_tesseract()}); install tesseract-ocr") from exc
+        if proc.returncode != 0:
+            msg = proc.stderr.decode("utf-8", "replace").strip()
+            raise OcrError(f"Tesseract failed (exit {proc.returncode}): {msg[-500:]}")
+        result = {}
+        for name in outputs:
+            out = base.with_suffix("." + name)
+            if not out.exists():
+                raise OcrError(f"Tesseract wrote no {name} output")
+            result[name] = out.read_bytes()
+        return result
+
+
+def _is_real_word(text: str) -> bool:
+    # Lone punctuation and stray marks carry no meaning and their confidences are noise.
+    return any(ch.isalnum() for ch in text)
+
+
+def parse_tsv(tsv: str) -> list[tuple[int, Word]]:
+    """Words in reading order, each with its block number; Word.line counts from 1."""
+    rows: list[tuple[int, Word]] = []
+    line_no = 0
+    last_key = None
+    reader = csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
+    for rec in reader:
+        if rec.get("level") != "5":
+            continue
+        text = (rec.get("text") or "").strip()
+        if not text:
+            continue
+        key = (int(rec["page_num"]), int(rec["block_num"]), int(rec["par_num"]), int(rec["line_num"]))
+        if key != last_key:
+            line_no += 1
+            last_key = key
+        rows.append(
+            (
+                key[1],
+                Word(
+                    text=text,
+                    left=int(rec["left"]),
+                    top=int(rec["top"]),
+                    width=int(rec["width"]),
+                    height=int(rec["height"]),
+                    confidence=max(0.0, float(rec["conf"])),
+                    line=line_no,
+                ),
+            )
+        )
+    return rows
+
+
+def page_text(rows: list[tuple[int, Word]]) -> str:
+    """One line per text line, a blank line between blocks."""
+    out: list[str] = []
+    last_block = last_line = None
+    for block, word in rows:
+        if last_line is None:
+            out.append(word.text)
+        elif block != last_block:
+            out.append("\n\n" + word.text)
+        elif word.line != last_line:
+            out.append("\n" + word.text)
+        else:
+            out.append(" " + word.text)
+        last_block, last_line = block, word.line
+    return "".join(out)
+
+
+def mean_word_confidence(words: list[Word]) -> float:
+    confs = [w.confidence for w in words if _is_real_word(w.text)]
+    return round(sum(confs) / len(confs), 2) if confs else 0.0
+
+
+def ocr_image(
+    image: np.ndarray,
+    dpi: int,
+    *,
+    languages: str = "hin+eng",
+    psm: int = 3,
+    timeout: float = 180,
+) -> OcrResult:
+    """OCR one page image; raises OcrTimeout past TIMEOUT seconds, OcrError on failure."""
+    out = _run(
+        image, dpi, languages=languages, psm=psm, timeout=timeout,
+        outputs=["tsv", "pdf"], options=["-c", "textonly_pdf=1"],
+    )
+    rows = parse_tsv(out["tsv"].decode("utf-8", "replace"))
+    words = [w for _, w in rows]
+    return OcrResult(
+        text=page_text(rows),
+        words=words,
+        confidence=mean_word_confidence(words),
+        text_layer_pdf=out["pdf"],
+    )
+
+
+def read_words(
+    image: np.ndarray, dpi: int, *, languages: str = "hin+eng", psm: int = 6, timeout: float = 30
+) -> list[Word]:
+    """Words of a quick TSV-only read (no text layer); for checks, not for pages."""
+    out = _run(image, dpi, languages=languages, psm=psm, timeout=timeout, outputs=["tsv"])
+    return [w for _, w in parse_tsv(out["tsv"].decode("utf-8", "replace"))]
+
+
+@lru_cache(maxsize=1)
+def tesseract_version() -> str:
+    """The installed Tesseract's version, e.g. '5.3.0' (recorded in each manifest)."""
+    try:
+        proc = subprocess.run([_tesseract(), "--version"], capture_output=True, timeout=30)
+    except FileNotFoundError as exc:
+        raise OcrError(f"tesseract not found ({_tesseract()}); install tesseract-ocr") from exc
+    first = (proc.stdout or proc.stderr).decode("utf-8", "replace").splitlines()
+    if not first:
+        raise OcrError("tesseract --version printed nothing")
+    return first[0].split()[-1]
+
+
+@lru_cache(maxsize=1)
+def available_languages() -> frozenset[str]:
+    """Traineddata names Tesseract can load (eng, hin, Devanagari, osd...)."""
+    proc = subprocess.run([_tesseract(), "--list-langs"], capture_output=True, timeout=30)
+    lines = proc.stdout.decode("utf-8", "replace").splitlines()
+    return frozenset(line.strip() for line in lines[1:] if line.strip())

@@ -1,0 +1,139 @@
+"""ingest.ocr: one real Tesseract run per page, words, text and text layer."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest import ocr, synthetic
+from ingest.ocr import OcrResult, OcrTimeout, ocr_image, page_text, parse_tsv, tesseract_version
+
+LINES = [
+    "रमेश यादव पुत्र सुरेश ग्राम छिबरामऊ",
+    "मु0अ0सं0 123/2019 धारा 379 भादवि",
+    "वाहन संख्या UP 78 AB 1234 थाना कोतवाली",
+]
+
+
+def cer(got: str, want: str) -> float:
+    """Character error rate, spaces and line breaks ignored."""
+    a, b = "".join(got.split()), "".join(want.split())
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1] / max(1, len(b))
+
+
+@pytest.fixture(scope="module")
+def lines_image() -> np.ndarray:
+    return synthetic.render_lines(LINES, width=1500, font_px=44)
+
+
+@pytest.fixture(scope="module")
+def result(lines_image: np.ndarray) -> OcrResult:
+    return ocr_image(lines_image, 300)
+
+
+def test_reads_hindi_and_english(result: OcrResult) -> None:
+    assert cer(result.text, "\n".join(LINES)) < 0.1, result.text
+    assert "यादव" in result.text and "धारा" in result.text
+    assert "UP" in result.text and "78" in result.text
+
+
+def test_text_has_one_line_per_text_line(result: OcrResult) -> None:
+    lines = [line for line in result.text.splitlines() if line.strip()]
+    assert len(lines) == 3
+    assert cer(lines[0], LINES[0]) < 0.1
+
+
+def test_words_carry_boxes_lines_and_confidence(result: OcrResult, lines_image: np.ndarray) -> None:
+    h, w = lines_image.shape
+    assert len(result.words) >= 15
+    assert sorted({word.line for word in result.words}) == [1, 2, 3]
+    lines = [word.line for word in result.words]
+    assert lines == sorted(lines)  # reading order
+    for word in result.words:
+        assert word.text.strip()
+        assert 0 <= word.left < w and 0 <= word.top < h
+        assert word.left + word.width <= w and word.top + word.height <= h
+        assert 0 <= word.confidence <= 100
+    # Words on the first line lie left to right along it.
+    first = [word for word in result.words if word.line == 1]
+    assert [x.left for x in first] == sorted(x.left for x in first)
+    assert 50 < result.confidence <= 100
+    assert result.confidence == pytest.approx(
+        np.mean([x.confidence for x in result.words if any(c.isalnum() for c in x.text)]), abs=0.01
+    )
+
+
+def test_text_layer_pdf_is_text_only(result: OcrResult, tmp_path: Path) -> None:
+    assert result.text_layer_pdf.startswith(b"%PDF")
+    # No page image inside: that is what keeps it small.
+    assert len(result.text_layer_pdf) < 20_000
+    f = tmp_path / "layer.pdf"
+    f.write_bytes(result.text_layer_pdf)
+    text = subprocess.run(["pdftotext", str(f), "-"], capture_output=True, text=True, check=True).stdout
+    assert "यादव" in text
+    info = subprocess.run(["pdfinfo", str(f)], capture_output=True, text=True, check=True).stdout
+    width_pt, height_pt = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info).groups())
+    assert width_pt == pytest.approx(1500 * 72 / 300, abs=1)
+    images = subprocess.run(["pdfimages", "-list", str(f)], capture_output=True, text=True).stdout
+    assert len(images.strip().splitlines()) <= 2  # header lines only
+
+
+def test_blank_page_has_no_words() -> None:
+    blank = np.full((600, 800), 255, np.uint8)
+    res = ocr_image(blank, 300)
+    assert res.text == "" and res.words == [] and res.confidence == 0.0
+    assert res.text_layer_pdf.startswith(b"%PDF")
+
+
+def test_timeout_raises_ocr_timeout() -> None:
+    page = synthetic.a4_page()
+    with pytest.raises(OcrTimeout):
+        ocr_image(page, 300, timeout=0.05)
+
+
+def test_unknown_language_is_an_ocr_error(lines_image: np.ndarray) -> None:
+    with pytest.raises(ocr.OcrError):
+        ocr_image(lines_image, 300, languages="xyz_not_a_language")
+
+
+def test_tesseract_version() -> None:
+    assert re.match(r"^\d+\.\d+", tesseract_version())
+
+
+def test_single_threaded_tesseract_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    assert ocr._environment()["OMP_THREAD_LIMIT"] == "1"
+    assert "OMP_THREAD_LIMIT" not in os.environ  # only the child's environment
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "2")
+    assert ocr._environment()["OMP_THREAD_LIMIT"] == "2"
+
+
+def test_text_assembly_from_tsv() -> None:
+    header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+    rows = [
+        "1\t1\t0\t0\t0\t0\t0\t0\t1000\t1000\t-1\t",
+        "5\t1\t1\t1\t1\t1\t10\t10\t50\t20\t91.5\tथाना",
+        "5\t1\t1\t1\t1\t2\t70\t10\t50\t20\t88\tकोतवाली",
+        "5\t1\t1\t1\t2\t1\t10\t40\t50\t20\t80\t379",
+        "5\t1\t1\t2\t1\t1\t10\t70\t50\t20\t70\tIPC",
+        "5\t1\t2\t1\t1\t1\t10\t200\t50\t20\t60\tरमेश",
+        "5\t1\t2\t1\t1\t2\t70\t200\t50\t20\t10\t|",
+        "5\t1\t2\t1\t1\t3\t90\t200\t50\t20\t95\t ",
+    ]
+    parsed = parse_tsv("\n".join([header, *rows]) + "\n")
+    assert page_text(parsed) == "थाना कोतवाली\n379\nIPC\n\nरमेश |"
+    words = [w for _, w in parsed]
+    assert [w.line for w in words] == [1, 1, 2, 3, 4, 4]
+    # The lone '|' is not a real word and does not drag the mean down.
+    assert ocr.mean_word_confidence(words) == pytest.approx((91.5 + 88 + 80 + 70 + 60) / 5)
