@@ -37,7 +37,7 @@ def check_tesseract(settings: Settings) -> list[Check]:
     langs = {line.strip() for line in _run(["tesseract", "--list-langs"]).splitlines()[1:]}
     wanted = [lang for lang in settings.ocr_languages.split("+") if lang]
     packages = {"hin": "tesseract-ocr-hin", "eng": "tesseract-ocr-eng", "Devanagari": "tesseract-ocr-script-deva", "osd": "tesseract-ocr-osd"}
-    for lang in dict.fromkeys(wanted + ["hin", "eng"]):
+    for lang in wanted:
         checks.append(Check(f"tesseract language '{lang}'", lang in langs, "installed" if lang in langs else "missing",
                             f"{APT} {packages.get(lang, 'tesseract-ocr-' + lang.lower())}"))
     return checks

@@ -248,13 +248,28 @@ def _probe(source: Path, settings: Settings) -> _Probe:
             return _Probe(kind, _check_frames(source, img, settings))
     raise BadInput(
         source,
-        f"not a scan we can read: it is {kind}. Supply TIFF, JPEG, PNG or a scanned PDF",
+        f"unsupported file type: it is {kind}, not a scan; supply TIFF, JPEG, PNG or a scanned PDF",
     )
 
 
 def count_pages(source: Path, settings: Settings) -> int:
     """Cheap check and page count, without decoding pixels; raises BadInput."""
     return _probe(source, settings).pages
+
+
+def validate(source: Path, settings: Settings) -> int:
+    """Page count after a full check: every image frame is decoded once.
+
+    Planning a bundle uses this rather than count_pages, so a truncated scan is
+    rejected before any page is numbered and a bundle never stops half-way over it.
+    PDFs get pdfinfo's structural check; decoding every page would mean rendering it.
+    """
+    probe = _probe(source, settings)
+    if probe.kind != "PDF":
+        with _open_image(source, settings) as img:
+            for index in range(probe.pages):
+                _decode(source, img, index, several=probe.pages > 1)
+    return probe.pages
 
 
 # ---------------------------------------------------------------- images
@@ -275,12 +290,12 @@ def _open_image(source: Path, settings: Settings) -> Image.Image:
 def _bomb(
     source: Path, settings: Settings, size: tuple[int, int] | None = None, detail: str = ""
 ) -> BadInput:
-    dims = f"{size[0]} x {size[1]} pixels" if size else "too many pixels"
-    more = f" ({detail})" if detail else ""
+    dims = f"{size[0]} x {size[1]} pixels" if size else "more pixels than Pillow will open"
     return BadInput(
         source,
-        f"image claims {dims}{more}, over the limit of {settings.max_image_pixels:,}; "
-        "rescan at 300 dpi (a real page is under 40 million pixels)",
+        f"image too large: {dims}, over the limit of {settings.max_image_pixels:,} pixels "
+        "(a decompression bomb, or a wrong scanner setting); rescan at 300 dpi — "
+        "a real A4 page is under 40 million pixels",
     )
 
 

@@ -41,7 +41,11 @@ def process_page(image: np.ndarray, dpi: int, settings: Settings) -> ProcessedPa
     """
     page = clean_page(image, dpi)
     ocr = ocr_image(
-        page.image, page.dpi, languages=settings.ocr_languages, timeout=settings.ocr_page_timeout
+        page.image,
+        page.dpi,
+        languages=settings.ocr_languages,
+        psm=settings.ocr_psm,
+        timeout=settings.ocr_page_timeout,
     )
     pdf_page = add_text_layer(encode_page(page.image, page.dpi), ocr.text_layer_pdf)
     height, width = page.image.shape[:2]

@@ -79,7 +79,7 @@ def plan_bundle(path: Path, metadata: BundleMetadata, settings: Settings) -> Bun
     Bad files do not stop the plan: each becomes a failure naming the file and the
     reason, is copied to quarantine, and the rest of the bundle goes on.
     """
-    from ingest.load import BadInput, count_pages, list_sources
+    from ingest.load import BadInput, list_sources, validate
 
     path = Path(path).resolve()
     if not path.exists():
@@ -96,7 +96,7 @@ def plan_bundle(path: Path, metadata: BundleMetadata, settings: Settings) -> Bun
         size = file.stat().st_size
         sha = file_sha256(file)
         try:
-            n = count_pages(file, settings)
+            n = validate(file, settings)
             if n < 1:
                 raise BadInput(name, "contains no pages")
         except BadInput as exc:

@@ -8,12 +8,21 @@ so that a missing server fails the run instead of skipping it.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
-import pytest
+# Prefect reads its settings at import: give the test session its own quiet home
+# before anything imports it.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="abhilekh-test-prefect-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("ABHILEKH_HOME", tempfile.mkdtemp(prefix="abhilekh-test-home-"))
 
-from abhilekh.settings import Settings
+import pytest  # noqa: E402
+
+from abhilekh.settings import Settings, activate  # noqa: E402
 
 REQUIRE_SERVERS = os.environ.get("ABHILEKH_REQUIRE_SERVERS") == "1"
 ES_URL = os.environ.get("ABHILEKH_ES_URL")
@@ -116,3 +125,24 @@ def fir_samples() -> list[Path]:
     if not SHARED_SAMPLES.is_dir():
         pytest.skip("../shared/samples/fir is absent (only development checkouts have it)")
     return sorted(SHARED_SAMPLES.glob("*.jpg"))
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """One Prefect test API for the whole session (never nest harnesses)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def active(request):
+    """Make the given settings the process-wide ones for the flow under test."""
+
+    def _activate(settings: Settings) -> Settings:
+        activate(settings)
+        request.addfinalizer(lambda: activate(None))
+        return settings
+
+    return _activate

@@ -329,3 +329,15 @@ def test_read_page_reads_one_page(tmp_path: Path, settings: Settings) -> None:
         read_page(pdf, 4, settings)
     with pytest.raises(BadInput, match="no page 2"):
         read_page(_png(tmp_path / "one.png"), 2, settings)
+
+
+def test_validate_decodes_images_so_truncation_is_found_before_planning(tmp_path):
+    from abhilekh.settings import Settings
+    from ingest.load import BadInput, count_pages, validate
+    from tests.fixtures.pagegen import write_bad_inputs
+
+    write_bad_inputs(tmp_path)
+    settings = Settings(home=tmp_path / "home")
+    assert count_pages(tmp_path / "truncated.jpg", settings) == 1  # the header alone looks fine
+    with pytest.raises(BadInput, match="truncated"):
+        validate(tmp_path / "truncated.jpg", settings)
