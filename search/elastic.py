@@ -1,0 +1,629 @@
+"""The production search index: Elasticsearch, through the official client.
+
+It answers like ``search.sqlite.SqliteIndex`` (the reference behaviour) because both
+eat the same preprocessed text and the same parsed query:
+
+- every page is folded and transliterated in Python (``search.normalise``) before it
+  reaches Elasticsearch; the fields ``folded`` and ``translit`` hold those tokens joined
+  by spaces and use the built-in ``whitespace`` analyzer, so ES indexes exactly the
+  tokens SQLite indexes (the Maven integ-test server has no analysis-common/ICU anyway);
+- queries are built only from ``search.query.clauses`` / ``proximity_boost``
+  (``match_phrase`` / ``prefix`` / ``match_phrase_prefix`` on those fields, weighted by
+  ``FIELD_WEIGHTS``); no typed character ever reaches ES query syntax;
+- filters, facets, totals and snippets follow SqliteIndex (snippets are cut from the
+  raw OCR text by ``search.snippet.make_snippet``).
+
+Pages live in a versioned index ``<es_index>-v<timestamp>`` behind the alias
+``settings.es_index``: ``rebuild`` and ``clear`` write a new index and switch the alias
+atomically, so searches never see a half-built index.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import elastic_transport
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, UnsupportedProductError, helpers
+from elasticsearch import __version__ as _client_version
+
+from abhilekh.records import BundleMetadata, SearchDocument, SearchFilters, SearchHit
+from search.base import SearchError, SearchResults
+from search.normalise import NORMALISE_VERSION, fold, transliterate_folded
+from search.query import (
+    FIELD_WEIGHTS,
+    PHRASE_BOOST,
+    Match,
+    ParsedQuery,
+    clauses,
+    parse_query,
+    proximity_boost,
+)
+from search.snippet import make_snippet
+
+if TYPE_CHECKING:
+    from abhilekh.settings import Settings
+
+__all__ = ["MAPPING", "SCHEMA_VERSION", "ElasticIndex", "query_dsl"]
+
+SCHEMA_VERSION = 1
+SNIPPET_WIDTH = 200
+MAX_FACET_YEARS = 200  # as SqliteIndex: a page's year range counts in at most this many
+FACET_SIZE = 1000
+MAX_WINDOW = 10_000  # index.max_result_window
+BULK_CHUNK = 500
+CLIENT_MAJOR = _client_version[0]
+
+_KEYWORD = {"type": "keyword", "ignore_above": 2048}
+MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "_meta": {"schema_version": SCHEMA_VERSION, "normalise_version": NORMALISE_VERSION},
+    "properties": {
+        "bundle_id": {"type": "keyword"},
+        "page": {"type": "integer"},
+        # fold(text + title + file no + thana), one space between tokens
+        "folded": {"type": "text", "analyzer": "whitespace"},
+        # transliterate of the same
+        "translit": {"type": "text", "analyzer": "whitespace"},
+        # raw OCR text, kept for snippets and display only
+        "text": {"type": "text", "index": False},
+        "thana": _KEYWORD,
+        "thana_key": _KEYWORD,  # strip().casefold(), for the filter
+        "register": _KEYWORD,
+        "file_no": _KEYWORD,
+        "title": {"type": "text", "analyzer": "standard", "fields": {"keyword": _KEYWORD}},
+        "year": {"type": "integer"},
+        "year_to": {"type": "integer"},
+        "year_end": {"type": "integer"},  # year_to when it is a valid range end, else year
+        "years": {"type": "integer"},  # every year of the range, for the year facet
+        "confidence": {"type": "float"},
+        "needs_review": {"type": "boolean"},
+    },
+}
+_SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "max_result_window": MAX_WINDOW}
+_INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_START_HINT = "is it running? `scripts/services start`, then `eval \"$(scripts/services env)\"`"
+
+
+def _thana_key(thana: str | None) -> str:
+    return (thana or "").strip().casefold()
+
+
+# ----------------------------------------------------------------------------- query
+
+
+def _match_dsl(m: Match) -> dict[str, Any]:
+    boost = FIELD_WEIGHTS[m.field]
+    text = " ".join(m.tokens)
+    if m.prefix:
+        if len(m.tokens) == 1:
+            return {"prefix": {m.field: {"value": text, "boost": boost}}}
+        return {
+            "match_phrase_prefix": {m.field: {"query": text, "boost": boost, "max_expansions": 200}}
+        }
+    return {"match_phrase": {m.field: {"query": text, "boost": boost}}}
+
+
+def _any_of(alts: list[Match]) -> dict[str, Any]:
+    if len(alts) == 1:
+        return _match_dsl(alts[0])
+    return {"bool": {"should": [_match_dsl(a) for a in alts], "minimum_should_match": 1}}
+
+
+def _filter_dsl(filters: SearchFilters | None) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if filters is None:
+        return out
+    if filters.thana is not None and filters.thana.strip():
+        out.append({"term": {"thana_key": _thana_key(filters.thana)}})
+    if filters.register is not None and filters.register != "":
+        out.append({"term": {"register": filters.register}})
+    if filters.year is not None:
+        year = int(filters.year)
+        out.append({"range": {"year": {"lte": year}}})
+        out.append({"range": {"year_end": {"gte": year}}})
+    return out
+
+
+def query_dsl(parsed: ParsedQuery, filters: SearchFilters | None = None) -> dict[str, Any]:
+    """The ES query for a parsed query and filters (match_all-free: empty query = filters)."""
+    must = [_any_of(alts) for alts in clauses(parsed)]
+    query: dict[str, Any] = {"bool": {"must": must, "filter": _filter_dsl(filters)}}
+    boost = proximity_boost(parsed)
+    if must and boost:
+        query = {
+            "function_score": {
+                "query": query,
+                "functions": [{"filter": _any_of(boost), "weight": PHRASE_BOOST}],
+                "score_mode": "multiply",
+                "boost_mode": "multiply",
+            }
+        }
+    return query
+
+
+def _new_index_name(alias: str) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
+    return f"{alias}-v{stamp}"
+
+
+# ----------------------------------------------------------------------------- index
+
+
+class ElasticIndex:
+    """``search.base.SearchIndex`` on an Elasticsearch alias."""
+
+    def __init__(self, url: str, alias: str = "abhilekh-pages", request_timeout: float = 30.0) -> None:
+        if not _INDEX_NAME.match(alias) or alias in (".", ".."):
+            raise SearchError(
+                f"ABHILEKH_ES_INDEX={alias!r} is not a valid Elasticsearch index name "
+                "(lowercase letters, digits, '.', '_' and '-')"
+            )
+        self.url = url.rstrip("/")
+        self.alias = alias
+        self._versioned = re.compile(rf"^{re.escape(alias)}-v\d{{20}}$")
+        self.client = Elasticsearch(
+            self.url, request_timeout=request_timeout, max_retries=1, retry_on_timeout=False
+        )
+        self._lock = threading.RLock()
+        self._ready = False  # alias checked (and emptied if folded by another normaliser)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ElasticIndex:
+        if not settings.es_url:
+            raise SearchError("ABHILEKH_ES_URL is not set: no Elasticsearch configured")
+        return cls(settings.es_url, settings.es_index)
+
+    # -- plumbing ----------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except SearchError:
+            raise
+        except helpers.BulkIndexError as exc:
+            first = exc.errors[0] if exc.errors else {}
+            raise SearchError(
+                f"{doing}: Elasticsearch at {self.url} refused {len(exc.errors)} page(s), "
+                f"first: {first}"
+            ) from None
+        except UnsupportedProductError as exc:
+            raise SearchError(
+                f"{doing}: {self.url} is not Elasticsearch (or not a supported one): {exc}"
+            ) from None
+        except elastic_transport.ConnectionTimeout:
+            raise SearchError(
+                f"{doing}: Elasticsearch at {self.url} did not answer in time; is it overloaded?"
+            ) from None
+        except elastic_transport.ConnectionError:
+            raise SearchError(
+                f"{doing}: cannot reach Elasticsearch at {self.url}: {_START_HINT}"
+            ) from None
+        except ApiError as exc:
+            raise SearchError(
+                f"{doing}: Elasticsearch at {self.url} answered {exc.meta.status}: {_reason(exc)}"
+            ) from None
+        except elastic_transport.TransportError as exc:
+            raise SearchError(f"{doing}: Elasticsearch at {self.url}: {exc}") from None
+
+    def _alias_targets(self) -> list[str]:
+        """Concrete indices behind the alias ([] when it does not exist)."""
+        try:
+            found = self.client.indices.get_alias(name=self.alias)
+        except NotFoundError:
+            return []
+        return sorted(found.keys())
+
+    def _create_index(self, name: str, with_alias: bool) -> None:
+        body: dict[str, Any] = {"settings": _SETTINGS, "mappings": MAPPING}
+        if with_alias:
+            body["aliases"] = {self.alias: {}}
+        self.client.indices.create(index=name, **body)
+        self.client.cluster.health(index=name, wait_for_status="yellow", timeout="30s")
+
+    def _prepare(self, create: bool) -> bool:
+        """Make sure the alias is usable; True when it exists (after creating it if asked).
+
+        An index whose pages were folded by another normaliser (or written with another
+        schema) is replaced by an empty one, as SqliteIndex does: the index is derived,
+        ``bundle_page_counts`` then shows every bundle missing and the caller re-indexes.
+        """
+        if self._ready:
+            return True
+        with self._lock:
+            if self._ready:
+                return True
+            if self.client.indices.exists(index=self.alias) and not self.client.indices.exists_alias(
+                name=self.alias
+            ):
+                raise SearchError(
+                    f"{self.alias!r} at {self.url} is a plain index, not an alias: delete it "
+                    "(the index is derived) or choose another ABHILEKH_ES_INDEX, then reindex"
+                )
+            targets = self._alias_targets()
+            if not targets:
+                if not create:
+                    return False
+                try:
+                    self._create_index(_new_index_name(self.alias), with_alias=True)
+                except ApiError as exc:
+                    # another process created it first
+                    if "already_exists" not in _reason(exc) or not self._alias_targets():
+                        raise
+            elif self._stale(targets):
+                self._switch_to_new_empty()
+            self._ready = True
+            return True
+
+    def _stale(self, targets: list[str]) -> bool:
+        mappings = self.client.indices.get_mapping(index=targets)
+        for body in mappings.values():
+            meta = body.get("mappings", {}).get("_meta", {})
+            if (
+                meta.get("schema_version") != SCHEMA_VERSION
+                or meta.get("normalise_version") != NORMALISE_VERSION
+            ):
+                return True
+        return False
+
+    def _switch(self, new: str) -> None:
+        """Point the alias at `new` only, atomically, and delete what it pointed at."""
+        old = self._alias_targets()
+        actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": self.alias}} for i in old]
+        actions.append({"add": {"index": new, "alias": self.alias}})
+        self.client.indices.update_aliases(actions=actions)
+        for name in old:
+            if name != new:
+                self.client.indices.delete(index=name, ignore_unavailable=True)
+
+    def _switch_to_new_empty(self) -> None:
+        new = _new_index_name(self.alias)
+        self._create_index(new, with_alias=False)
+        self._switch(new)
+
+    def _source(self, doc: SearchDocument) -> dict[str, Any]:
+        md = doc.metadata
+        year_end = md.year
+        if md.year is not None and md.year_to is not None and md.year_to >= md.year:
+            year_end = md.year_to
+        years: list[int] = []
+        if md.year is not None:
+            end = min(year_end if year_end is not None else md.year, md.year + MAX_FACET_YEARS - 1)
+            years = list(range(md.year, end + 1))
+        folded = fold("\n".join((doc.text or "", md.title or "", md.file_no or "", md.thana or "")))
+        return {
+            "bundle_id": doc.bundle_id,
+            "page": int(doc.page),
+            "folded": folded,
+            "translit": transliterate_folded(folded),
+            "text": doc.text or "",
+            "thana": md.thana or "",
+            "thana_key": _thana_key(md.thana),
+            "register": md.register or "",
+            "file_no": md.file_no or "",
+            "title": md.title or "",
+            "year": md.year,
+            "year_to": md.year_to,
+            "year_end": year_end,
+            "years": years,
+            "confidence": float(doc.confidence),
+            "needs_review": bool(doc.needs_review),
+        }
+
+    def _bulk(self, index: str, docs: Iterable[SearchDocument], alias: bool = False) -> int:
+        ids: set[str] = set()
+
+        def actions() -> Iterator[dict[str, Any]]:
+            for doc in docs:
+                ids.add(doc.id)
+                yield {"_op_type": "index", "_index": index, "_id": doc.id, "_source": self._source(doc)}
+
+        # require_alias: writing through a vanished alias must fail, not auto-create a
+        # plain index with guessed mappings under the alias's name
+        extra = {"require_alias": True} if alias else {}
+        helpers.bulk(self.client, actions(), chunk_size=BULK_CHUNK, max_retries=2, **extra)
+        return len(ids)
+
+    # -- writing -----------------------------------------------------------------
+
+    def index(self, docs: Iterable[SearchDocument]) -> int:
+        """Add or replace pages by id (`<bundle_id>:<page>`); searchable on return."""
+        unique: dict[str, SearchDocument] = {}
+        for doc in docs:
+            unique[doc.id] = doc
+        if not unique:
+            return 0
+        with self._errors(f"indexing {len(unique)} page(s) into {self.alias!r}"):
+            self._prepare(create=True)
+            try:
+                n = self._bulk(self.alias, unique.values(), alias=True)
+            except helpers.BulkIndexError as exc:
+                if "index_not_found" not in str(exc.errors[:1]):
+                    raise
+                # the alias was dropped by someone else since we checked it: recreate
+                self._ready = False
+                self._prepare(create=True)
+                n = self._bulk(self.alias, unique.values(), alias=True)
+            self.client.indices.refresh(index=self.alias)
+        return n
+
+    def rebuild(self, docs: Iterable[SearchDocument]) -> int:
+        """Index `docs` into a NEW index, then switch the alias to it and drop the old one.
+
+        Searches keep answering from the old index until the switch, which is atomic.
+        Returns the number of distinct pages in the new index.
+        """
+        new = _new_index_name(self.alias)
+        with self._errors(f"rebuilding {self.alias!r}"):
+            if self.client.indices.exists(index=self.alias) and not self.client.indices.exists_alias(
+                name=self.alias
+            ):
+                raise SearchError(
+                    f"{self.alias!r} at {self.url} is a plain index, not an alias: delete it first"
+                )
+            self._create_index(new, with_alias=False)
+            try:
+                n = self._bulk(new, docs)
+                self.client.indices.refresh(index=new)
+                with self._lock:
+                    self._switch(new)
+                    self._ready = True
+            except BaseException:
+                try:
+                    self.client.indices.delete(index=new, ignore_unavailable=True)
+                except Exception:  # noqa: BLE001 - the original error matters more
+                    pass
+                raise
+        return n
+
+    def delete_bundle(self, bundle_id: str) -> None:
+        # The Maven server has no _delete_by_query: collect the ids, bulk-delete them.
+        with self._errors(f"deleting bundle {bundle_id} from {self.alias!r}"):
+            if not self._prepare(create=False):
+                return
+            hits = helpers.scan(
+                self.client,
+                index=self.alias,
+                query={"query": {"term": {"bundle_id": bundle_id}}, "_source": False},
+                size=1000,
+            )
+            actions = (
+                {"_op_type": "delete", "_index": hit["_index"], "_id": hit["_id"]} for hit in hits
+            )
+            helpers.bulk(self.client, actions, chunk_size=BULK_CHUNK, raise_on_error=False)
+            self.client.indices.refresh(index=self.alias)
+
+    def clear(self) -> None:
+        """Drop every page: an empty new index takes the alias, the old one is deleted."""
+        with self._errors(f"clearing {self.alias!r}"), self._lock:
+            if self.client.indices.exists(index=self.alias) and not self.client.indices.exists_alias(
+                name=self.alias
+            ):
+                raise SearchError(f"{self.alias!r} at {self.url} is a plain index, not an alias")
+            self._switch_to_new_empty()
+            self._ready = True
+
+    def drop(self) -> None:
+        """Delete the alias and every versioned index of it (tests; `clear` for users)."""
+        with self._errors(f"dropping {self.alias!r}"), self._lock:
+            names = set(self._alias_targets())
+            found = self.client.indices.get(
+                index=f"{self.alias}-v*", expand_wildcards="all", ignore_unavailable=True,
+                allow_no_indices=True,
+            )
+            names.update(n for n in found if self._versioned.match(n))
+            for name in sorted(names):
+                self.client.indices.delete(index=name, ignore_unavailable=True)
+            self._ready = False
+
+    # -- reading -----------------------------------------------------------------
+
+    def count(self, bundle_id: str | None = None) -> int:
+        with self._errors(f"counting pages in {self.alias!r}"):
+            if not self._prepare(create=False):
+                return 0
+            if bundle_id is None:
+                return int(self.client.count(index=self.alias)["count"])
+            return int(
+                self.client.count(index=self.alias, query={"term": {"bundle_id": bundle_id}})["count"]
+            )
+
+    def bundle_page_counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        with self._errors(f"counting bundles in {self.alias!r}"):
+            if not self._prepare(create=False):
+                return out
+            after: dict[str, Any] | None = None
+            while True:
+                composite: dict[str, Any] = {
+                    "size": 1000,
+                    "sources": [{"bundle_id": {"terms": {"field": "bundle_id"}}}],
+                }
+                if after:
+                    composite["after"] = after
+                resp = self.client.search(
+                    index=self.alias, size=0, aggs={"bundles": {"composite": composite}}
+                )
+                agg = resp["aggregations"]["bundles"]
+                for bucket in agg["buckets"]:
+                    out[bucket["key"]["bundle_id"]] = int(bucket["doc_count"])
+                after = agg.get("after_key")
+                if not after or not agg["buckets"]:
+                    break
+        return dict(sorted(out.items()))
+
+    def search(
+        self,
+        query: str,
+        filters: SearchFilters | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> SearchResults:
+        """Pages matching every query word (BM25, higher score = better) and filters.
+
+        As SqliteIndex: an empty query with filters browses the filtered pages in
+        bundle/page order; an empty query without filters returns nothing; facets count
+        all matching pages.
+        """
+        parsed = parse_query(query or "")
+        limit = max(0, int(limit))
+        offset = max(0, int(offset))
+        browse = parsed.is_empty
+        if browse and not _filter_dsl(filters):
+            return SearchResults(hits=[], total=0, facets={})
+        # ES pages at most MAX_WINDOW deep; beyond that, totals and facets only.
+        size = max(0, min(limit, MAX_WINDOW - offset)) if offset < MAX_WINDOW else 0
+        sort: list[Any] = [{"bundle_id": "asc"}, {"page": "asc"}]
+        if not browse:
+            sort.insert(0, {"_score": "desc"})
+        with self._errors("searching"):
+            if not self._prepare(create=False):
+                return SearchResults(hits=[], total=0, facets=_facets({}))
+            resp = self.client.search(
+                index=self.alias,
+                query=query_dsl(parsed, filters),
+                from_=offset if size else 0,
+                size=size,
+                sort=sort,
+                track_total_hits=True,
+                source_excludes=["folded", "translit", "years", "thana_key", "year_end"],
+                aggs={
+                    "thana": {"terms": {"field": "thana", "size": FACET_SIZE}},
+                    "register": {"terms": {"field": "register", "size": FACET_SIZE}},
+                    "year": {"terms": {"field": "years", "size": FACET_SIZE}},
+                },
+            )
+        hits = []
+        for hit in resp["hits"]["hits"]:
+            src = hit["_source"]
+            plain, markup = make_snippet(src.get("text", ""), parsed, SNIPPET_WIDTH)
+            score = 0.0 if browse else float(hit.get("_score") or hit["sort"][0] or 0.0)
+            hits.append(
+                SearchHit(
+                    bundle_id=src["bundle_id"],
+                    page=int(src["page"]),
+                    score=score,
+                    snippet=plain,
+                    snippet_html=markup,
+                    metadata=BundleMetadata(
+                        thana=src.get("thana", ""),
+                        register=src.get("register", ""),
+                        year=src.get("year"),
+                        year_to=src.get("year_to"),
+                        file_no=src.get("file_no", ""),
+                        title=src.get("title", ""),
+                    ),
+                    confidence=float(src.get("confidence", 0.0)),
+                )
+            )
+        return SearchResults(
+            hits=hits,
+            total=int(resp["hits"]["total"]["value"]),
+            facets=_facets(resp.get("aggregations", {})),
+        )
+
+    # -- operations --------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise SearchError with the reason when this index cannot be used."""
+        with self._errors("checking Elasticsearch"):
+            try:
+                health = self.client.cluster.health(timeout="5s")
+            except ApiError as exc:
+                reason = _reason(exc)
+                if exc.meta.status in (400, 406) and "compatib" in reason.lower():
+                    raise SearchError(
+                        f"Elasticsearch at {self.url} does not speak the {CLIENT_MAJOR}.x API of "
+                        f"this client ({reason}): run Elasticsearch {CLIENT_MAJOR}.x "
+                        "(`scripts/services start`)"
+                    ) from None
+                raise
+            nodes = self.client.nodes.info(metric="_none", filter_path="nodes.*.version")
+            versions = sorted({n["version"] for n in nodes.get("nodes", {}).values()})
+            wrong = [v for v in versions if int(v.split(".")[0]) != CLIENT_MAJOR]
+            if wrong:
+                raise SearchError(
+                    f"Elasticsearch at {self.url} is version {', '.join(versions)}, but the "
+                    f"client is {'.'.join(map(str, _client_version))}: the major versions must "
+                    "match"
+                )
+            if health.get("status") == "red":
+                raise SearchError(
+                    f"Elasticsearch at {self.url} is red (some data unavailable): see its log"
+                )
+            if self.client.indices.exists(index=self.alias) and not self.client.indices.exists_alias(
+                name=self.alias
+            ):
+                raise SearchError(
+                    f"{self.alias!r} at {self.url} is a plain index, not an alias: delete it and "
+                    "run `abhilekh reindex`"
+                )
+            targets = self._alias_targets()
+            if targets and self._stale(targets):
+                raise SearchError(
+                    f"index {self.alias!r} at {self.url} was built by another version of the "
+                    "text normaliser: run `abhilekh reindex`"
+                )
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        except Exception:  # noqa: BLE001 - closing must not fail
+            pass
+
+    def describe(self) -> str:
+        return f"Elasticsearch index {self.alias!r} at {self.url}"
+
+    def __enter__(self) -> ElasticIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _facets(aggs: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Shape ES terms aggregations like SqliteIndex's facets."""
+    thana_counts: dict[str, int] = {}
+    label_votes: dict[str, dict[str, int]] = {}
+    for b in aggs.get("thana", {}).get("buckets", []):
+        raw = str(b["key"])
+        if not raw:
+            continue
+        key = _thana_key(raw)
+        if not key:
+            continue
+        thana_counts[key] = thana_counts.get(key, 0) + int(b["doc_count"])
+        votes = label_votes.setdefault(key, {})
+        votes[raw.strip()] = votes.get(raw.strip(), 0) + int(b["doc_count"])
+    thanas = {
+        max(label_votes[k].items(), key=lambda kv: (kv[1], kv[0]))[0]: n
+        for k, n in thana_counts.items()
+    }
+    registers = {
+        str(b["key"]): int(b["doc_count"])
+        for b in aggs.get("register", {}).get("buckets", [])
+        if b["key"] != ""
+    }
+    years = {int(b["key"]): int(b["doc_count"]) for b in aggs.get("year", {}).get("buckets", [])}
+    return {
+        "thana": dict(sorted(thanas.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "register": dict(sorted(registers.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "year": {str(y): years[y] for y in sorted(years)},
+    }
+
+
+def _reason(exc: ApiError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error")
+    if isinstance(error, dict):
+        kind = error.get("type", "")
+        reason = error.get("reason", "")
+        return f"{kind}: {reason}" if kind else str(reason)
+    if isinstance(error, str):
+        return error
+    return str(exc.message)
