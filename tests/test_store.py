@@ -172,7 +172,7 @@ def test_s3_unreachable_says_what_to_do():
 
 def test_s3_bad_credentials_and_missing_bucket(store, store_kind):
     if store_kind != "minio":
-        pytest.skip("MinIO only")
+        pytest.skip("credentials and buckets exist only in MinIO; the local directory store has neither")
     from storage.s3 import S3Store
 
     wrong = S3Store(store.endpoint, "nobody", "wrong-secret", bucket=store.bucket)
