@@ -1,0 +1,656 @@
+"""Search benchmark (issue 3): Elasticsearch vs the embedded SQLite FTS5 index.
+
+Builds N pages of realistic police-record text (``bench/_corpus_text.py``: register rows
+and letters from the test vocabulary, bundles with thana / register / year metadata;
+seeded, deterministic), indexes the SAME pages into
+
+- Elasticsearch: ``search.open_index(Settings(es_url=..., es_index="bench-..."))`` i.e.
+  ``ElasticIndex``, through its public ``index()`` in batches;
+- the embedded index: ``SqliteIndex`` in a temporary file, through ``index()`` too;
+
+and times bulk indexing (pages/s). Then it runs a seeded mix of queries (Devanagari
+names, Latin-script names, crime numbers, sections, quoted phrases, name + thana/year
+filters) through each backend's public ``search(query, filters, limit=10)`` (so the
+times include parsing and folding the query, the engine, facets and our snippet
+building), after a warm-up, interleaving the backends query by query so that load
+from other work on the machine hits both alike. A "naive" row runs a plain
+``LIKE '%word%'`` scan over a SQLite table of the raw text (the obvious alternative:
+no folding, no ranking) on a subset of the queries.
+
+Where the time goes is measured in place, by wrapping module functions (nothing in
+``search/`` is changed): Python folding at index time (``fold`` +
+``transliterate_folded``), ES bulk requests and refreshes, SQLite's statements; at query
+time parse/fold, engine (ES ``took`` vs client round trip; SQLite top-k / facets / text
+statements), snippets. When a target is missed, a cProfile sample of the missed part is
+printed too.
+
+Usage::
+
+    eval "$(scripts/services env)"          # ABHILEKH_ES_URL
+    .venv/bin/python -m bench.search_bench                 # 100,000 pages
+    .venv/bin/python -m bench.search_bench --quick         # 10,000 pages
+    .venv/bin/python -m bench.search_bench --pages 5000 --queries 200 --skip-es
+
+Targets (issue 3): Elasticsearch bulk >= 2,000 pages/s and p95 <= 50 ms; embedded
+p95 <= 100 ms. The bench ES index and the temporary SQLite files are deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import io
+import os
+import platform
+import pstats
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from abhilekh.records import SearchDocument, SearchFilters  # noqa: E402
+from abhilekh.settings import Settings  # noqa: E402
+from bench._corpus_text import Facts, corpus  # noqa: E402
+from search import open_index  # noqa: E402
+
+TARGET_ES_RATE = 2000.0  # pages/s
+TARGET_ES_P95 = 50.0  # ms
+TARGET_SQLITE_P95 = 100.0  # ms
+KINDS = ("name", "latin", "crime_no", "section", "phrase", "filtered")
+KIND_SHARE = {"name": 0.2, "latin": 0.2, "crime_no": 0.18, "section": 0.12, "phrase": 0.15, "filtered": 0.15}
+COMMON_PHRASES = (
+    "अज्ञात चोर", "पुरानी रंजिश", "जान से मारने की धमकी", "कच्ची शराब", "तमंचा 315 बोर",
+    "Case Diary", "Charge sheet submitted", "नक्शा नजरी", "लाठी-डण्डों से", "दहेज की माँग",
+    "मोबाइल फोन", "रात्रि में नकबजनी", "आरोप पत्र प्रेषित",
+)
+FACT_EVERY = 20  # keep the case facts of every 20th page as query material
+
+
+# ----------------------------------------------------------------------------- timing
+
+
+class Acc:
+    """Accumulated seconds and calls of a wrapped function."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.n = 0
+        self.extra = 0.0  # e.g. ES "took" (server ms) summed
+
+    def reset(self) -> None:
+        self.t = 0.0
+        self.n = 0
+        self.extra = 0.0
+
+
+def _timed(fn: Callable, acc: Acc, on_result: Callable | None = None) -> Callable:
+    def wrapper(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            acc.t += time.perf_counter() - t0
+            acc.n += 1
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    return wrapper
+
+
+@contextmanager
+def patched(obj: object, name: str, acc: Acc, on_result: Callable | None = None) -> Iterator[None]:
+    """Wrap ``obj.name`` with a timer for the duration (module global or attribute)."""
+    original = getattr(obj, name)
+    setattr(obj, name, _timed(original, acc, on_result))
+    try:
+        yield
+    finally:
+        setattr(obj, name, original)
+
+
+class TimedConnection:
+    """Stands in for SqliteIndex._db: times each statement by what it does."""
+
+    def __init__(self, db: sqlite3.Connection, accs: dict[str, Acc]) -> None:
+        self._real = db
+        self.accs = accs
+
+    def execute(self, sql: str, *args):
+        kind = "sql_topk" if "bm25" in sql else "sql_facets" if "GROUP BY" in sql else "sql_other"
+        t0 = time.perf_counter()
+        try:
+            return self._real.execute(sql, *args)
+        finally:
+            acc = self.accs[kind]
+            acc.t += time.perf_counter() - t0
+            acc.n += 1
+
+    def __getattr__(self, name: str):
+        return getattr(self._real, name)
+
+
+@contextmanager
+def transport_timers(client, accs: dict[str, Acc]) -> Iterator[None]:
+    """Time every HTTP request of an ES client by endpoint (bulk / refresh / search).
+
+    ``helpers.bulk`` works on ``client.options()``, a copy sharing the transport, so the
+    transport is where all requests can be seen. The time includes JSON encoding and
+    decoding; for searches the server's own ``took`` is summed into ``extra``.
+    """
+    transport = client.transport
+    original = transport.perform_request
+
+    def wrapper(method, target, **kwargs):
+        kind = ("bulk_http" if "/_bulk" in target else "refresh" if "/_refresh" in target
+                else "engine" if "/_search" in target else "other_http")
+        t0 = time.perf_counter()
+        try:
+            resp = original(method, target, **kwargs)
+        finally:
+            acc = accs.setdefault(kind, Acc())
+            acc.t += time.perf_counter() - t0
+            acc.n += 1
+        if kind == "engine" and isinstance(resp.body, dict):
+            accs[kind].extra += float(resp.body.get("took", 0.0))
+        return resp
+
+    transport.perform_request = wrapper
+    try:
+        yield
+    finally:
+        transport.perform_request = original
+
+
+def pct(values: list[float], p: float) -> float:
+    """Percentile with linear interpolation (values in any order)."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    if len(s) == 1:
+        return s[0]
+    k = (len(s) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def fmt_ms(x: float) -> str:
+    return "-" if x != x else (f"{x:.1f}" if x < 100 else f"{x:.0f}")
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(headers), sep, *(line(r) for r in rows)])
+
+
+# ----------------------------------------------------------------------------- queries
+
+
+@dataclass
+class Query:
+    kind: str
+    text: str
+    filters: SearchFilters | None = None
+
+
+def make_queries(facts: list[Facts], n: int, seed: int) -> list[Query]:
+    """A seeded mix of query kinds, drawn from cases that are in the corpus."""
+    rng = random.Random(seed * 7919 + 17)
+    counts = {k: max(1, round(n * share)) for k, share in KIND_SHARE.items()}
+    out: list[Query] = []
+    deva_digits = str.maketrans("0123456789", "०१२३४५६७८९")
+    for kind, count in counts.items():
+        for _ in range(count):
+            f = rng.choice(facts)
+            i = rng.randrange(len(f.names))
+            if kind == "name":
+                out.append(Query(kind, f.names[i]))
+            elif kind == "latin":
+                own = set(f.names_latin[i].split())
+                pool = [v for v in f.variants if own & set(v.split())]  # "Saleem Qureshi"
+                text = rng.choice(pool) if pool and rng.random() < 0.3 else f.names_latin[i]
+                out.append(Query(kind, text if rng.random() < 0.7 else text.lower()))
+            elif kind == "crime_no":
+                r = rng.random()
+                if r < 0.45:
+                    text = f.crime_no
+                elif r < 0.9:
+                    text = f"मु0अ0सं0 {f.crime_no}"
+                else:
+                    text = f"मु०अ०सं० {f.crime_no.translate(deva_digits)}"
+                out.append(Query(kind, text))
+            elif kind == "section":
+                out.append(Query(kind, f"धारा {rng.choice(f.sections)}"))
+            elif kind == "phrase":
+                r = rng.random()
+                if r < 0.5 and len(f.names[i].split()) > 1:
+                    text = f.names[i]
+                elif r < 0.75:
+                    text = f.village if len(f.village.split()) > 1 else f"{f.village} थाना"
+                    if len(f.village.split()) == 1:
+                        text = f"नि0 {f.village}"
+                else:
+                    text = rng.choice(COMMON_PHRASES)
+                out.append(Query(kind, f'"{text}"'))
+            elif kind == "filtered":
+                if rng.random() < 0.5:
+                    out.append(Query(kind, f.names[i], SearchFilters(thana=f.station)))
+                else:
+                    out.append(Query(kind, f.names_latin[i], SearchFilters(year=f.year)))
+    rng.shuffle(out)
+    return out
+
+
+# ----------------------------------------------------------------------------- backends
+
+
+@dataclass
+class Backend:
+    name: str
+    index: object
+    rate: float = float("nan")  # pages/s
+    index_seconds: float = float("nan")
+    index_parts: dict[str, float] = field(default_factory=dict)  # seconds by part
+    lat: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # kind -> ms
+    parts: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # part -> ms per query
+    totals: list[int] = field(default_factory=list)
+    query_accs: dict[str, Acc] = field(default_factory=dict)
+
+    def all_lat(self) -> list[float]:
+        return [x for v in self.lat.values() for x in v]
+
+
+def batched(docs: list[SearchDocument], size: int) -> Iterator[list[SearchDocument]]:
+    for i in range(0, len(docs), size):
+        yield docs[i : i + size]
+
+
+def index_sqlite(b: Backend, docs: list[SearchDocument], batch: int) -> None:
+    import search.sqlite as sq
+
+    idx = b.index
+    accs = {k: Acc() for k in ("fold", "translit", "sql_topk", "sql_facets", "sql_other")}
+    with ExitStack() as st:
+        st.enter_context(patched(sq, "fold", accs["fold"]))
+        st.enter_context(patched(sq, "transliterate_folded", accs["translit"]))
+        t0 = time.perf_counter()
+        for chunk in batched(docs, batch):
+            idx.index(chunk)
+        b.index_seconds = time.perf_counter() - t0
+    b.rate = len(docs) / b.index_seconds
+    fold_t = accs["fold"].t + accs["translit"].t
+    b.index_parts = {
+        "python fold + transliterate": fold_t,
+        "SQLite inserts (FTS5) + commit + rest": b.index_seconds - fold_t,
+    }
+
+
+def index_elastic(b: Backend, docs: list[SearchDocument], batch: int) -> None:
+    import search.elastic as es_mod
+
+    idx = b.index
+    accs = {k: Acc() for k in ("fold", "translit", "bulk_http", "refresh", "other_http")}
+    client = idx.client
+
+    with ExitStack() as st:
+        st.enter_context(patched(es_mod, "fold", accs["fold"]))
+        st.enter_context(patched(es_mod, "transliterate_folded", accs["translit"]))
+        st.enter_context(transport_timers(client, accs))
+        t0 = time.perf_counter()
+        for chunk in batched(docs, batch):
+            idx.index(chunk)
+        b.index_seconds = time.perf_counter() - t0
+    b.rate = len(docs) / b.index_seconds
+    fold_t = accs["fold"].t + accs["translit"].t
+    b.index_parts = {
+        "python fold + transliterate": fold_t,
+        "bulk HTTP round trips (ES indexing + JSON + transport)": accs["bulk_http"].t,
+        "refresh after each index() call": accs["refresh"].t,
+        "other requests (alias/health checks)": accs["other_http"].t,
+        "rest (source dicts, helpers.bulk action encoding, dedup)": b.index_seconds
+        - fold_t
+        - accs["bulk_http"].t
+        - accs["refresh"].t
+        - accs["other_http"].t,
+    }
+
+
+@contextmanager
+def query_timers(b: Backend) -> Iterator[dict[str, Acc]]:
+    """Wrap the query path of one backend; yields the accumulators."""
+    accs = {k: Acc() for k in ("parse", "snippet", "engine", "sql_topk", "sql_facets", "sql_other", "other_http")}
+    with ExitStack() as st:
+        if b.name == "sqlite":
+            import search.sqlite as mod
+
+            idx = b.index
+            st.enter_context(patched(idx, "_search", accs["engine"]))
+            real_db = idx._db
+            idx._db = TimedConnection(real_db, accs)
+            st.callback(setattr, idx, "_db", real_db)
+        else:
+            import search.elastic as mod
+
+            st.enter_context(transport_timers(b.index.client, accs))
+        st.enter_context(patched(mod, "parse_query", accs["parse"]))
+        st.enter_context(patched(mod, "make_snippet", accs["snippet"]))
+        yield accs
+
+
+def run_query(b: Backend, q: Query, accs: dict[str, Acc] | None) -> float:
+    if accs is not None:
+        for a in accs.values():
+            a.reset()
+    t0 = time.perf_counter()
+    res = b.index.search(q.text, q.filters, limit=10)
+    ms = (time.perf_counter() - t0) * 1000.0
+    if accs is not None:
+        b.lat[q.kind].append(ms)
+        b.totals.append(res.total)
+        parts = b.parts
+        parts["total"].append(ms)
+        parts["parse+fold query"].append(accs["parse"].t * 1000)
+        parts["snippets (10 hits)"].append(accs["snippet"].t * 1000)
+        if b.name == "sqlite":
+            parts["engine: top-k bm25 statement"].append(accs["sql_topk"].t * 1000)
+            parts["engine: facets GROUP BY statement"].append(accs["sql_facets"].t * 1000)
+            parts["engine: hit rows/text statement"].append(accs["sql_other"].t * 1000)
+            rest = ms - (accs["parse"].t + accs["snippet"].t + accs["engine"].t) * 1000
+        else:
+            parts["engine: ES took (server)"].append(accs["engine"].extra)
+            parts["round trip - took (HTTP, JSON in client)"].append(accs["engine"].t * 1000 - accs["engine"].extra)
+            rest = ms - (accs["parse"].t + accs["snippet"].t + accs["engine"].t) * 1000
+        parts["rest (DSL/SQL building, hits, facets shaping)"].append(rest)
+    return ms
+
+
+# ----------------------------------------------------------------------------- naive baseline
+
+
+def build_naive(path: Path, docs: list[SearchDocument]) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path))
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("CREATE TABLE raw (rowid INTEGER PRIMARY KEY, bundle_id TEXT, page INTEGER, thana TEXT, year INTEGER, text TEXT)")
+    db.executemany(
+        "INSERT INTO raw (bundle_id, page, thana, year, text) VALUES (?, ?, ?, ?, ?)",
+        ((d.bundle_id, d.page, d.metadata.thana, d.metadata.year, d.text) for d in docs),
+    )
+    db.commit()
+    return db
+
+
+def naive_query(db: sqlite3.Connection, q: Query) -> tuple[float, int]:
+    """Every typed word (or the quoted phrase) as LIKE '%...%', all matches counted."""
+    text = q.text
+    if text.startswith('"') and text.endswith('"'):
+        patterns = [text.strip('"')]
+    else:
+        patterns = text.split()
+    where = " AND ".join("text LIKE ?" for _ in patterns)
+    args: list = [f"%{p}%" for p in patterns]
+    if q.filters is not None and q.filters.thana:
+        where += " AND thana = ?"
+        args.append(q.filters.thana)
+    if q.filters is not None and q.filters.year is not None:
+        where += " AND year = ?"
+        args.append(q.filters.year)
+    t0 = time.perf_counter()
+    rows = db.execute(f"SELECT rowid, bundle_id, page FROM raw WHERE {where}", args).fetchall()
+    top = [(r[1], r[2]) for r in rows[:10]]
+    del top
+    return (time.perf_counter() - t0) * 1000.0, len(rows)
+
+
+# ----------------------------------------------------------------------------- profile
+
+
+def profile_text(fn: Callable[[], None], top: int = 14) -> str:
+    pr = cProfile.Profile()
+    pr.enable()
+    fn()
+    pr.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(pr, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    lines = [ln for ln in out.getvalue().splitlines() if ln.strip()]
+    # keep the table, drop the preamble
+    start = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls")), 0)
+    return "\n".join(lines[max(0, start - 1) :])
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pages", type=int, default=100_000)
+    ap.add_argument("--quick", action="store_true", help="10,000 pages (overrides --pages)")
+    ap.add_argument("--queries", type=int, default=400)
+    ap.add_argument("--warmup", type=int, default=40, help="queries run per backend before measuring")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=2000, help="pages per index() call")
+    ap.add_argument("--skip-es", action="store_true")
+    ap.add_argument("--es-url", default=os.environ.get("ABHILEKH_ES_URL"))
+    ap.add_argument("--naive-queries", type=int, default=40, help="queries for the LIKE baseline (0: skip)")
+    ap.add_argument("--no-profile", action="store_true", help="no cProfile sample on a missed target")
+    ap.add_argument("--keep", action="store_true", help="keep the ES index and temp files (debugging)")
+    args = ap.parse_args(argv)
+    pages = 10_000 if args.quick else args.pages
+    if not args.skip_es and not args.es_url:
+        print("no Elasticsearch: set ABHILEKH_ES_URL (scripts/services start; eval \"$(scripts/services env)\"),"
+              " pass --es-url, or --skip-es", file=sys.stderr)
+        return 2
+
+    print(f"# search benchmark  {dt.datetime.now().isoformat(timespec='seconds')}")
+    print(f"command: {' '.join([Path(sys.executable).name, '-m', 'bench.search_bench', *(argv if argv is not None else sys.argv[1:])])}")
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+          f"{_mem_gb():.0f} GB RAM, load avg {' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
+          f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}")
+
+    # -- corpus ---------------------------------------------------------------------
+    t0 = time.perf_counter()
+    docs: list[SearchDocument] = []
+    facts: list[Facts] = []
+    for i, (doc, fs) in enumerate(corpus(pages, args.seed)):
+        docs.append(doc)
+        if i % FACT_EVERY == 0:
+            facts.extend(fs)
+    gen_s = time.perf_counter() - t0
+    nbytes = sum(len(d.text.encode()) for d in docs)
+    bundles = len({d.bundle_id for d in docs})
+    print(f"corpus: {len(docs):,} pages in {bundles:,} bundles, {nbytes / 1e6:.0f} MB text "
+          f"(mean {nbytes / len(docs) / 1000:.2f} KB/page), generated in {gen_s:.0f} s")
+    queries = make_queries(facts, args.queries, args.seed)
+    warm = make_queries(facts, args.warmup, args.seed + 1000)
+    kind_counts = {k: sum(q.kind == k for q in queries) for k in KINDS}
+    print("queries: " + ", ".join(f"{k} {n}" for k, n in kind_counts.items()) + f"; warm-up {len(warm)}")
+
+    tmp = Path(tempfile.mkdtemp(prefix="abhilekh-search-bench-"))
+    backends: list[Backend] = []
+    es_index = None
+    missed: list[str] = []
+    try:
+        sq = open_index(Settings(home=tmp / "home", es_url=None))
+        backends.append(Backend("sqlite", sq))
+        if not args.skip_es:
+            name = f"bench-{args.seed}-{os.getpid()}"
+            es_index = open_index(Settings(home=tmp / "home", es_url=args.es_url, es_index=name))
+            es_index.check()  # type: ignore[attr-defined]
+            es_index.drop()  # type: ignore[attr-defined]
+            backends.insert(0, Backend("elasticsearch", es_index))
+
+        # -- indexing -------------------------------------------------------------------
+        for b in backends:
+            print(f"indexing {len(docs):,} pages into {b.name} (batches of {args.batch})…", flush=True)
+            (index_elastic if b.name == "elasticsearch" else index_sqlite)(b, docs, args.batch)
+            print(f"  {b.rate:,.0f} pages/s ({b.index_seconds:.0f} s); count = {b.index.count():,}", flush=True)
+        if es_index is not None:
+            segs = es_index.client.indices.segments(index=es_index.alias)  # type: ignore[attr-defined]
+            nseg = sum(len(s["segments"]) for idx in segs["indices"].values() for sh in idx["shards"].values() for s in sh)
+            store = es_index.client.indices.stats(index=es_index.alias, metric="store")  # type: ignore[attr-defined]
+            size = store["_all"]["primaries"]["store"]["size_in_bytes"]
+            print(f"  elasticsearch index: {size / 1e6:.0f} MB, {nseg} segments")
+        files = {p.name: p.stat().st_size / 1e6 for p in sorted((tmp / "home").glob("index.sqlite3*"))}
+        print("  sqlite index: " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in files.items()))
+
+        # -- queries --------------------------------------------------------------------
+        for b in backends:
+            for q in warm:
+                run_query(b, q, None)
+        timers = {}
+        with ExitStack() as st:
+            for b in backends:
+                timers[b.name] = st.enter_context(query_timers(b))
+            for qi, q in enumerate(queries):
+                order = backends if qi % 2 == 0 else list(reversed(backends))
+                for b in order:
+                    run_query(b, q, timers[b.name])
+
+        # parity: same totals for the same query
+        if len(backends) == 2:
+            diff = sum(a != c for a, c in zip(backends[0].totals, backends[1].totals))
+            print(f"parity: {len(queries) - diff}/{len(queries)} queries give the same total in both backends")
+
+        # -- naive ------------------------------------------------------------------------
+        naive: dict[str, list[float]] = defaultdict(list)
+        naive_hits: list[int] = []
+        if args.naive_queries > 0:
+            t0 = time.perf_counter()
+            ndb = build_naive(tmp / "naive.sqlite3", docs)
+            print(f"naive LIKE table built in {time.perf_counter() - t0:.0f} s; "
+                  f"running {min(args.naive_queries, len(queries))} queries…", flush=True)
+            step = max(1, len(queries) // max(1, args.naive_queries))
+            for q in queries[::step][: args.naive_queries]:
+                ndb.execute("SELECT 1").fetchall()
+                ms, n = naive_query(ndb, q)
+                naive[q.kind].append(ms)
+                naive_hits.append(n)
+            ndb.close()
+
+        # -- report ------------------------------------------------------------------------
+        print()
+        print(f"## Results: {len(docs):,} pages, {len(queries)} queries (limit=10, facets on), seed {args.seed}")
+        print()
+        rows = []
+        for b in backends:
+            lat = b.all_lat()
+            rows.append([
+                "Elasticsearch 9.3.2" if b.name == "elasticsearch" else "SQLite FTS5 (embedded)",
+                f"{b.rate:,.0f}", fmt_ms(pct(lat, 50)), fmt_ms(pct(lat, 95)), fmt_ms(pct(lat, 99)),
+                fmt_ms(statistics.fmean(lat)),
+                f"{statistics.median(b.totals):,.0f}",
+            ])
+        if naive:
+            lat = [x for v in naive.values() for x in v]
+            rows.append([f"naive LIKE scan ({len(lat)} queries)", "-", fmt_ms(pct(lat, 50)), fmt_ms(pct(lat, 95)),
+                         fmt_ms(pct(lat, 99)), fmt_ms(statistics.fmean(lat)), f"{statistics.median(naive_hits):,.0f}"])
+        print(table(["backend", "index pages/s", "p50 ms", "p95 ms", "p99 ms", "mean ms", "median total hits"], rows))
+        print()
+        print("p95 ms by query kind (n queries):")
+        print()
+        krows = []
+        for k in KINDS:
+            row = [f"{k} ({kind_counts[k]})"]
+            for b in backends:
+                row.append(fmt_ms(pct(b.lat[k], 95)))
+            if naive:
+                row.append(fmt_ms(pct(naive.get(k, []), 95)) + f" (n={len(naive.get(k, []))})")
+            row.append(f"{statistics.median([t for q, t in zip(queries, backends[-1].totals) if q.kind == k]):,.0f}")
+            krows.append(row)
+        heads = ["kind", *[("Elasticsearch" if b.name == "elasticsearch" else "SQLite") for b in backends]]
+        if naive:
+            heads.append("naive LIKE")
+        heads.append("median total hits")
+        print(table(heads, krows))
+        print()
+
+        # targets
+        verdicts = []
+        for b in backends:
+            p95 = pct(b.all_lat(), 95)
+            if b.name == "elasticsearch":
+                ok_rate = b.rate >= TARGET_ES_RATE
+                ok_p95 = p95 <= TARGET_ES_P95
+                verdicts.append(f"{'PASS' if ok_rate else 'MISS'}  Elasticsearch bulk {b.rate:,.0f} pages/s (target >= {TARGET_ES_RATE:,.0f})")
+                verdicts.append(f"{'PASS' if ok_p95 else 'MISS'}  Elasticsearch p95 {p95:.1f} ms (target <= {TARGET_ES_P95:.0f})")
+                if not ok_rate:
+                    missed.append("es_rate")
+                if not ok_p95:
+                    missed.append("es_p95")
+            else:
+                ok = p95 <= TARGET_SQLITE_P95
+                verdicts.append(f"{'PASS' if ok else 'MISS'}  embedded (SQLite) p95 {p95:.1f} ms (target <= {TARGET_SQLITE_P95:.0f})")
+                if not ok:
+                    missed.append("sqlite_p95")
+        print("\n".join(verdicts))
+        print()
+
+        # breakdowns
+        for b in backends:
+            print(f"indexing time, {b.name} ({b.index_seconds:.0f} s):")
+            for part, s in b.index_parts.items():
+                print(f"  {part:<58} {s:7.1f} s  {100 * s / b.index_seconds:5.1f} %")
+        print()
+        for b in backends:
+            print(f"query time, {b.name}: mean / p95 ms per query of each part (all kinds)")
+            for part, vals in b.parts.items():
+                print(f"  {part:<50} {statistics.fmean(vals):7.2f}  {pct(vals, 95):7.2f}")
+            worst = max(KINDS, key=lambda k: pct(b.lat[k], 95))
+            qs = [i for i, q in enumerate(queries) if q.kind == worst]
+            print(f"  slowest kind: {worst}; its mean parts:")
+            for part, vals in b.parts.items():
+                print(f"    {part:<48} {statistics.fmean(vals[i] for i in qs):7.2f}")
+        print()
+
+        if missed and not args.no_profile:
+            sample = queries[:: max(1, len(queries) // 60)]
+            for b in backends:
+                if (b.name == "sqlite" and "sqlite_p95" in missed) or (b.name == "elasticsearch" and "es_p95" in missed):
+                    print(f"cProfile of {len(sample)} queries on {b.name} (cumulative):")
+                    print(profile_text(lambda b=b: [b.index.search(q.text, q.filters, limit=10) for q in sample]))
+                    print()
+            if "es_rate" in missed and es_index is not None:
+                part = docs[:2000]
+                print("cProfile of index() of 2,000 pages into Elasticsearch (cumulative):")
+                print(profile_text(lambda: es_index.index(part)))
+                print()
+    finally:
+        for b in backends:
+            if b.name == "elasticsearch" and not args.keep:
+                try:
+                    b.index.drop()  # type: ignore[attr-defined]
+                except Exception as exc:  # noqa: BLE001
+                    print(f"could not drop the bench ES index: {exc}", file=sys.stderr)
+            b.index.close()  # type: ignore[attr-defined]
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"kept {tmp}")
+    return 0
+
+
+def _mem_gb() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        return float("nan")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
