@@ -1,4 +1,8 @@
-"""The officers' web page, against the real embedded index and store."""
+"""The officers' web page, against the real embedded index and store.
+
+The fixtures here (users, a logged-in client) are shared by test_auth.py, test_audit.py
+and test_browser.py.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,20 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from abhilekh.records import BundleMetadata, SearchDocument
 from abhilekh.settings import Settings
 from storage.bundles import Manifest, SourceFile, pdf_key, save_manifest
 from storage.local import LocalStore
+from web import users as web_users
 from web.app import create_app
+
+# Cheap hashing for tests only (production keeps argon2-cffi's RFC 9106 defaults).
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+PASSWORDS = {"admin": "admin-pass-1", "ram": "ram-pass-12", "sita": "sita-pass-12",
+             "op": "op-pass-123"}
 
 
 def _bundle_id(name: str) -> str:
@@ -72,6 +83,30 @@ def _pdf(pages: int = 2) -> bytes:
     return out.getvalue()
 
 
+@pytest.fixture(autouse=True)
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(web_users, "HASHER", FAST_HASHER)
+
+
+def make_users(settings: Settings) -> None:
+    """admin: everything; ram: officer of छिबरामऊ; sita: officer of both stations;
+    op: operator without stations."""
+    users = web_users.UserStore(settings.users_path)
+    try:
+        users.add("admin", "admin", PASSWORDS["admin"])
+        users.add("ram", "officer", PASSWORDS["ram"], ["छिबरामऊ"])
+        users.add("sita", "officer", PASSWORDS["sita"], ["छिबरामऊ", "कन्नौज"])
+        users.add("op", "operator", PASSWORDS["op"])
+    finally:
+        users.close()
+
+
+def login(client: TestClient, name: str) -> TestClient:
+    r = client.post("/api/login", json={"username": name, "password": PASSWORDS[name]})
+    assert r.status_code == 200, r.text
+    return client
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Settings:
     from search.sqlite import SqliteIndex
@@ -99,13 +134,35 @@ def home(tmp_path: Path) -> Settings:
             created_at="2024-01-01T00:00:00+00:00",
         ),
     )
+    store.put(pdf_key(CR), _pdf(24), "application/pdf")
+    save_manifest(
+        store,
+        Manifest(
+            bundle_id=CR,
+            metadata=KANNAUJ,
+            sources=[SourceFile("cr-001.pdf", "1" * 64, 1000, pages=24)],
+            page_count=24,
+            page_confidence=[88.0] + [75.0] * 23,
+            needs_review=[],
+            versions={"tesseract": "5.3.0"},
+            created_at="2024-01-01T00:00:00+00:00",
+        ),
+    )
+    make_users(settings)
     return settings
 
 
 @pytest.fixture
-def client(home: Settings):
+def anon(home: Settings):
+    """A client without a session."""
     with TestClient(create_app(home)) as c:
         yield c
+
+
+@pytest.fixture
+def client(anon: TestClient) -> TestClient:
+    """Logged in as the admin: sees every station."""
+    return login(anon, "admin")
 
 
 def _hit_blocks(html: str) -> list[str]:
@@ -135,7 +192,9 @@ def test_hindi_query_finds_the_page_with_highlight(client: TestClient) -> None:
     assert len(hits) == 1
     hit = hits[0]
     assert "<mark>" in hit and "रमेश" in hit
-    assert f'href="/bundles/{GD}/document.pdf#page=1"' in hit
+    assert f'href="/bundles/{GD}/document.pdf?page=1#page=1"' in hit
+    assert f'href="/bundles/{GD}/pages/1"' in hit
+    assert f'src="/bundles/{GD}/pages/1/thumb.jpg"' in hit
     assert "पृष्ठ खोलें" in hit and "Open page" in hit
     assert "छिबरामऊ" in hit and "GD-12" in hit and "जनरल डायरी 2019" in hit
     assert "परिणाम" in html and "Results" in html
@@ -203,7 +262,7 @@ def test_pagination(client: TestClient) -> None:
     pages_seen: set[str] = set()
     for offset in (0, 10, 20):
         html = client.get("/", params={"q": "गश्त", "offset": offset}).text
-        pages_seen |= set(re.findall(r"document\.pdf#page=(\d+)", html))
+        pages_seen |= set(re.findall(r"document\.pdf\?page=(\d+)#page=", html))
     assert len(pages_seen) == 23
 
     small = client.get("/", params={"q": "गश्त", "limit": "5"}).text
@@ -250,8 +309,9 @@ def test_bundle_page_lists_pages(client: TestClient) -> None:
     assert r.status_code == 200
     html = r.text
     assert "जनरल डायरी 2019" in html and "छिबरामऊ" in html and "GD-12" in html
-    assert f'href="/bundles/{GD}/document.pdf#page=1"' in html
-    assert f'href="/bundles/{GD}/document.pdf#page=2"' in html
+    assert f'href="/bundles/{GD}/document.pdf?page=1#page=1"' in html
+    assert f'href="/bundles/{GD}/pages/2"' in html
+    assert f'href="/bundles/{GD}/document.pdf?download=1"' in html
     assert "समीक्षा हेतु" in html and "needs review" in html
 
 
@@ -263,9 +323,12 @@ def test_api_search_shape(client: TestClient) -> None:
     assert body["total"] == 2 and len(body["hits"]) == 1
     hit = body["hits"][0]
     assert set(hit) == {
-        "bundle_id", "page", "score", "snippet", "snippet_html", "metadata", "confidence", "pdf"
+        "bundle_id", "page", "score", "snippet", "snippet_html", "metadata", "confidence", "pdf",
+        "thumbnail",
     }
-    assert hit["pdf"] == f"/bundles/{hit['bundle_id']}/document.pdf#page={hit['page']}"
+    b, n = hit["bundle_id"], hit["page"]
+    assert hit["pdf"] == f"/bundles/{b}/document.pdf?page={n}#page={n}"
+    assert hit["thumbnail"] == f"/bundles/{b}/pages/{n}/thumb.jpg"
     assert "<mark>" in hit["snippet_html"]
     assert set(hit["metadata"]) >= {"thana", "register", "year", "file_no", "title"}
     assert body["facets"]["thana"] == {"छिबरामऊ": 1, "कन्नौज": 1}
@@ -283,10 +346,14 @@ def test_openapi_describes_search(client: TestClient) -> None:
     params = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
     assert params == {"q", "thana", "register", "year", "limit", "offset"}
     assert "SearchOut" in spec["components"]["schemas"]
+    # How API clients authenticate is part of the description.
+    assert spec["components"]["securitySchemes"]["APIKeyCookie"]["name"] == "abhilekh_session"
+    assert spec["paths"]["/api/search"]["get"]["security"] == [{"APIKeyCookie": []}]
+    assert "/api/login" in spec["paths"]
 
 
-def test_healthz(client: TestClient, home: Settings) -> None:
-    body = client.get("/healthz").json()
+def test_healthz(anon: TestClient, home: Settings) -> None:
+    body = anon.get("/healthz").json()
     assert body["ok"] is True
     assert str(home.store_dir) in body["store"]
     assert body["index"]
@@ -316,7 +383,7 @@ def test_example_queries_find_their_pages(client: TestClient) -> None:
     for query, page in [("मु0अ0सं0 123/2019", 2), ("UP 78 AB 1234", 2), ("Ramesh Yadav", 1)]:
         hits = _hit_blocks(client.get("/", params={"q": query}).text)
         assert hits, query
-        assert f'href="/bundles/{GD}/document.pdf#page={page}"' in hits[0], query
+        assert f'href="/bundles/{GD}/document.pdf?page={page}#page={page}"' in hits[0], query
 
 
 def test_filter_without_words_browses(client: TestClient) -> None:

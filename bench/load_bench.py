@@ -1,0 +1,285 @@
+"""Load benchmark: simulated officers searching and opening pages against `abhilekh serve`.
+
+    .venv/bin/python bench/load_bench.py                    # 20 officers, 60 s, 10,000 pages
+    .venv/bin/python bench/load_bench.py --seconds 20 --users 5 --pages 2000
+    ABHILEKH_ES_URL=http://127.0.0.1:9201 .venv/bin/python bench/load_bench.py  # + Elasticsearch
+
+Set-up (not timed): a fresh ABHILEKH_HOME in a temporary directory; N synthetic pages
+(bench/_corpus_text.py, from tests/fixtures/vocab.py) indexed directly as
+SearchDocuments (no OCR); per bundle a small real PDF (one blank page per page) and a
+manifest in the embedded store; one officer account per simulated user, each granted
+one station (every fourth officer two, exercising the merged multi-station search),
+with the production argon2 hasher. `abhilekh serve` runs as a subprocess on a free
+127.0.0.1 port (one uvicorn worker, as shipped).
+
+Each simulated officer logs in once (POST /api/login), then loops until time is up:
+search on the web page (GET /?q=..., the HTML an officer gets; queries are names in
+Devanagari or Latin letters, crime numbers, sections, villages of the officer's own
+stations), load the thumbnails of the hits shown (as a browser would; --no-thumbs to
+skip), open the first hit's page viewer and its PDF (GET .../document.pdf?page=n).
+Every request is audited by the server, as in production. --think adds a pause
+between iterations (0 = back-to-back, the worst case).
+
+Prints one table per backend: requests, throughput, p50/p95/p99 latency and errors,
+overall and per request kind. Target: p95 <= 200 ms and zero errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import pikepdf  # noqa: E402
+
+from abhilekh.records import SearchDocument  # noqa: E402
+from abhilekh.settings import Settings  # noqa: E402
+
+HIT_LINK = re.compile(r'<a class="open" href="(/bundles/[0-9a-f]{64}/pages/(\d+))"')
+THUMB = re.compile(r'<img src="(/bundles/[0-9a-f]{64}/pages/\d+/thumb\.jpg)"')
+PASSWORD = "load-bench-pass-1"
+
+
+def _pdf(pages: int) -> bytes:
+    pdf = pikepdf.new()
+    for _ in range(pages):
+        pdf.add_blank_page(page_size=(595, 842))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def build(home: Path, pages: int, users: int, es_url: str | None, seed: int = 7):
+    """Index, store, users. Returns {user: [queries]}."""
+    from bench._corpus_text import corpus
+    from search import open_index
+    from storage import open_store
+    from storage.bundles import Manifest, SourceFile, pdf_key, save_manifest
+    from web.users import UserStore
+
+    settings = Settings(home=home, es_url=es_url, s3_endpoint=None,
+                        es_index=f"load-bench-{os.getpid()}")
+    index, store = open_index(settings), open_store(settings)
+    bundles: dict[str, list[SearchDocument]] = defaultdict(list)
+    queries: dict[str, list[str]] = defaultdict(list)  # station -> queries with answers
+    batch: list[SearchDocument] = []
+    t0 = time.perf_counter()
+    for doc, facts in corpus(pages, seed):
+        bundles[doc.bundle_id].append(doc)
+        batch.append(doc)
+        for f in facts[:2]:
+            qs = queries[doc.metadata.thana]
+            if len(qs) < 400:
+                qs += [f.names[0], f.names_latin[0], f"मु0अ0सं0 {f.crime_no}",
+                       f"धारा {f.sections[0]}", f.village]
+        if len(batch) >= 500:
+            index.index(batch)
+            batch = []
+    if batch:
+        index.index(batch)
+    for bundle_id, docs in bundles.items():
+        n = max(d.page for d in docs)
+        store.put(pdf_key(bundle_id), _pdf(n), "application/pdf")
+        save_manifest(store, Manifest(
+            bundle_id=bundle_id, metadata=docs[0].metadata,
+            sources=[SourceFile("bench.pdf", "0" * 64, 1, pages=n)], page_count=n,
+            page_confidence=[d.confidence for d in sorted(docs, key=lambda d: d.page)],
+            needs_review=[], versions={}, created_at="2025-01-01T00:00:00+00:00"))
+    print(f"  indexed {pages} pages in {len(bundles)} bundles "
+          f"({time.perf_counter() - t0:.0f} s); {index.describe()}", flush=True)
+    index.close()
+
+    stations = sorted(queries)
+    accounts = UserStore(settings.users_path)
+    plan: dict[str, list[str]] = {}
+    for i in range(users):
+        mine = [stations[i % len(stations)]]
+        if i % 4 == 3:
+            mine.append(stations[(i + 1) % len(stations)])
+        name = f"officer{i:02d}"
+        accounts.add(name, "officer", PASSWORD, mine)
+        plan[name] = [q for s in mine for q in queries[s]]
+    accounts.close()
+    return settings, plan
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(settings: Settings) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "ABHILEKH_HOME": str(settings.home), "ABHILEKH_PORT": str(port),
+           "ABHILEKH_HOST": "127.0.0.1"}
+    env.pop("ABHILEKH_ES_URL", None)
+    if settings.es_url:
+        env["ABHILEKH_ES_URL"] = settings.es_url
+        env["ABHILEKH_ES_INDEX"] = settings.es_index
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from abhilekh.cli import app; app()", "serve"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("abhilekh serve exited: " + proc.stderr.read().decode()[-2000:])
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("abhilekh serve did not answer /healthz in 60 s")
+
+
+async def officer(base: str, name: str, queries: list[str], until: float, thumbs: bool,
+                  think: float, stats: dict, errors: list, rng: random.Random) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        r = await c.post("/api/login", json={"username": name, "password": PASSWORD})
+        if r.status_code != 200:
+            errors.append(f"{name}: login {r.status_code}")
+            return
+
+        async def get(kind: str, url: str, **kw) -> httpx.Response | None:
+            t = time.perf_counter()
+            try:
+                resp = await c.get(url, **kw)
+            except httpx.HTTPError as exc:
+                errors.append(f"{kind}: {exc!r}")
+                return None
+            stats[kind].append(time.perf_counter() - t)
+            if resp.status_code != 200:
+                errors.append(f"{kind} {url}: {resp.status_code}")
+                return None
+            return resp
+
+        while time.monotonic() < until:
+            r = await get("search", "/", params={"q": rng.choice(queries)})
+            if r is not None and time.monotonic() < until:
+                html = r.text
+                if thumbs:
+                    await asyncio.gather(*(get("thumbnail", u) for u in THUMB.findall(html)))
+                hit = HIT_LINK.search(html)
+                if hit:
+                    view, page = hit.group(1), hit.group(2)
+                    await get("page", view)
+                    await get("pdf", view.split("/pages/")[0] + "/document.pdf",
+                              params={"page": page})
+            if think:
+                await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
+
+
+def run(label: str, settings: Settings, plan: dict[str, list[str]], seconds: float,
+        thumbs: bool, think: float) -> list[tuple]:
+    proc, base = start_server(settings)
+    try:
+        stats: dict[str, list[float]] = defaultdict(list)
+        errors: list[str] = []
+
+        async def timed() -> float:
+            # Warm-up: one search per officer (logs in; first thumbnails), not counted.
+            warm: dict[str, list[float]] = defaultdict(list)
+            await asyncio.gather(*(officer(base, n, q, time.monotonic() + 0.01, False, 0, warm,
+                                           errors, random.Random(-1)) for n, q in plan.items()))
+            t = time.monotonic()
+            await asyncio.gather(*(officer(base, n, q, t + seconds, thumbs, think, stats, errors,
+                                           random.Random(i))
+                                   for i, (n, q) in enumerate(plan.items())))
+            return time.monotonic() - t
+
+        elapsed = asyncio.run(timed())
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    everything = [v for vals in stats.values() for v in vals]
+    rows = [(label, "all", len(everything), len(everything) / elapsed, _pct(everything, 50),
+             _pct(everything, 95), _pct(everything, 99), len(errors))]
+    for kind in ("search", "thumbnail", "page", "pdf"):
+        if stats.get(kind):
+            v = stats[kind]
+            rows.append((label, kind, len(v), len(v) / elapsed, _pct(v, 50), _pct(v, 95),
+                         _pct(v, 99), sum(1 for e in errors if e.startswith(kind))))
+    if errors:
+        print(f"  {len(errors)} error(s), e.g. {errors[:3]}")
+    searches = len(stats.get("search", []))
+    print(f"  {label}: {searches} searches by {len(plan)} officers in {elapsed:.0f} s "
+          f"= {searches / elapsed:.1f} searches/s")
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--users", type=int, default=20)
+    ap.add_argument("--pages", type=int, default=10_000)
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="mean pause between an officer's iterations, seconds (0: none)")
+    ap.add_argument("--no-thumbs", dest="thumbs", action="store_false")
+    ap.add_argument("--backend", choices=["sqlite", "elastic", "both"], default=None,
+                    help="default: sqlite, plus elastic when ABHILEKH_ES_URL is set")
+    args = ap.parse_args()
+    es_url = os.environ.get("ABHILEKH_ES_URL")
+    backends = ([args.backend] if args.backend in ("sqlite", "elastic")
+                else ["sqlite", "elastic"] if args.backend == "both" or es_url else ["sqlite"])
+    if "elastic" in backends and not es_url:
+        print("ABHILEKH_ES_URL is unset: cannot run the Elasticsearch backend", file=sys.stderr)
+        return 2
+    print(f"{args.users} officers, {args.seconds:.0f} s, {args.pages} pages, think "
+          f"{args.think} s, thumbnails {'on' if args.thumbs else 'off'}, {os.cpu_count()} CPUs")
+    rows: list[tuple] = []
+    for backend in backends:
+        tmp = Path(tempfile.mkdtemp(prefix=f"abhilekh-load-{backend}-"))
+        try:
+            print(f"[{backend}] building …", flush=True)
+            settings, plan = build(tmp / "home", args.pages, args.users,
+                                   es_url if backend == "elastic" else None)
+            rows += run(backend, settings, plan, args.seconds, args.thumbs, args.think)
+            if backend == "elastic":
+                from search import open_index
+
+                idx = open_index(settings)
+                idx.drop()  # type: ignore[attr-defined]
+                idx.close()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    print("| backend | requests | count | req/s | p50 ms | p95 ms | p99 ms | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for label, kind, n, rate, p50, p95, p99, errs in rows:
+        print(f"| {label} | {kind} | {n} | {rate:.1f} | {p50:.0f} | {p95:.0f} | {p99:.0f} | {errs} |")
+    ok = all(r[5] <= 200 and r[7] == 0 for r in rows if r[1] == "all")
+    print(f"\ntarget p95 <= 200 ms and zero errors: {'met' if ok else 'MISSED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,313 @@
+"""Users, roles, station grants, sessions and log-in throttling, in one SQLite file.
+
+    $ABHILEKH_HOME/users.sqlite3
+        users           name, role, argon2id hash, disabled
+        grants          name -> station (thana, as stored in bundle metadata)
+        sessions        sha256(session token) -> name, expiry (server-side: log-out and
+                        disabling a user end the session at once)
+        login_failures  (name, ip, time) of failed log-ins, for throttling
+
+Roles
+    officer   search and view the stations granted to them
+    operator  ingest and review (on the web: search and view their granted stations,
+              which review needs)
+    admin     everything, every station; users and the audit log
+
+Station values are compared the way the index compares its `thana` filter:
+`strip().casefold()`, so "Chhibramau " and "chhibramau" are one station.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+ROLES = ("officer", "operator", "admin")
+NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-@")
+MIN_PASSWORD = 8
+
+# argon2-cffi's defaults (RFC 9106 low-memory profile: argon2id, 64 MiB, t=3).
+# Tests swap in a cheaper one; production keeps this.
+HASHER = PasswordHasher()
+
+
+def station_key(thana: str | None) -> str:
+    """The same key the search index filters `thana` by."""
+    return (thana or "").strip().casefold()
+
+
+class UserError(ValueError):
+    """A user operation that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    stations: tuple[str, ...] = ()  # as granted (display form)
+    disabled: bool = False
+    station_keys: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def can_search(self) -> bool:
+        return self.role in ROLES and not self.disabled
+
+    def may_see(self, thana: str | None) -> bool:
+        """Whether this user may see a bundle whose metadata says `thana`."""
+        if self.disabled:
+            return False
+        if self.is_admin:
+            return True
+        key = station_key(thana)
+        return bool(key) and key in self.station_keys
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('officer', 'operator', 'admin')),
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grants (
+    name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    station TEXT NOT NULL,
+    station_key TEXT NOT NULL,
+    PRIMARY KEY (name, station_key)
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_name ON sessions (name);
+CREATE TABLE IF NOT EXISTS login_failures (
+    name TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (name, ip, at);
+"""
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_name(name: str) -> str:
+    name = (name or "").strip().lower()
+    if not name or len(name) > 64 or not set(name) <= NAME_CHARS:
+        raise UserError("a user name is 1-64 of a-z 0-9 . _ - @")
+    return name
+
+
+def check_password(password: str) -> str:
+    if len(password or "") < MIN_PASSWORD:
+        raise UserError(f"a password has at least {MIN_PASSWORD} characters")
+    return password
+
+
+class UserStore:
+    """Thread-safe access to users.sqlite3 (one connection behind a lock)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+        try:
+            self.path.chmod(0o600)
+        except OSError:
+            pass
+        # A real hash to verify against when the user does not exist, so that
+        # "no such user" and "wrong password" take the same time.
+        self._dummy_hash = HASHER.hash(secrets.token_hex(16))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # ------------------------------------------------------------ users
+
+    def add(self, name: str, role: str, password: str, stations: Iterable[str] = ()) -> User:
+        name = check_name(name)
+        if role not in ROLES:
+            raise UserError(f"role must be one of {', '.join(ROLES)}")
+        hashed = HASHER.hash(check_password(password))
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT INTO users (name, role, password_hash, created_at) VALUES (?,?,?,?)",
+                    (name, role, hashed, time.time()),
+                )
+            except sqlite3.IntegrityError:
+                raise UserError(f"user {name!r} exists already") from None
+        if stations:
+            self.grant(name, stations)
+        return self.get(name)  # type: ignore[return-value]
+
+    def get(self, name: str) -> User | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT name, role, disabled FROM users WHERE name = ?", ((name or "").lower(),)
+            ).fetchone()
+            if row is None:
+                return None
+            grants = self._db.execute(
+                "SELECT station, station_key FROM grants WHERE name = ? ORDER BY station",
+                (row[0],),
+            ).fetchall()
+        return User(
+            name=row[0],
+            role=row[1],
+            disabled=bool(row[2]),
+            stations=tuple(g[0] for g in grants),
+            station_keys=frozenset(g[1] for g in grants),
+        )
+
+    def _require(self, name: str) -> str:
+        name = (name or "").strip().lower()
+        if self.get(name) is None:
+            raise UserError(f"no user {name!r}")
+        return name
+
+    def list(self) -> list[User]:
+        with self._lock:
+            names = [r[0] for r in self._db.execute("SELECT name FROM users ORDER BY name")]
+        return [u for u in (self.get(n) for n in names) if u is not None]
+
+    def grant(self, name: str, stations: Iterable[str]) -> User:
+        name = self._require(name)
+        rows = [(name, s.strip(), station_key(s)) for s in stations if station_key(s)]
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO grants (name, station, station_key) VALUES (?,?,?)", rows
+            )
+        return self.get(name)  # type: ignore[return-value]
+
+    def revoke(self, name: str, stations: Iterable[str]) -> User:
+        name = self._require(name)
+        with self._lock:
+            self._db.executemany(
+                "DELETE FROM grants WHERE name = ? AND station_key = ?",
+                [(name, station_key(s)) for s in stations],
+            )
+        return self.get(name)  # type: ignore[return-value]
+
+    def set_role(self, name: str, role: str) -> User:
+        name = self._require(name)
+        if role not in ROLES:
+            raise UserError(f"role must be one of {', '.join(ROLES)}")
+        with self._lock:
+            self._db.execute("UPDATE users SET role = ? WHERE name = ?", (role, name))
+        return self.get(name)  # type: ignore[return-value]
+
+    def set_password(self, name: str, password: str) -> None:
+        name = self._require(name)
+        hashed = HASHER.hash(check_password(password))
+        with self._lock:
+            self._db.execute("UPDATE users SET password_hash = ? WHERE name = ?", (hashed, name))
+            self._db.execute("DELETE FROM sessions WHERE name = ?", (name,))
+
+    def set_disabled(self, name: str, disabled: bool = True) -> User:
+        name = self._require(name)
+        with self._lock:
+            self._db.execute(
+                "UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name)
+            )
+            if disabled:
+                self._db.execute("DELETE FROM sessions WHERE name = ?", (name,))
+        return self.get(name)  # type: ignore[return-value]
+
+    def verify(self, name: str, password: str) -> User | None:
+        """The user if the password is right and the user is enabled, else None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT name, password_hash, disabled FROM users WHERE name = ?",
+                ((name or "").strip().lower(),),
+            ).fetchone()
+        hashed = row[1] if row else self._dummy_hash
+        try:
+            HASHER.verify(hashed, password or "")
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return None
+        if row is None or row[2]:
+            return None
+        if HASHER.check_needs_rehash(hashed):
+            with self._lock:
+                self._db.execute(
+                    "UPDATE users SET password_hash = ? WHERE name = ?",
+                    (HASHER.hash(password), row[0]),
+                )
+        return self.get(row[0])
+
+    # ------------------------------------------------------------ sessions
+
+    def new_session(self, name: str, hours: float) -> str:
+        token = secrets.token_urlsafe(32)
+        now = time.time()
+        with self._lock:
+            self._db.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+            self._db.execute(
+                "INSERT INTO sessions (token_hash, name, created_at, expires_at) VALUES (?,?,?,?)",
+                (_token_hash(token), name, now, now + hours * 3600),
+            )
+        return token
+
+    def session_user(self, token: str) -> User | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT s.name FROM sessions s JOIN users u ON u.name = s.name"
+                " WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0",
+                (_token_hash(token), time.time()),
+            ).fetchone()
+        return self.get(row[0]) if row else None
+
+    def end_session(self, token: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM sessions WHERE token_hash = ?", (_token_hash(token),))
+
+    # ------------------------------------------------------------ throttling
+
+    def recent_failures(self, name: str, ip: str, window_seconds: float) -> int:
+        with self._lock:
+            return self._db.execute(
+                "SELECT count(*) FROM login_failures WHERE name = ? AND ip = ? AND at > ?",
+                ((name or "").strip().lower(), ip, time.time() - window_seconds),
+            ).fetchone()[0]
+
+    def record_failure(self, name: str, ip: str) -> None:
+        now = time.time()
+        with self._lock:
+            self._db.execute("DELETE FROM login_failures WHERE at < ?", (now - 86400,))
+            self._db.execute(
+                "INSERT INTO login_failures (name, ip, at) VALUES (?,?,?)",
+                ((name or "").strip().lower()[:64], ip, now),
+            )
+
+    def clear_failures(self, name: str, ip: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM login_failures WHERE name = ? AND ip = ?",
+                ((name or "").strip().lower(), ip),
+            )
