@@ -33,13 +33,18 @@ from elasticsearch import __version__ as _client_version
 
 from abhilekh.records import BundleMetadata, SearchDocument, SearchFilters, SearchHit
 from search.base import SearchError, SearchResults
-from search.normalise import NORMALISE_VERSION, fold, transliterate_folded
+from search.normalise import NORMALISE_VERSION, fold, index_extras, transliterate_folded
 from search.query import (
     FIELD_WEIGHTS,
+    FUZZY_LENGTHS,
+    FUZZY_MAX_EXPANSIONS,
+    FUZZY_MIN_HITS,
     PHRASE_BOOST,
     Match,
     ParsedQuery,
     clauses,
+    fuzzy_clauses,
+    fuzzy_score,
     parse_query,
     proximity_boost,
 )
@@ -48,7 +53,7 @@ from search.snippet import make_snippet
 if TYPE_CHECKING:
     from abhilekh.settings import Settings
 
-__all__ = ["MAPPING", "SCHEMA_VERSION", "ElasticIndex", "query_dsl"]
+__all__ = ["MAPPING", "SCHEMA_VERSION", "ElasticIndex", "fuzzy_query_dsl", "query_dsl"]
 
 SCHEMA_VERSION = 1
 SNIPPET_WIDTH = 200
@@ -99,6 +104,20 @@ def _thana_key(thana: str | None) -> str:
 def _match_dsl(m: Match) -> dict[str, Any]:
     boost = FIELD_WEIGHTS[m.field]
     text = " ".join(m.tokens)
+    if m.fuzzy:
+        low, high = FUZZY_LENGTHS[m.field]
+        return {
+            "fuzzy": {
+                m.field: {
+                    "value": text,
+                    "fuzziness": f"AUTO:{low},{high}",
+                    "max_expansions": FUZZY_MAX_EXPANSIONS,
+                    "prefix_length": 0,
+                    "transpositions": True,
+                    "boost": boost,
+                }
+            }
+        }
     if m.prefix:
         if len(m.tokens) == 1:
             return {"prefix": {m.field: {"value": text, "boost": boost}}}
@@ -135,6 +154,32 @@ def query_dsl(parsed: ParsedQuery, filters: SearchFilters | None = None) -> dict
     query: dict[str, Any] = {"bool": {"must": must, "filter": _filter_dsl(filters)}}
     boost = proximity_boost(parsed)
     if must and boost:
+        query = {
+            "function_score": {
+                "query": query,
+                "functions": [{"filter": _any_of(boost), "weight": PHRASE_BOOST}],
+                "score_mode": "multiply",
+                "boost_mode": "multiply",
+            }
+        }
+    return query
+
+
+def fuzzy_query_dsl(parsed: ParsedQuery, filters: SearchFilters | None = None) -> dict[str, Any] | None:
+    """The ES query for the pages only fuzzy matching finds (``fuzzy_clauses`` minus the
+    exact query); None when no word may be matched fuzzily."""
+    fuzzy = fuzzy_clauses(parsed)
+    if not fuzzy:
+        return None
+    query: dict[str, Any] = {
+        "bool": {
+            "must": [_any_of(alts) for alts in fuzzy],
+            "must_not": [{"bool": {"must": [_any_of(alts) for alts in clauses(parsed)]}}],
+            "filter": _filter_dsl(filters),
+        }
+    }
+    boost = proximity_boost(parsed)
+    if boost:
         query = {
             "function_score": {
                 "query": query,
@@ -295,12 +340,15 @@ class ElasticIndex:
         if md.year is not None:
             end = min(year_end if year_end is not None else md.year, md.year + MAX_FACET_YEARS - 1)
             years = list(range(md.year, end + 1))
-        folded = fold("\n".join((doc.text or "", md.title or "", md.file_no or "", md.thana or "")))
+        searchable = "\n".join((doc.text or "", md.title or "", md.file_no or "", md.thana or ""))
+        folded = fold(searchable)
+        translit = transliterate_folded(folded)
+        extra_folded, extra_translit = index_extras(searchable, folded)
         return {
             "bundle_id": doc.bundle_id,
             "page": int(doc.page),
-            "folded": folded,
-            "translit": transliterate_folded(folded),
+            "folded": f"{folded} {extra_folded}" if extra_folded else folded,
+            "translit": f"{translit} {extra_translit}" if extra_translit else translit,
             "text": doc.text or "",
             "thana": md.thana or "",
             "thana_key": _thana_key(md.thana),
@@ -484,25 +532,31 @@ class ElasticIndex:
         with self._errors("searching"):
             if not self._prepare(create=False):
                 return SearchResults(hits=[], total=0, facets=_facets({}))
-            resp = self.client.search(
-                index=self.alias,
-                query=query_dsl(parsed, filters),
-                from_=offset if size else 0,
-                size=size,
-                sort=sort,
-                track_total_hits=True,
-                source_excludes=["folded", "translit", "years", "thana_key", "year_end"],
-                aggs={
-                    "thana": {"terms": {"field": "thana", "size": FACET_SIZE}},
-                    "register": {"terms": {"field": "register", "size": FACET_SIZE}},
-                    "year": {"terms": {"field": "years", "size": FACET_SIZE}},
-                },
-            )
+            resp = self._query(query_dsl(parsed, filters), offset if size else 0, size, sort)
+            found = [(h["_source"], self._score(h, browse)) for h in resp["hits"]["hits"]]
+            total = int(resp["hits"]["total"]["value"])
+            aggs = resp.get("aggregations", {})
+            if not browse and total < FUZZY_MIN_HITS:
+                # Fewer than FUZZY_MIN_HITS exact hits: pages that match only with
+                # OCR-like errors come after all of them (as SqliteIndex).
+                fuzzy = fuzzy_query_dsl(parsed, filters)
+                want = min(offset + size, MAX_WINDOW) if size else 0
+                more = self._query(fuzzy, 0, want, sort) if fuzzy else None
+                if more is not None and int(more["hits"]["total"]["value"]):
+                    if offset or size < total:
+                        exact = self._query(query_dsl(parsed, filters), 0, FUZZY_MIN_HITS, sort)
+                        exact_found = [(h["_source"], self._score(h, False)) for h in exact["hits"]["hits"]]
+                    else:
+                        exact_found = found
+                    floor = min((sc for _, sc in exact_found), default=None)
+                    extra = [(h["_source"], fuzzy_score(self._score(h, False), floor))
+                             for h in more["hits"]["hits"]]
+                    found = (exact_found + extra)[offset : offset + size] if size else []
+                    total += int(more["hits"]["total"]["value"])
+                    aggs = _merge_aggs(aggs, more.get("aggregations", {}))
         hits = []
-        for hit in resp["hits"]["hits"]:
-            src = hit["_source"]
+        for src, score in found:
             plain, markup = make_snippet(src.get("text", ""), parsed, SNIPPET_WIDTH)
-            score = 0.0 if browse else float(hit.get("_score") or hit["sort"][0] or 0.0)
             hits.append(
                 SearchHit(
                     bundle_id=src["bundle_id"],
@@ -521,11 +575,27 @@ class ElasticIndex:
                     confidence=float(src.get("confidence", 0.0)),
                 )
             )
-        return SearchResults(
-            hits=hits,
-            total=int(resp["hits"]["total"]["value"]),
-            facets=_facets(resp.get("aggregations", {})),
+        return SearchResults(hits=hits, total=total, facets=_facets(aggs))
+
+    def _query(self, query: dict[str, Any], offset: int, size: int, sort: list[Any]) -> Any:
+        return self.client.search(
+            index=self.alias,
+            query=query,
+            from_=offset,
+            size=size,
+            sort=sort,
+            track_total_hits=True,
+            source_excludes=["folded", "translit", "years", "thana_key", "year_end"],
+            aggs={
+                "thana": {"terms": {"field": "thana", "size": FACET_SIZE}},
+                "register": {"terms": {"field": "register", "size": FACET_SIZE}},
+                "year": {"terms": {"field": "years", "size": FACET_SIZE}},
+            },
         )
+
+    @staticmethod
+    def _score(hit: dict[str, Any], browse: bool) -> float:
+        return 0.0 if browse else float(hit.get("_score") or hit["sort"][0] or 0.0)
 
     # -- operations --------------------------------------------------------------
 
@@ -615,6 +685,18 @@ def _facets(aggs: dict[str, Any]) -> dict[str, dict[str, int]]:
         "register": dict(sorted(registers.items(), key=lambda kv: (-kv[1], kv[0]))),
         "year": {str(y): years[y] for y in sorted(years)},
     }
+
+
+def _merge_aggs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Terms aggregations of two disjoint page sets, added up bucket by bucket."""
+    out: dict[str, Any] = {}
+    for name in set(a) | set(b):
+        counts: dict[Any, int] = {}
+        for agg in (a.get(name, {}), b.get(name, {})):
+            for bucket in agg.get("buckets", []):
+                counts[bucket["key"]] = counts.get(bucket["key"], 0) + int(bucket["doc_count"])
+        out[name] = {"buckets": [{"key": k, "doc_count": n} for k, n in counts.items()]}
+    return out
 
 
 def _reason(exc: ApiError) -> str:

@@ -17,7 +17,7 @@ fold(text) -> str
 
 transliterate(text) -> str
     One loose Latin key per token of ``fold(text)`` (see ``latin_key``); numbers pass
-    through. "Ramesh Yadav" and रमेश यादव both give ``rmes ydv``.
+    through. "Ramesh Yadav" and रमेश यादव both give ``rmis ydb``.
 
 The abbreviation rule, precisely. After digit folding and casefolding, a *mark* is
 ``0``, ``॰`` or ``o`` (``o`` only when no Latin letter follows) or ``.`` directly after
@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
@@ -44,8 +45,11 @@ __all__ = [
     "fold",
     "finish_fold",
     "fold_word",
+    "index_extras",
     "is_latin",
     "latin_key",
+    "notations",
+    "pair_keys",
     "prefold",
     "romanise",
     "tokens",
@@ -56,7 +60,7 @@ __all__ = [
 
 # Bump whenever fold() or transliterate() output changes: indexes built with another
 # version must be rebuilt (SqliteIndex does that by itself on open).
-NORMALISE_VERSION = 1
+NORMALISE_VERSION = 2
 
 # ---------------------------------------------------------------------------------
 # Character tables
@@ -401,6 +405,14 @@ _KEY_M = re.compile(r"m(?=[bp])")
 _KEY_Y = re.compile(r"(?<=[aeiou])y")
 _KEY_ER = re.compile(r"(?<=[bcdfgjklmnpqrstvy])er")
 _KEY_TABLE = str.maketrans({"w": "v", "z": "j", "q": "k"})
+# Last step: vowels and v/b that Hindi names are romanised with either way
+# (Tewari/तिवारी, Rathore/राठौर, Bishungarh/विशुनगढ़, Qureshi/कुरैशी).
+_KEY_MERGE = str.maketrans({"e": "i", "o": "u", "v": "b"})
+# Whole Latin words spelt many ways (and abbreviated) for one name.
+_KEY_ALIASES = {
+    w: "mohammad"
+    for w in ("mohammed", "mohamed", "mohamad", "muhammad", "muhammed", "mohd", "mohmmad", "mohmad")
+}
 
 
 def latin_key(word: str) -> str:
@@ -412,8 +424,9 @@ def latin_key(word: str) -> str:
     one dropped (schwa deletion makes it unreliable); ``e`` between a consonant and
     ``r`` dropped (Verma, वर्मा; Dharmender); a final ``ei`` -> ``e`` (Pandey,
     पाण्डेय); a final ``e`` after a consonant dropped (Kishore, किशोर); ng -> n;
-    m before b/p -> n (Rampur, रामपुर; Sambhal, संभल).
-    "Ramesh" and रमेश (ramesha) both give ``rmes``; a word without Latin letters is
+    m before b/p -> n (Rampur, रामपुर; Sambhal, संभल); Mohammed, Muhammad, Mohd -> Mohammad;
+    last, e -> i, o -> u, v -> b (Tewari, तिवारी; Rathore, राठौर; Bishungarh, विशुनगढ़).
+    "Ramesh" and रमेश (ramesha) both give ``rmis``; a word without Latin letters is
     returned unchanged.
     """
     w = word.lower()
@@ -422,6 +435,7 @@ def latin_key(word: str) -> str:
     w = _KEY_KEEP.sub("", w)
     if not w:
         return word
+    w = _KEY_ALIASES.get(w, w)
     w = w.replace("ph", "f").replace("rh", "d").replace("x", "ks").translate(_KEY_TABLE)
     w = w.replace("ou", "au").replace("ee", "i").replace("oo", "u")
     w = _KEY_H.sub(r"\1", w)
@@ -435,7 +449,7 @@ def latin_key(word: str) -> str:
     if len(w) > 3 and w[-1] == "e" and w[-2] not in "aeiou":
         w = w[:-1]
     w = _KEY_M.sub("n", w.replace("ng", "n"))
-    return _KEY_DOUBLE.sub(r"\1", w)
+    return _KEY_DOUBLE.sub(r"\1", w.translate(_KEY_MERGE))
 
 
 _HAS_DEV = re.compile(_DEV_CLASS)
@@ -469,3 +483,231 @@ def transliterate(text: str) -> str:
 
 if sys.flags.optimize == 0:  # cheap self-check at import: the tables are consistent
     assert all(len(k) == 1 for k in (*_CONSONANTS, *_VOWELS, *_MATRAS))
+
+
+# ---------------------------------------------------------------------------------
+# police notation: crime numbers and sections as canonical tokens
+#
+# A crime number is a number and a year: ``123/2019``, ``123/19``, ``मु0अ0सं0 123/2019``,
+# ``मुकदमा अपराध संख्या 123 सन 2019``, ``Case Crime No. 123 of 2019``. Wherever one is
+# recognised its canonical token ``cr<number>y<yyyy>`` is indexed next to the folded
+# text (and a query that contains one asks for that token), so every written form
+# meets every other. Two-digit years: 00-39 -> 20xx, 40-99 -> 19xx (``YEAR_PIVOT``).
+# Recognised: N/YY or N/YYYY (YYYY 1900-2099) that is not part of a longer chain like a
+# date 13/01/23 and not a special act's section (3/25 आर्म्स एक्ट); or, after a crime
+# word (मुअसं, अपराध संख्या, crime no, ...), N then सन / वर्ष / of / - / , then YYYY.
+#
+# A section is ``sec<number>[<letter>]`` (``sec379``, ``sec498a``; sub-sections such as
+# 303(2) are left out): numbers after धारा / u/s / section / dhara, numbers directly
+# before an act (भादवि, IPC, BNS, आर्म्स एक्ट, ...) or directly after one ("IPC 420"),
+# and numbers directly after a crime number in a register row ("395/2023 307").
+# Lists (457/380, 323, 504 व 506) give one token per section. A number alone (379) is
+# no section: it still matches only the number.
+
+YEAR_PIVOT = 40
+
+_N_TOKEN = re.compile(rf"(\d+)|([a-z]+|[{_DEV}]+)|(\S)")
+_CRIME_WORDS = frozenset(
+    "मुअसं मुसं अअसं असं मुअ मुकदमा अपराध अभियोग केस crime case cr fir".split()
+)
+_CRIME_TAIL = frozenset("संख्या सं नं नंबर नम्बर क्रमांक no number num".split())
+_YEAR_JOIN = frozenset("सन सन् वर्ष of year".split())
+_SECTION_WORDS = frozenset("धारा धाराओं धाराएं धाराये धाराएँ dhara section sections sec us".split())
+_ACT_WORDS = frozenset(
+    """भादवि भादंवि ipc आईपीसी bns बीएनएस भान्यासं आर्म्स arms आबकारी excise एक्ट act
+    अधिनियम दहेज dp गैंगस्टर gangster एनडीपीएस ndps crpc दप्रसं""".split()
+)
+_LIST_JOIN = frozenset(["/", ",", "व", "and", "&", "एवं", "तथा"])
+_SPECIAL_ACTS = frozenset("आर्म्स arms आबकारी excise दहेज dp एक्ट act अधिनियम".split())
+
+
+def _year(digits: str) -> int | None:
+    if len(digits) == 4:
+        y = int(digits)
+        return y if 1900 <= y <= 2099 else None
+    if len(digits) == 2:
+        y = int(digits)
+        return 2000 + y if y < YEAR_PIVOT else 1900 + y
+    return None
+
+
+@dataclass(frozen=True)
+class Notation:
+    """One recognised crime number or section: ``key`` is its canonical token;
+    ``start``/``end`` its span in the prefolded text (context words included);
+    ``numbers`` the folded numbers it is written with (for snippets and phrases)."""
+
+    key: str
+    start: int
+    end: int
+    numbers: tuple[str, ...]
+
+
+def notations(prefolded: str) -> list[Notation]:
+    """Crime numbers and sections in ``prefold(text)``, in order (see above)."""
+    if not prefolded or not any(c.isdigit() for c in prefolded):
+        return []
+    toks: list[tuple[str, str, int, int]] = []  # (kind n/w/p, text, start, end)
+    for m in _N_TOKEN.finditer(prefolded):
+        kind = "n" if m.group(1) else ("w" if m.group(2) else "p")
+        toks.append((kind, m.group(0), m.start(), m.end()))
+    n = len(toks)
+    out: list[Notation] = []
+    used = [False] * n
+
+    def is_(i: int, kind: str, text: str | None = None) -> bool:
+        return 0 <= i < n and toks[i][0] == kind and (text is None or toks[i][1] == text)
+
+    def context_start(i: int, words: frozenset[str], tails: frozenset[str] = frozenset()) -> int:
+        """Index of the first context word ending right before token i (or -1)."""
+        j = i - 1
+        while j >= 0 and toks[j][0] == "p" and toks[j][1] in ":.-#":
+            j -= 1
+        first = -1
+        while j >= 0 and toks[j][0] == "w" and (toks[j][1] in words or toks[j][1] in tails):
+            first = j
+            j -= 1
+        if first < 0:
+            return -1
+        if not any(toks[k][1] in words for k in range(first, i) if toks[k][0] == "w"):
+            return -1
+        return first
+
+    def u_s_before(i: int) -> int:
+        j = i - 1
+        while j >= 0 and toks[j][0] == "p" and toks[j][1] in ":.-":
+            j -= 1
+        if j >= 2 and is_(j, "w", "s") and is_(j - 1, "p", "/") and is_(j - 2, "w", "u"):
+            return j - 2
+        return -1
+
+    # crime numbers
+    crimes_end: dict[int, int] = {}  # token index after a crime number -> its first token
+    for i in range(n):
+        if toks[i][0] != "n" or used[i] or len(toks[i][1]) > 6:
+            continue
+        number = str(int(toks[i][1]))
+        # N/YY, N/YYYY
+        if (
+            is_(i + 1, "p", "/")
+            and is_(i + 2, "n")
+            and not (is_(i - 1, "p", "/") and is_(i - 2, "n"))
+            and not (is_(i + 3, "p", "/") and is_(i + 4, "n"))
+            and not (is_(i + 3, "w") and toks[i + 3][1] in _SPECIAL_ACTS)
+        ):
+            year = _year(toks[i + 2][1])
+            if year is not None:
+                start = context_start(i, _CRIME_WORDS, _CRIME_TAIL)
+                first = start if start >= 0 else i
+                out.append(Notation(f"cr{number}y{year}", toks[first][2], toks[i + 2][3],
+                                    (toks[i][1], toks[i + 2][1], str(year))))
+                for k in range(first, i + 3):
+                    used[k] = True
+                crimes_end[i + 3] = first
+                continue
+        start = context_start(i, _CRIME_WORDS, _CRIME_TAIL)
+        if start < 0:
+            continue
+        j = i + 1
+        if j < n and ((toks[j][0] == "w" and toks[j][1] in _YEAR_JOIN) or toks[j][1] in ",-"):
+            j += 1
+        if is_(j, "n") and len(toks[j][1]) == 4 and _year(toks[j][1]) is not None:
+            year = int(toks[j][1])
+            out.append(Notation(f"cr{number}y{year}", toks[start][2], toks[j][3],
+                                (toks[i][1], toks[j][1])))
+            for k in range(start, j + 1):
+                used[k] = True
+            crimes_end[j + 1] = start
+    # sections
+    i = 0
+    while i < n:
+        if toks[i][0] != "n" or used[i]:
+            i += 1
+            continue
+        # the list of section numbers starting here
+        nums: list[tuple[str, int]] = []  # (key, token index)
+        j = i
+        while is_(j, "n") and not used[j] and len(toks[j][1]) <= 4:
+            key = str(int(toks[j][1]))
+            end = j
+            if is_(j + 1, "w") and len(toks[j + 1][1]) == 1 and toks[j + 1][2] == toks[j][3] and (
+                "a" <= toks[j + 1][1] <= "z"
+            ):
+                key += toks[j + 1][1]  # 498a
+                end = j + 1
+            if is_(end + 1, "p", "(") and end + 3 < n and toks[end + 3][1] == ")":
+                end += 3  # 303(2): the sub-section is left out
+            nums.append((key, end))
+            k = end + 1
+            if k < n and toks[k][1] in _LIST_JOIN and is_(k + 1, "n"):
+                j = k + 1
+                continue
+            break
+        if not nums:
+            i += 1
+            continue
+        last = nums[-1][1]
+        first = i
+        ctx = context_start(i, _SECTION_WORDS)
+        if ctx < 0:
+            ctx = u_s_before(i)
+        act_after = is_(last + 1, "w") and toks[last + 1][1] in _ACT_WORDS
+        act_before = is_(i - 1, "w") and toks[i - 1][1] in _ACT_WORDS and toks[i - 1][1] not in _SPECIAL_ACTS
+        after_crime = i in crimes_end
+        if ctx >= 0 or act_after or act_before or after_crime:
+            if ctx >= 0:
+                first = ctx
+            elif act_before:
+                first = i - 1
+            end = last
+            while end + 1 < n and toks[end + 1][0] == "w" and toks[end + 1][1] in _ACT_WORDS:
+                end += 1
+            for key, _ in nums:
+                out.append(Notation(f"sec{key}", toks[first][2], toks[end][3], (re.sub(r"\D", "", key),)))
+            for k in range(first, end + 1):
+                used[k] = True
+            i = end + 1
+            continue
+        i = last + 1
+    out.sort(key=lambda nt: nt.start)
+    return out
+
+
+# ---------------------------------------------------------------------------------
+# adjacent word pairs, joined: "Ram Prakash" meets रामप्रकाश and "Ramprakash" राम प्रकाश
+
+
+@lru_cache(maxsize=131072)
+def _pair_key(a: str, b: str) -> str:
+    if _HAS_DEV.search(a):
+        return latin_key(romanise(a) + romanise(b))
+    return latin_key(a + b)
+
+
+def pair_keys(folded: str) -> list[str]:
+    """The ``latin_key`` of each adjacent pair of folded words of one script, joined."""
+    toks = folded.split()
+    out = []
+    for a, b in zip(toks, toks[1:]):
+        if len(a) < 2 or len(b) < 2 or a[0].isdigit() or b[0].isdigit():
+            continue
+        dev_a = bool(_HAS_DEV.search(a))
+        if dev_a != bool(_HAS_DEV.search(b)):
+            continue
+        if not dev_a and not (_HAS_LATIN.search(a) and _HAS_LATIN.search(b)):
+            continue
+        out.append(_pair_key(a, b))
+    return out
+
+
+def index_extras(text: str, folded: str) -> tuple[str, str]:
+    """What an index adds after ``fold(text)`` and ``transliterate_folded`` of it:
+    (canonical notation tokens for ``folded``, joined pair keys for ``translit``),
+    each a space-separated string, possibly empty."""
+    keys = []
+    seen = set()
+    for nt in notations(prefold(text)):
+        if nt.key not in seen:
+            seen.add(nt.key)
+            keys.append(nt.key)
+    return " ".join(keys), " ".join(pair_keys(folded))

@@ -26,7 +26,18 @@ How a backend must evaluate it (``clauses`` and ``proximity_boost`` spell this o
   ``folded`` only;
 - relevance: BM25 with field weights ``FIELD_WEIGHTS``; pages where all the plain terms
   occur as a phrase, in the order typed, get their score multiplied by
-  ``PHRASE_BOOST``.
+  ``PHRASE_BOOST``;
+- police notation (``search.normalise.notations``): a crime number or section in any
+  written form (``मु0अ0सं0 123/19``, ``मुकदमा अपराध संख्या 123 सन 2019``, ``379 IPC``,
+  ``u/s 379``, ``धारा 379 भादवि``) becomes one clause on its canonical token
+  (``cr123y2019``, ``sec379``), which indexes add to ``folded``; its context words
+  (मुअसं, धारा, IPC, ...) are not required words. A bare number stays a number;
+- adjacent Latin terms also match the key of both joined (indexes hold a joined key
+  for each adjacent word pair), so "Ram Prakash" finds रामप्रकाश and back;
+- OCR errors: when the exact query finds fewer than ``FUZZY_MIN_HITS`` pages, the
+  backend adds the pages ``fuzzy_clauses`` finds (each word may also be any indexed
+  token within ``fuzzy_edits`` edits), after every exact hit, scored by
+  ``fuzzy_score`` below the lowest exact score.
 """
 
 from __future__ import annotations
@@ -34,15 +45,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from search.normalise import finish_fold, fold, is_latin, latin_key, prefold, word_key
+from search.normalise import (
+    finish_fold,
+    fold,
+    is_latin,
+    latin_key,
+    notations,
+    prefold,
+    word_key,
+)
 
 __all__ = [
     "FIELD_WEIGHTS",
+    "FUZZY_LENGTHS",
+    "FUZZY_MAX_EXPANSIONS",
+    "FUZZY_MIN_HITS",
     "MAX_CLAUSES",
     "PHRASE_BOOST",
     "Match",
+    "Notation",
     "ParsedQuery",
     "clauses",
+    "edit_distance",
+    "fuzzy_clauses",
+    "fuzzy_edits",
+    "fuzzy_expand",
+    "fuzzy_score",
     "highlight_terms",
     "latin_key_of",
     "parse_query",
@@ -55,6 +83,13 @@ PHRASE_BOOST = 2.0
 MAX_QUERY_CHARS = 1000
 MAX_CLAUSES = 24  # terms + phrases + prefixes kept, in typed order
 MIN_PREFIX = 2
+# OCR-error tolerance: when the exact query finds fewer than FUZZY_MIN_HITS pages, pages
+# where a word is within a few edits (Damerau, in code points) of a typed word are
+# added AFTER every exact hit. Edits allowed by the typed token's length, per field,
+# as Elasticsearch's ``fuzziness: AUTO:low,high``: below low 0, below high 1, else 2.
+FUZZY_MIN_HITS = 10
+FUZZY_LENGTHS = {"folded": (4, 7), "translit": (5, 8)}
+FUZZY_MAX_EXPANSIONS = 50
 
 _QUOTES = re.compile('["\u201c\u201d\u201e\u00ab\u00bb]')
 _OPERATORS = re.compile(r"(?<![A-Za-z0-9])(?:AND|OR|NOT|NEAR)(?![A-Za-z0-9])")
@@ -66,10 +101,23 @@ class ParsedQuery:
     phrases: list[list[str]] = field(default_factory=list)  # folded token sequences
     prefixes: list[str] = field(default_factory=list)  # folded word prefixes
     latin_keys: list[str] = field(default_factory=list)  # latin_key of Latin terms
+    notations: list[Notation] = field(default_factory=list)  # crime numbers, sections
 
     @property
     def is_empty(self) -> bool:
-        return not (self.terms or self.phrases or self.prefixes)
+        return not (self.terms or self.phrases or self.prefixes or self.notations)
+
+
+@dataclass(frozen=True)
+class Notation:
+    """A crime number or section recognised in the query (``search.normalise.notations``):
+    a page matches when its folded field holds ``key`` (``cr123y2019``, ``sec379``) or
+    the folded ``phrase`` when one is given (none by ``parse_query``: "11/2019" must not
+    find the date 05/11/2019). ``numbers`` are marked in snippets."""
+
+    key: str
+    phrase: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
 
 
 def _add(items: list, item, budget: list[int]) -> None:
@@ -97,7 +145,22 @@ def parse_query(text: str) -> ParsedQuery:
                 _add(q.terms, toks[0], budget)
             continue
         part = _OPERATORS.sub(" ", part)
-        for chunk in prefold(part).split():
+        pre = prefold(part)
+        found = notations(pre)
+        if found:
+            pieces = []
+            last = 0
+            for nt in found:
+                if nt.start > last:
+                    pieces.append(pre[last : nt.start])
+                pieces.append(" ")
+                last = max(last, nt.end)
+                item = Notation(nt.key, (), tuple(dict.fromkeys(nt.numbers)))
+                if all(x.key != nt.key for x in q.notations):
+                    _add(q.notations, item, budget)
+            pieces.append(pre[last:])
+            pre = "".join(pieces)
+        for chunk in pre.split():
             is_prefix = chunk.endswith("*")
             toks = finish_fold(chunk).split()
             if not toks:
@@ -112,6 +175,10 @@ def parse_query(text: str) -> ParsedQuery:
         key = latin_key_of(tok)
         if key and key not in q.latin_keys:
             q.latin_keys.append(key)
+    for keys in _joined_keys(q):
+        for key in keys:
+            if key not in q.latin_keys:
+                q.latin_keys.append(key)
     return q
 
 
@@ -132,6 +199,8 @@ def highlight_terms(q: ParsedQuery) -> set[str]:
     out = set(q.terms)
     for p in q.phrases:
         out.update(p)
+    for nt in q.notations:
+        out.update(nt.numbers)
     return out
 
 
@@ -143,16 +212,48 @@ class Match:
     field: str  # "folded" or "translit"
     tokens: tuple[str, ...]
     prefix: bool = False
+    fuzzy: int = 0  # > 0: any indexed token within this many edits of tokens[0]
+
+
+def _joined_keys(q: ParsedQuery) -> list[list[str]]:
+    """Per term: keys of it joined with its Latin neighbours ("Ram Prakash" -> the key of
+    "ramprakash", which an index holds for रामप्रकाश and for the pair राम प्रकाश)."""
+    out: list[list[str]] = [[] for _ in q.terms]
+    for i in range(len(q.terms) - 1):
+        a, b = q.terms[i], q.terms[i + 1]
+        if is_latin(a) and is_latin(b) and len(a) >= 2 and len(b) >= 2:
+            key = latin_key(a + b)
+            out[i].append(key)
+            out[i + 1].append(key)
+    return out
+
+
+def fuzzy_edits(token: str, field: str = "folded") -> int:
+    """Edits a fuzzy match of ``token`` may make (0: none); numbers never."""
+    if not token or token.isdigit() or not any(c.isalpha() for c in token):
+        return 0
+    low, high = FUZZY_LENGTHS[field]
+    n = len(token)
+    return 0 if n < low else 1 if n < high else 2
 
 
 def clauses(q: ParsedQuery) -> list[list[Match]]:
     """The query as an AND of ORs of ``Match`` (empty for an empty query)."""
     out: list[list[Match]] = []
-    for term in q.terms:
+    joined = _joined_keys(q)
+    for term, extra in zip(q.terms, joined):
         alts = [Match("folded", (term,))]
         key = latin_key_of(term)
         if key:
             alts.append(Match("translit", (key,)))
+        for k in extra:
+            if k != key:
+                alts.append(Match("translit", (k,)))
+        out.append(alts)
+    for nt in q.notations:
+        alts = [Match("folded", (nt.key,))]
+        if nt.phrase:
+            alts.append(Match("folded", nt.phrase))
         out.append(alts)
     for phrase in q.phrases:
         alts = [Match("folded", tuple(phrase))]
@@ -167,6 +268,75 @@ def clauses(q: ParsedQuery) -> list[list[Match]]:
             alts.append(Match("translit", (key,), prefix=True))
         out.append(alts)
     return out
+
+
+def fuzzy_clauses(q: ParsedQuery) -> list[list[Match]]:
+    """``clauses`` with fuzzy alternatives for the words (not numbers, phrases, prefixes
+    or notations); [] when no word may be matched fuzzily."""
+    out = clauses(q)
+    any_fuzzy = False
+    for i, term in enumerate(q.terms):
+        edits = fuzzy_edits(term, "folded")
+        if edits:
+            out[i].append(Match("folded", (term,), fuzzy=edits))
+            any_fuzzy = True
+        key = latin_key_of(term)
+        edits = fuzzy_edits(key or "", "translit")
+        if key and edits:
+            out[i].append(Match("translit", (key,), fuzzy=edits))
+            any_fuzzy = True
+    return out if any_fuzzy else []
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance (substitution, insertion, deletion, adjacent
+    transposition: Lucene's fuzzy with ``transpositions``), in code points; any value
+    above ``limit`` is returned as ``limit + 1``."""
+    la, lb = len(a), len(b)
+    if abs(la - lb) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(lb + 1))
+    for i in range(1, la + 1):
+        cur = [i] + [0] * lb
+        ca = a[i - 1]
+        best = cur[0]
+        for j in range(1, lb + 1):
+            cb = b[j - 1]
+            v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                v = min(v, prev2[j - 2] + 1)
+            cur[j] = v
+            if v < best:
+                best = v
+        if best > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return min(prev[lb], limit + 1)
+
+
+def fuzzy_expand(token: str, edits: int, vocabulary) -> list[str]:
+    """Indexed tokens (other than ``token``) within ``edits`` of it, best first, at most
+    ``FUZZY_MAX_EXPANSIONS``: ordered as Lucene's fuzzy query keeps its top terms
+    (similarity 1 - distance / shorter length, then term order)."""
+    found = []
+    n = len(token)
+    for term in vocabulary:
+        if term == token or abs(len(term) - n) > edits:
+            continue
+        d = edit_distance(token, term, edits)
+        if d <= edits:
+            found.append((-(1.0 - d / min(n, len(term))), term))
+    found.sort()
+    return [t for _, t in found[:FUZZY_MAX_EXPANSIONS]]
+
+
+def fuzzy_score(raw: float, floor: float | None) -> float:
+    """The score shown for a page found only through fuzzy matches: always below
+    ``floor`` (the lowest exact hit's score; 1.0 when there is none), in the order of the
+    engine's own ``raw`` score."""
+    raw = max(0.0, float(raw))
+    return (floor if floor and floor > 0 else 1.0) * 0.5 * raw / (1.0 + raw)
 
 
 def proximity_boost(q: ParsedQuery) -> list[Match]:

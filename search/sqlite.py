@@ -5,9 +5,13 @@ Layout (schema version ``SCHEMA_VERSION`` in ``PRAGMA user_version``):
   (filters, facets, hits); kept small so facet counts over many pages stay fast;
 - ``page_text``: the raw OCR text of each page (same rowid), for snippets;
 - ``pages_fts``: FTS5 with columns ``folded`` (``fold`` of text + title + file no +
-  thana) and ``translit`` (``transliterate`` of the same), rowid = ``pages.rowid``,
+  thana, then the notation tokens of ``index_extras``) and ``translit``
+  (``transliterate`` of the same, then the joined pair keys), rowid = ``pages.rowid``,
   tokenizer ``unicode61 remove_diacritics 0 categories 'L* N* Co Mn Mc'`` so that vowel
   signs, virama and nukta stay inside Devanagari words;
+- ``vocab``: every indexed token with a letter, per column, with its length: the
+  candidates for fuzzy matching (``search.query.fuzzy_expand``; FTS5 has no fuzzy
+  query). Terms of deleted pages stay (they match nothing);
 - ``meta``: the ``search.normalise.NORMALISE_VERSION`` the rows were folded with. An
   index written by another schema or normaliser version is emptied on open (it is
   derived; ``bundle_page_counts`` then shows every bundle as missing and the caller
@@ -28,13 +32,17 @@ from pathlib import Path
 
 from abhilekh.records import BundleMetadata, SearchDocument, SearchFilters, SearchHit
 from search.base import SearchError, SearchResults
-from search.normalise import NORMALISE_VERSION, fold, transliterate_folded
+from search.normalise import NORMALISE_VERSION, fold, index_extras, transliterate_folded
 from search.query import (
     FIELD_WEIGHTS,
+    FUZZY_MIN_HITS,
     PHRASE_BOOST,
     Match,
     ParsedQuery,
     clauses,
+    fuzzy_clauses,
+    fuzzy_expand,
+    fuzzy_score,
     parse_query,
     proximity_boost,
 )
@@ -42,7 +50,7 @@ from search.snippet import make_snippet
 
 __all__ = ["SCHEMA_VERSION", "SqliteIndex", "fts_expression"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* N* Co Mn Mc'"
 SNIPPET_WIDTH = 200
 MAX_FACET_YEARS = 200  # a page's year range counted in at most this many years
@@ -73,6 +81,13 @@ CREATE VIRTUAL TABLE pages_fts USING fts5 (
     folded, translit, tokenize = "{TOKENIZER}"
 );
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE vocab (
+    field TEXT NOT NULL,
+    term TEXT NOT NULL,
+    len INTEGER NOT NULL,
+    PRIMARY KEY (field, term)
+) WITHOUT ROWID;
+CREATE INDEX vocab_len ON vocab (field, len);
 """
 
 _COLUMNS = (
@@ -98,6 +113,11 @@ def _or(alts: list[Match]) -> str:
 def fts_expression(q: ParsedQuery) -> str:
     """The FTS5 MATCH expression of a parsed query ("" when the query is empty)."""
     return " AND ".join(_or(alts) for alts in clauses(q))
+
+
+def _vocab_terms(text: str) -> set[str]:
+    """Tokens of a field that fuzzy matching may find (those with a letter)."""
+    return {t for t in text.split() if len(t) >= 3 and not t.isdigit()}
 
 
 def _thana_key(thana: str | None) -> str:
@@ -173,7 +193,7 @@ class SqliteIndex:
                 ).fetchone()
                 stale = row is None or row[0] != str(NORMALISE_VERSION)
             if stale:
-                for name in ("pages_fts", "page_text", "pages", "meta"):
+                for name in ("pages_fts", "page_text", "pages", "meta", "vocab"):
                     db.execute(f"DROP TABLE IF EXISTS {name}")
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
@@ -196,6 +216,8 @@ class SqliteIndex:
         page_rows = []
         fts_rows = []
         text_rows = []
+        vocab_folded: set[str] = set()
+        vocab_translit: set[str] = set()
         for doc_id, doc in unique.items():
             md = doc.metadata
             year_end = md.year
@@ -218,9 +240,19 @@ class SqliteIndex:
                     1 if doc.needs_review else 0,
                 )
             )
-            searchable = (doc.text or "", md.title or "", md.file_no or "", md.thana or "")
-            folded = fold("\n".join(searchable))
-            fts_rows.append((folded, transliterate_folded(folded), doc_id))
+            searchable = "\n".join(
+                (doc.text or "", md.title or "", md.file_no or "", md.thana or "")
+            )
+            folded = fold(searchable)
+            translit = transliterate_folded(folded)
+            extra_folded, extra_translit = index_extras(searchable, folded)
+            if extra_folded:
+                folded = f"{folded} {extra_folded}"
+            if extra_translit:
+                translit = f"{translit} {extra_translit}"
+            vocab_folded |= _vocab_terms(folded)
+            vocab_translit |= _vocab_terms(translit)
+            fts_rows.append((folded, translit, doc_id))
             text_rows.append((doc.text or "", doc_id))
         ids = [(doc_id,) for doc_id in unique]
         with self._transaction() as db:
@@ -251,6 +283,11 @@ class SqliteIndex:
                 " SELECT rowid, ?, ? FROM pages WHERE id = ?",
                 fts_rows,
             )
+            db.executemany(
+                "INSERT OR IGNORE INTO vocab (field, term, len) VALUES (?, ?, ?)",
+                [("folded", t, len(t)) for t in vocab_folded]
+                + [("translit", t, len(t)) for t in vocab_translit],
+            )
         return len(unique)
 
     def delete_bundle(self, bundle_id: str) -> None:
@@ -265,7 +302,7 @@ class SqliteIndex:
 
     def clear(self) -> None:
         with self._transaction() as db:
-            for table in ("pages_fts", "page_text", "pages"):
+            for table in ("pages_fts", "page_text", "pages", "vocab"):
                 db.execute(f"DELETE FROM {table}")
 
     # -- reading -----------------------------------------------------------------
@@ -350,9 +387,54 @@ class SqliteIndex:
     def _search(
         self, parsed: ParsedQuery, where: str, fargs: list, limit: int, offset: int
     ) -> tuple[list, list]:
-        db = self._db
         expr = fts_expression(parsed)
         boost_alts = proximity_boost(parsed)
+        rows, groups = self._run(expr, boost_alts, where, fargs, limit, offset)
+        if sum(g[-1] for g in groups) >= FUZZY_MIN_HITS:
+            return rows, groups
+        fuzzy = self._fuzzy_expression(parsed)
+        if not fuzzy:
+            return rows, groups
+        # Fewer than FUZZY_MIN_HITS exact hits: pages that match only with OCR-like
+        # errors come after all of them (search.query.fuzzy_clauses).
+        exact, _ = self._run(expr, boost_alts, where, fargs, FUZZY_MIN_HITS, 0)
+        more, more_groups = self._run(
+            f"({fuzzy}) NOT ({expr})", boost_alts, where, fargs, offset + limit, 0
+        )
+        if not more_groups:
+            return rows, groups
+        floor = min((r[-1] for r in exact), default=None)
+        more = [(*r[:-1], fuzzy_score(r[-1], floor)) for r in more]
+        return (exact + more)[offset : offset + limit], groups + more_groups
+
+    def _fuzzy_expression(self, parsed: ParsedQuery) -> str:
+        """The FTS5 expression of ``fuzzy_clauses``, fuzzy matches expanded through the
+        vocabulary; "" when no fuzzy alternative found a candidate."""
+        out = []
+        expanded = False
+        for alts in fuzzy_clauses(parsed):
+            plain: list[Match] = []
+            for m in alts:
+                if not m.fuzzy:
+                    plain.append(m)
+                    continue
+                token = m.tokens[0]
+                rows = self._db.execute(
+                    "SELECT term FROM vocab WHERE field = ? AND len BETWEEN ? AND ?",
+                    (m.field, len(token) - m.fuzzy, len(token) + m.fuzzy),
+                )
+                for term in fuzzy_expand(token, m.fuzzy, (r[0] for r in rows)):
+                    alt = Match(m.field, (term,))
+                    if alt not in plain:
+                        plain.append(alt)
+                        expanded = True
+            out.append(_or(plain))
+        return " AND ".join(out) if expanded else ""
+
+    def _run(
+        self, expr: str, boost_alts: list[Match], where: str, fargs: list, limit: int, offset: int
+    ) -> tuple[list, list]:
+        db = self._db
         w_folded = FIELD_WEIGHTS["folded"]
         w_translit = FIELD_WEIGHTS["translit"]
         and_where = f" AND {where}" if where else ""

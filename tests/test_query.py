@@ -6,11 +6,16 @@ import re
 
 import pytest
 
+from search.normalise import latin_key
 from search.query import (
     PHRASE_BOOST,
     Match,
     ParsedQuery,
     clauses,
+    edit_distance,
+    fuzzy_clauses,
+    fuzzy_edits,
+    fuzzy_expand,
     highlight_terms,
     latin_key_of,
     parse_query,
@@ -60,34 +65,96 @@ def test_prefix():
 
 
 @pytest.mark.parametrize(
-    ("typed", "terms", "phrases"),
+    ("typed", "terms", "phrases", "keys"),
     [
-        ("123/2019", [], [["123", "2019"]]),
-        ("१२३/२०१९", [], [["123", "2019"]]),
-        ("मु0अ0सं0 123/2019", ["मुअसं"], [["123", "2019"]]),
-        ("मु०अ०सं० १२३/२०१९", ["मुअसं"], [["123", "2019"]]),
-        ("मु0 अ0 सं0 123/2019", ["मुअसं"], [["123", "2019"]]),
-        ("मु.अ.सं. 123/2019", ["मुअसं"], [["123", "2019"]]),
-        ("मु0अ0सं0123/2019", [], [["मुअसं", "123", "2019"]]),
-        ("UP78AB1234", [], [["up", "78", "ab", "1234"]]),
-        ("up-78-ab-1234", [], [["up", "78", "ab", "1234"]]),
-        ("UP 78 AB 1234", ["up", "78", "ab", "1234"], []),
-        ("धारा 379", ["धारा", "379"], []),
+        ("123/2019", [], [], ["cr123y2019"]),
+        ("१२३/२०१९", [], [], ["cr123y2019"]),
+        ("123/19", [], [], ["cr123y2019"]),
+        ("123/85", [], [], ["cr123y1985"]),
+        ("मु0अ0सं0 123/2019", [], [], ["cr123y2019"]),
+        ("मु०अ०सं० १२३/२०१९", [], [], ["cr123y2019"]),
+        ("मु0 अ0 सं0 123/2019", [], [], ["cr123y2019"]),
+        ("मु.अ.सं. 123/2019", [], [], ["cr123y2019"]),
+        ("मु0अ0सं0123/2019", [], [], ["cr123y2019"]),
+        ("मुकदमा अपराध संख्या 123 सन 2019", [], [], ["cr123y2019"]),
+        ("अपराध संख्या 123/19", [], [], ["cr123y2019"]),
+        ("Case Crime No. 123 of 2019", [], [], ["cr123y2019"]),
+        ("मु0अ0सं0 123", ["मुअसं", "123"], [], []),  # no year: no crime number
+        ("13/01/2019", [], [["13", "01", "2019"]], []),  # a date
+        ("UP78AB1234", [], [["up", "78", "ab", "1234"]], []),
+        ("up-78-ab-1234", [], [["up", "78", "ab", "1234"]], []),
+        ("UP 78 AB 1234", ["up", "78", "ab", "1234"], [], []),
+        ("धारा 379", [], [], ["sec379"]),
+        ("379 IPC", [], [], ["sec379"]),
+        ("379 भादवि", [], [], ["sec379"]),
+        ("u/s 379", [], [], ["sec379"]),
+        ("धारा 379 भा0द0वि0", [], [], ["sec379"]),
+        ("धारा 457/380 भादवि", [], [], ["sec457", "sec380"]),
+        ("धारा 498A", [], [], ["sec498a"]),
+        ("303(2) BNS", [], [], ["sec303"]),
+        ("379", ["379"], [], []),  # a number alone is just a number
+        ("धारा", ["धारा"], [], []),
+        ("मु0अ0सं0 123/19 धारा 379 रमेश", ["रमेश"], [], ["cr123y2019", "sec379"]),
     ],
 )
-def test_numbers_abbreviations_and_vehicles(typed, terms, phrases):
+def test_numbers_abbreviations_and_vehicles(typed, terms, phrases, keys):
     q = parse_query(typed)
     assert q.terms == terms
     assert q.phrases == phrases
+    assert [n.key for n in q.notations] == keys
+    assert not q.is_empty
+
+
+def test_notation_clauses():
+    q = parse_query("123/19 धारा 379")
+    assert clauses(q) == [
+        [Match("folded", ("cr123y2019",))],
+        [Match("folded", ("sec379",))],
+    ]
+    assert highlight_terms(q) == {"123", "19", "2019", "379"}
+    # inside quotes a crime number stays the words typed
+    assert parse_query('"मु0अ0सं0 123/2019"').phrases == [["मुअसं", "123", "2019"]]
+
+
+def test_joined_latin_words_meet_compounds():
+    q = parse_query("Ram Prakash")
+    joined = latin_key("ramprakash")
+    assert Match("translit", (joined,)) in clauses(q)[0]
+    assert Match("translit", (joined,)) in clauses(q)[1]
+    assert joined in q.latin_keys
+
+
+def test_fuzzy_clauses_only_for_words():
+    assert fuzzy_edits("रमेश") == 1  # 4 code points
+    assert fuzzy_edits("राम") == 0
+    assert fuzzy_edits("तिलियानी") == 2
+    assert fuzzy_edits("2019") == 0
+    assert fuzzy_edits("rmis", "translit") == 0
+    assert fuzzy_edits("chhibramau") == 2
+    q = parse_query("रमेश 2019 धारा 379")
+    fz = fuzzy_clauses(q)
+    assert fz[0] == [Match("folded", ("रमेश",)), Match("folded", ("रमेश",), fuzzy=1)]
+    assert fz[1] == [Match("folded", ("2019",))]
+    assert fuzzy_clauses(parse_query("123/2019")) == []
+    assert fuzzy_clauses(parse_query('"रमेश यादव"')) == []
+
+
+def test_edit_distance_and_expansion():
+    assert edit_distance("रमेश", "रमेश", 2) == 0
+    assert edit_distance("रमेश", "रमेस", 2) == 1
+    assert edit_distance("abcd", "abdc", 2) == 1  # a transposition is one edit
+    assert edit_distance("abcdef", "ab", 2) == 3  # beyond the limit: limit + 1
+    vocab = ["रमेश", "उमेश", "रमेस", "महेश", "सुरेश", "रमेशा"]
+    assert fuzzy_expand("रमेश", 1, vocab) == ["उमेश", "रमेशा", "रमेस"]  # then term order
 
 
 def test_latin_keys_for_latin_terms_only():
     q = parse_query("Ramesh यादव 2019 Kannauj")
-    assert q.latin_keys == ["rmes", "knuj"]
-    assert latin_key_of("ramesh") == "rmes"
+    assert q.latin_keys == ["rmis", "knuj"]
+    assert latin_key_of("ramesh") == "rmis"
     assert latin_key_of("रमेश") is None
     assert latin_key_of("2019") is None
-    assert parse_query('"Ramesh Yadav"').latin_keys == ["rmes", "ydv"]
+    assert parse_query('"Ramesh Yadav"').latin_keys == ["rmis", "ydb"]
 
 
 def test_capital_operators_are_dropped_lowercase_words_kept():
@@ -144,20 +211,22 @@ def test_script_tag_is_just_a_word():
 def test_highlight_terms():
     q = parse_query('रमेश "उ0नि0 श्याम" 123/2019 Kann*')
     assert highlight_terms(q) == {"रमेश", "उनि", "श्याम", "123", "2019"}
+    q = parse_query('रमेश "उ0नि0 श्याम" "123 2019" Kann*')
+    assert highlight_terms(q) == {"रमेश", "उनि", "श्याम", "123", "2019"}
 
 
 def test_clauses_and_boost():
-    q = parse_query('Ramesh रमेश "Ramesh Yadav" 123/2019 Kann*')
+    q = parse_query('Ramesh रमेश "Ramesh Yadav" "123 2019" Kann*')
     assert clauses(q) == [
-        [Match("folded", ("ramesh",)), Match("translit", ("rmes",))],
+        [Match("folded", ("ramesh",)), Match("translit", ("rmis",))],
         [Match("folded", ("रमेश",))],
-        [Match("folded", ("ramesh", "yadav")), Match("translit", ("rmes", "ydv"))],
+        [Match("folded", ("ramesh", "yadav")), Match("translit", ("rmis", "ydb"))],
         [Match("folded", ("123", "2019"))],
         [Match("folded", ("kann",), prefix=True), Match("translit", ("kn",), prefix=True)],
     ]
     assert proximity_boost(parse_query("Ramesh Yadav")) == [
         Match("folded", ("ramesh", "yadav")),
-        Match("translit", ("rmes", "ydv")),
+        Match("translit", ("rmis", "ydb")),
     ]
     assert proximity_boost(parse_query("रमेश यादव")) == [Match("folded", ("रमेश", "यादव"))]
     assert proximity_boost(parse_query("रमेश")) == []

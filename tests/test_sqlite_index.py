@@ -104,7 +104,8 @@ def test_configured_tokenizer_keeps_devanagari_words_whole(filled: SqliteIndex):
     db.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, pages_fts, row)")
     terms = {row[0] for row in db.execute("SELECT term FROM temp.vocab")}
     db.close()
-    assert {"रमेश", "यादव", "मुअसं", "बहादुरपुर", "क्षेत्र", "rmes", "ydv"} <= terms
+    assert {"रमेश", "यादव", "मुअसं", "बहादुरपुर", "क्षेत्र", "rmis", "ydb"} <= terms
+    assert {"cr123y2019", "sec379", "cr45y2019", "sec323", "cr77y2020", "sec420"} <= terms
     assert "रम" not in terms and "श" not in terms and "म" not in terms
 
 
@@ -178,7 +179,9 @@ def test_abbreviations_match_in_any_form(filled: SqliteIndex):
 )
 def test_latin_name_finds_devanagari(filled: SqliteIndex, typed: str):
     r = filled.search(typed)
-    assert ids(r) == ["tirwa-2019:1"]
+    # "RAMESH" alone also finds "Rajesh" (one letter off), ranked below the exact hit
+    assert ids(r)[:1] == ["tirwa-2019:1"]
+    assert ids(r)[1:] in ([], ["saurikh-gd:1"])
     assert "<mark>रमेश</mark>" in r.hits[0].snippet_html
 
 

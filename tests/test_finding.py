@@ -1,0 +1,202 @@
+"""Finding (issue 6): police notation, Latin names for Devanagari, OCR-error tolerance.
+
+Every test runs against both backends (the ``index`` fixture: SQLite FTS5 and, with
+`scripts/services env` exported, Elasticsearch).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from abhilekh.records import BundleMetadata, SearchDocument, SearchFilters
+
+TIRWA = BundleMetadata(thana="Tirwa", register="अपराध रजिस्टर", year=2019, title="मुकदमा रजिस्टर")
+KANNAUJ = BundleMetadata(thana="Kotwali Kannauj", register="पत्रावली", year=2020)
+
+FILLER = [
+    "दौरान विवेचना वादी व गवाहों के बयान लिए गए तथा साक्ष्य संकलन की कार्यवाही की जा रही है।",
+    "अतः आख्या सेवा में सादर प्रेषित है। थाना हाजा पर तहरीर दी गई।",
+    "The Case Diary is being maintained as per rules. Kindly peruse.",
+    "वाहन संख्या की बरामदगी हेतु सभी थानों को वायरलेस संदेश प्रेषित किया गया है।",
+    "माननीय न्यायालय के समक्ष प्रस्तुत किया गया तथा नक्शा नजरी तैयार किया गया।",
+    "General Diary entry at 10:30 hrs refers. Charge sheet submitted.",
+]
+
+
+def doc(bundle: str, page: int, text: str, md: BundleMetadata = TIRWA) -> SearchDocument:
+    return SearchDocument(bundle_id=bundle, page=page, text=text, metadata=md)
+
+
+PAGES = [
+    # the entry every crime-number and section form must find
+    doc("t", 1, "वादी रमेश यादव पुत्र श्री राम निवासी ग्राम बहादुरपुर ने थाना हाजा पर "
+                "मु0अ0सं0 123/2019 धारा 379 भा0द0वि0 पंजीकृत कराया।"),
+    # the same numbers, but not that crime number and not that section
+    doc("t", 2, "क्रम सं0 123 दिनांक 05/11/2019 को 379 रुपये जमा किए गए। मु0अ0सं0 124/2019 धारा 380 भादवि"),
+    doc("t", 3, "मु0अ0सं0 123/2018 धारा 323 भादवि में उ0नि0 श्याम सिंह विवेचक हैं।"),
+    doc("k", 1, "वादी राजेश कुमार सिंह निवासी छिबरामऊ जनपद कन्नौज ने तहरीर दी।", KANNAUJ),
+    doc("k", 2, "वादी मोहम्मद आरिफ पुत्र रामप्रकाश निवासी सरायमीरा ने बताया।", KANNAUJ),
+    doc("k", 3, "अभियुक्त राम किशोर पुत्र शिवकुमार को गिरफ्तार किया गया।", KANNAUJ),
+    *[doc("f", i + 1, text, KANNAUJ) for i, text in enumerate(FILLER)],
+]
+
+
+def ids(results) -> list[str]:
+    return [f"{h.bundle_id}:{h.page}" for h in results.hits]
+
+
+@pytest.fixture
+def filled(index):
+    index.index(PAGES)
+    return index
+
+
+# -- police notation ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "123/2019",
+        "123/19",
+        "मु0अ0सं0 123/2019",
+        "मु०अ०सं० १२३/२०१९",
+        "मुकदमा अपराध संख्या 123 सन 2019",
+        "अपराध संख्या 123/19",
+        "Case Crime No. 123 of 2019",
+        "मु0अ0सं0 123/19 धारा 379",
+        "123/2019 u/s 379 IPC",
+    ],
+)
+def test_crime_number_in_every_written_form(filled, typed):
+    assert ids(filled.search(typed)) == ["t:1"]
+
+
+@pytest.mark.parametrize(
+    "typed", ["धारा 379", "379 IPC", "379 भादवि", "u/s 379", "धारा 379 भा0द0वि0", "धारा ३७९"]
+)
+def test_section_in_every_written_form(filled, typed):
+    assert ids(filled.search(typed)) == ["t:1"]
+
+
+def test_sections_in_a_list_and_after_a_register_crime_number(index):
+    index.index(
+        [
+            doc("r", 1, "400 400/2023 323/504/506 वादी- सत्यपाल मिश्रा पुत्र विनोद मिश्रा"),
+            doc("r", 2, "397 397/2023 457/380 भादवि वादी- प्रदीप दीक्षित"),
+            doc("r", 3, "धारा 498A भादवि व 3/4 दहेज प्रतिषेध अधिनियम"),
+            *[doc("f", i + 1, text) for i, text in enumerate(FILLER)],
+        ]
+    )
+    assert ids(index.search("धारा 504")) == ["r:1"]
+    assert ids(index.search("380 IPC")) == ["r:2"]
+    assert ids(index.search("u/s 498A")) == ["r:3"]
+    assert ids(index.search("400/23 धारा 506")) == ["r:1"]
+
+
+def test_a_number_alone_still_finds_it_anywhere(filled):
+    assert set(ids(filled.search("379"))) == {"t:1", "t:2"}
+    assert set(ids(filled.search("123"))) == {"t:1", "t:2", "t:3"}
+
+
+def test_a_date_is_not_a_crime_number(filled):
+    # 05/11/2019 on t:2 is a date: "11/2019" is no crime number there
+    assert ids(filled.search("11/2019")) == []
+
+
+def test_notation_hits_are_highlighted(filled):
+    hit = filled.search("123/19 धारा 379").hits[0]
+    assert "<mark>123/2019</mark>" in hit.snippet_html
+    assert "<mark>379</mark>" in hit.snippet_html
+
+
+# -- Latin letters for Devanagari ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "page"),
+    [
+        ("Ramesh Yadav", "t:1"),
+        ("Rajesh Kumar Singh", "k:1"),
+        ("Chhibramau", "k:1"),
+        ("Kannauj", "k:1"),
+        ("Mohammad Arif", "k:2"),
+        ("Mohammed Arif", "k:2"),
+        ("Mohd. Arif", "k:2"),
+        ("Ramprakash", "k:2"),
+        ("Ram Prakash", "k:2"),  # two words typed, one written
+        ("Ramkishore", "k:3"),  # one word typed, two written
+        ("Shiv Kumar", "k:3"),
+        ("Sarai Meera", "k:2"),
+        ("Bahadurpur", "t:1"),
+    ],
+)
+def test_latin_name_finds_devanagari(filled, typed, page):
+    assert ids(filled.search(typed))[:1] == [page]
+
+
+# -- OCR errors --------------------------------------------------------------------
+
+OCR_PAGES = [
+    doc("o", 1, "वादी रमेश यादव निवासी तिलियानी ने तहरीर दी।"),  # exact
+    doc("o", 2, "वादी रमेस यादव निवासी तिलियनी ने तहरीर दी।"),  # one wrong sign in each
+    doc("o", 3, "वादी सुनील यादव निवासी ककराला ने तहरीर दी।"),  # another person
+    *[doc("f", i + 1, text) for i, text in enumerate(FILLER)],
+]
+
+
+def test_a_word_with_ocr_errors_matches_below_exact(index):
+    index.index(OCR_PAGES)
+    r = index.search("रमेश यादव तिलियानी")
+    assert ids(r) == ["o:1", "o:2"]
+    assert r.total == 2
+    assert r.hits[0].score > r.hits[1].score > 0
+    r = index.search("तिलियानी")
+    assert ids(r) == ["o:1", "o:2"]
+
+
+def test_two_wrong_characters_in_a_long_word(index):
+    index.index([doc("o", 1, "ग्राम चौधरियापुर"), doc("o", 2, "ग्राम चौधरीयापूर"), *OCR_PAGES[2:]])
+    assert ids(index.search("चौधरियापुर")) == ["o:1", "o:2"]
+
+
+def test_fuzzy_does_not_flood(index):
+    index.index(OCR_PAGES)
+    r = index.search("रमेश")
+    assert ids(r) == ["o:1", "o:2"]
+    assert r.total < len(OCR_PAGES)
+    assert index.search("सुनील").total == 1  # no page has a near miss of it
+    # short words, numbers, notation and phrases are never fuzzy
+    assert index.search("राम").total == 0
+    assert index.search("2018").total == 0
+    assert ids(index.search('"रमेश यादव"')) == ["o:1"]
+
+
+def test_fuzzy_keeps_filters_and_facets(index):
+    index.index(OCR_PAGES)
+    r = index.search("रमेश", SearchFilters(thana="tirwa"), limit=1)
+    assert ids(r) == ["o:1"]
+    assert r.total == 2
+    assert r.facets["thana"] == {"Tirwa": 2}
+    assert r.facets["year"] == {"2019": 2}
+    assert ids(index.search("रमेश", limit=1, offset=1)) == ["o:2"]
+    assert index.search("रमेश", SearchFilters(year=2020)).total == 0
+
+
+def test_many_exact_hits_leave_fuzzy_out(index):
+    pages = [doc("m", i + 1, f"वादी रमेश पन्ना {i}") for i in range(12)]
+    index.index([*pages, doc("x", 1, "वादी रमेस")])
+    r = index.search("रमेश", limit=20)
+    assert r.total == 12
+    assert "x:1" not in ids(r)
+
+
+# -- what already worked keeps working ---------------------------------------------
+
+
+def test_phrases_prefixes_filters_and_facets(filled):
+    assert ids(filled.search('"रमेश यादव"')) == ["t:1"]
+    assert ids(filled.search("बहादु*")) == ["t:1"]
+    r = filled.search("भादवि", SearchFilters(thana="Tirwa"))
+    assert r.total == 3
+    assert r.facets["register"] == {"अपराध रजिस्टर": 3}
