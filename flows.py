@@ -1,14 +1,19 @@
 """Prefect flows: plain functions composing ingest/, storage/ and search/.
 
 Tasks take whole pages (never words or lines): Prefect's API copes with hundreds of
-tasks per run, not hundreds of thousands. OCR tasks run in a thread pool bounded by
-ABHILEKH_OCR_JOBS, each driving one single-threaded Tesseract process.
+tasks per run, not hundreds of thousands. OCR tasks run in ONE thread pool per flow
+run, bounded by ABHILEKH_OCR_JOBS, each driving one single-threaded Tesseract; a
+batch keeps ABHILEKH_BATCH_BUNDLES bundles in flight on that same pool
+(pipelines/batch.py), so bundles never multiply the Tesseracts.
+
+Flows: ingest-bundle, ingest-batch, nightly-ingest (the scheduled one), reindex,
+reconcile. Store and index steps retry transient errors with backoff themselves
+(pipelines/retry.py), so their tasks have no Prefect retries on top.
 """
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
+import os
 
 from abhilekh.prefect_env import configure_prefect
 from abhilekh.settings import get_settings
@@ -16,86 +21,108 @@ from abhilekh.settings import get_settings
 configure_prefect(get_settings())
 
 from prefect import flow, task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from abhilekh.records import BundleMetadata, PageText  # noqa: E402
+from abhilekh.records import PageText  # noqa: E402
+from pipelines import batch  # noqa: E402
 from pipelines import bundle as steps  # noqa: E402
-from pipelines import progress  # noqa: E402
+from pipelines import maintenance, nightly  # noqa: E402
+from pipelines.batch import BundleRequest  # noqa: E402
 from search import open_index  # noqa: E402
 from storage import open_store  # noqa: E402
 
 
-@task(name="ocr-page", retries=1, retry_delay_seconds=2)
+def _pool() -> ThreadPoolTaskRunner:
+    return ThreadPoolTaskRunner(max_workers=max(1, get_settings().ocr_jobs or os.cpu_count() or 1))
+
+
+@task(name="ocr-page", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def ocr_page(job: steps.PageJob) -> PageText:
     return steps.run_page(job, get_settings())
 
 
-@task(name="store-bundle", retries=3, retry_delay_seconds=[2, 10, 30])
+@task(name="store-bundle", cache_policy=NO_CACHE)
 def store_bundle(plan: steps.BundlePlan, pages: list[PageText]) -> steps.Manifest:
     settings = get_settings()
     return steps.store_bundle(plan, pages, settings, open_store(settings))
 
 
-@task(name="index-bundle", retries=3, retry_delay_seconds=[2, 10, 30])
+@task(name="index-bundle", cache_policy=NO_CACHE)
 def index_bundle(manifest: steps.Manifest, pages: list[PageText]) -> int:
-    index = open_index(get_settings())
+    settings = get_settings()
+    index = open_index(settings)
     try:
-        return steps.index_bundle(manifest, pages, index)
+        return steps.index_bundle(manifest, pages, index, settings)
     finally:
         index.close()
 
 
-@flow(name="ingest-bundle", log_prints=False)
+def _run(requests: list[BundleRequest]) -> list[dict]:
+    """Inside a flow run: every request through the shared page pool of that run."""
+    settings = get_settings()
+    return batch.run_bundles(requests, settings, ocr_page.submit, store_bundle, index_bundle, settings.batch_bundles)
+
+
+@flow(name="ingest-bundle", log_prints=False, task_runner=_pool())
 def ingest_bundle(path: str, metadata: dict | None = None) -> dict:
     """Digitise one bundle: every page OCR'd, the e-file stored, every page indexed.
 
     Re-running on the same scans is a no-op; after a crash it resumes where it stopped.
     """
-    started = time.monotonic()
-    settings = get_settings()
-    meta = BundleMetadata.from_dict(metadata or {})
-    plan = steps.plan_bundle(Path(path), meta, settings)
-    progress.emit("plan", bundle_id=plan.bundle_id, pages=len(plan.jobs), failures=plan.failures)
-    store = open_store(settings)
-
-    manifest = steps.already_stored(plan, store)
-    if manifest is not None:
-        pages = steps.load_stored_pages(store, manifest)
-        indexed, index_error = _index_or_report(manifest, pages)
-        steps.clean_work(settings, plan.bundle_id)
-        progress.emit("skip", bundle_id=plan.bundle_id, pages=manifest.page_count)
-        return steps.report_for(
-            plan, manifest, indexed, started, already_done=True, index_error=index_error
-        ).to_dict()
-
-    futures = ocr_page.map(plan.jobs) if plan.jobs else []
-    pages: list[PageText] = []
-    page_failures: list[dict[str, str]] = []
-    for job, future in zip(plan.jobs, futures):
-        try:
-            pages.append(future.result())
-        except Exception as exc:  # one bad page must not sink the others
-            page_failures.append({"file": f"{job.source_name} (page {job.source_page})", "reason": str(exc)})
-    if page_failures:
-        # Nothing is stored half-done: the successful pages wait in the work directory
-        # and a rerun OCRs only the pages that failed.
-        return steps.report_for(plan, None, 0, started, page_failures=page_failures).to_dict()
-
-    manifest = store_bundle(plan, pages)
-    indexed, index_error = _index_or_report(manifest, pages)
-    steps.clean_work(settings, plan.bundle_id)
-    return steps.report_for(plan, manifest, indexed, started, index_error=index_error).to_dict()
+    return _run([BundleRequest(path, metadata or {})])[0]
 
 
-def _index_or_report(manifest: steps.Manifest, pages: list[PageText]) -> tuple[int, str | None]:
-    """Index now; if the index is down, the bundle is safe in storage and `reconcile` catches up."""
-    try:
-        return index_bundle(manifest, pages), None
-    except Exception as exc:
-        return 0, f"{type(exc).__name__}: {exc}"
+@flow(name="ingest-batch", log_prints=False, task_runner=_pool())
+def ingest_batch(bundles: list[dict]) -> list[dict]:
+    """Many bundles ({path, metadata, name} each), bounded, on one shared page pool."""
+    return _run([BundleRequest.from_dict(b) for b in bundles])
+
+
+@flow(name="reconcile", log_prints=False)
+def reconcile() -> list[str]:
+    """Index every stored bundle that is missing, short or stale in the index."""
+    return maintenance.reconcile(get_settings())
+
+
+@flow(name="reindex", log_prints=False)
+def reindex() -> int:
+    """Rebuild the index from storage alone."""
+    return maintenance.reindex(get_settings())
+
+
+@flow(name="nightly-ingest", log_prints=False, task_runner=_pool())
+def nightly_ingest(inbox: str | None = None, settle_minutes: float | None = None) -> dict:
+    """Ingest every complete bundle in the inbox, file the sources away, report, reconcile.
+
+    See pipelines/nightly.py for what "complete" means and where things go.
+    """
+    from pathlib import Path
+
+    return nightly.run_nightly(
+        get_settings(), _run, lambda: maintenance.reconcile(get_settings()),
+        Path(inbox) if inbox else None, settle_minutes,
+    )
+
+
+def _with_pool(f):
+    return f.with_options(task_runner=_pool())
 
 
 def run_ingest_bundle(path: str, metadata: dict | None = None) -> dict:
     """Run the flow with the page pool sized from the settings in force."""
-    jobs = max(1, get_settings().ocr_jobs)
-    return ingest_bundle.with_options(task_runner=ThreadPoolTaskRunner(max_workers=jobs))(path, metadata)
+    return _with_pool(ingest_bundle)(path, metadata)
+
+
+def run_ingest_batch(requests: list[BundleRequest]) -> list[dict]:
+    return _with_pool(ingest_batch)([r.to_dict() for r in requests])
+
+
+def run_nightly(inbox: str | None = None, settle_minutes: float | None = None) -> dict:
+    return _with_pool(nightly_ingest)(inbox, settle_minutes)
+
+
+__all__ = [
+    "index_bundle", "ingest_batch", "ingest_bundle", "nightly_ingest", "ocr_page", "reconcile",
+    "reindex", "run_ingest_batch", "run_ingest_bundle", "run_nightly", "store_bundle",
+]

@@ -55,6 +55,22 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8750
 
+    # Log-in and sessions (web/auth.py)
+    secret_key: str | None = None  # signs cookies; unset: made once in <home>/secret_key
+    session_hours: float = 12.0  # a session ends this long after log-in
+    cookie_secure: bool | None = None  # None: Secure unless host is loopback
+    login_max_failures: int = 5  # failed log-ins per user + address ...
+    login_window_minutes: float = 15.0  # ... within this window, then 429
+
+    # Batches, the nightly inbox, crash safety (pipelines/, docs/scheduling.md)
+    batch_bundles: int = 2  # bundles in flight at once; they share the OCR pool
+    inbox: Path | None = None  # default: <home>/inbox
+    archive: Path | None = None  # default: <home>/archive
+    inbox_settle_minutes: float = 30.0  # a bundle folder unchanged this long is complete
+    retry_attempts: int = 4  # tries for a transient store/index error
+    retry_backoff_seconds: float = 1.0  # first wait; doubles each retry
+    lock_wait_seconds: float = 6 * 3600.0  # how long an ingest waits for another of the same bundle
+
     @property
     def store_dir(self) -> Path:
         return self.home / "store"
@@ -74,6 +90,34 @@ class Settings(BaseSettings):
     @property
     def prefect_home(self) -> Path:
         return self.home / "prefect"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.inbox or self.home / "inbox"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.archive or self.home / "archive"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.home / "locks"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def users_path(self) -> Path:
+        return self.home / "users.sqlite3"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.home / "audit.sqlite3"
+
+    @property
+    def thumbs_dir(self) -> Path:
+        return self.home / "thumbs"
 
 
 _active: Settings | None = None

@@ -7,7 +7,9 @@ the store last (its presence means "stored"), and index ids are deterministic.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -17,19 +19,33 @@ from pathlib import Path
 from abhilekh import __version__
 from abhilekh.records import BundleMetadata, PageText, SearchDocument
 from abhilekh.settings import Settings
-from pipelines import progress
+from pipelines import crashpoints, progress
 from pipelines.identity import bundle_id_for, file_sha256
+from pipelines.retry import with_retries
 from search.base import SearchIndex
-from storage.base import ObjectStore
+from storage.base import IntegrityError, ObjectStore
 from storage.bundles import (
     Manifest,
     SourceFile,
     load_manifest,
     load_page,
+    manifest_key,
+    page_key,
     pdf_key,
-    save_manifest,
-    save_page,
 )
+
+# Files an operator (or the scanning station) puts beside the scans to describe the
+# bundle or mark it complete. They are not scans: planning leaves them out, so they
+# neither get quarantined nor change the bundle id.
+CONTROL_FILES = frozenset(
+    {"bundle.yaml", "bundle.yml", "metadata.json", "metadata.yaml", "metadata.yml", ".ready", "ready"}
+)
+
+# Pages written to the index per call. A crash between calls leaves a bundle partly
+# indexed; the next ingest or `reconcile` sees the count short and indexes it again
+# (ids are deterministic, so nothing doubles). ABHILEKH_TEST_INDEX_CHUNK lets the
+# crash tests make a 2-page bundle span two calls.
+INDEX_CHUNK = int(os.environ.get("ABHILEKH_TEST_INDEX_CHUNK", "64"))
 from storage.local import _atomic_write
 
 
@@ -64,6 +80,10 @@ class BundleReport:
     already_done: bool = False
     index_error: str | None = None
     seconds: float = 0.0
+    name: str = ""  # what the operator calls it (folder name or manifest row)
+    confidence: float | None = None  # mean page confidence
+    flagged: list[dict] = field(default_factory=list)  # {page, source, source_page, confidence}
+    metadata: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -85,7 +105,7 @@ def plan_bundle(path: Path, metadata: BundleMetadata, settings: Settings) -> Bun
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     unpack_dir = settings.work_dir / "unpacked" / (file_sha256(path) if path.is_file() else "dir")
-    files = list_sources(path, unpack_dir)
+    files = [f for f in list_sources(path, unpack_dir) if f.name.casefold() not in CONTROL_FILES]
     base = path if path.is_dir() else (unpack_dir if path.suffix.lower() == ".zip" else path.parent)
 
     sources: list[SourceFile] = []
@@ -164,22 +184,42 @@ def run_page(job: PageJob, settings: Settings) -> PageText:
     # PDF first, text second: the text file is the "page done" marker.
     _atomic_write(pdf_path, result.pdf_page)
     _atomic_write(text_path, json.dumps(page.to_dict(), ensure_ascii=False).encode("utf-8"))
+    crashpoints.reached("ocr")
     progress.emit("page", bundle_id=job.bundle_id, page=job.page, resumed=False)
     return page
 
 
+def put_verified(store: ObjectStore, key: str, data: bytes, content_type: str, settings: Settings) -> None:
+    """Put, then read the object back and compare sha256s: only then is it durable.
+
+    The stores record each object's sha256 and check it on every read; reading back
+    also proves the bytes are on the server, not in a buffer. Transient errors are
+    retried with backoff.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+
+    def attempt() -> None:
+        store.put(key, data, content_type)
+        if hashlib.sha256(store.get(key)).hexdigest() != digest:
+            raise IntegrityError(f"{key!r} read back different bytes from {store.describe()}")
+
+    with_retries(attempt, f"storing {key}", settings.retry_attempts, settings.retry_backoff_seconds)
+    crashpoints.reached("store")
+
+
 def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, store: ObjectStore) -> Manifest:
-    """Write pages, the searchable PDF and, last, the manifest."""
+    """Write pages, the searchable PDF and, last, the manifest; each read back and verified."""
     from ingest.ocr import tesseract_version
     from ingest.pdf import assemble
 
     pages = sorted(pages, key=lambda p: p.page)
     work = _work(settings, plan.bundle_id)
     for page in pages:
-        save_page(store, page)
+        raw = json.dumps(page.to_dict(), ensure_ascii=False).encode("utf-8")
+        put_verified(store, page_key(page.bundle_id, page.page), raw, "application/json", settings)
     if pages:
         pdf = assemble([(work / f"{p.page}.pdf").read_bytes() for p in pages], title=plan.metadata.title)
-        store.put(pdf_key(plan.bundle_id), pdf, "application/pdf")
+        put_verified(store, pdf_key(plan.bundle_id), pdf, "application/pdf", settings)
     manifest = Manifest(
         bundle_id=plan.bundle_id,
         metadata=plan.metadata,
@@ -195,7 +235,7 @@ def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, st
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         errors=plan.failures,
     )
-    save_manifest(store, manifest)
+    put_verified(store, manifest_key(manifest.bundle_id), manifest.to_json(), "application/json", settings)
     return manifest
 
 
@@ -217,11 +257,30 @@ def load_stored_pages(store: ObjectStore, manifest: Manifest) -> list[PageText]:
     return [load_page(store, manifest.bundle_id, n) for n in range(1, manifest.page_count + 1)]
 
 
-def index_bundle(manifest: Manifest, pages: list[PageText], index: SearchIndex) -> int:
-    """Index every page; a bundle already fully indexed is left alone."""
-    if index.count(manifest.bundle_id) == manifest.page_count == len(pages):
+def index_bundle(manifest: Manifest, pages: list[PageText], index: SearchIndex, settings: Settings | None = None) -> int:
+    """Index every page, in chunks; a bundle already fully indexed is left alone.
+
+    A bundle with more pages in the index than in storage (a stale index) is removed
+    from the index first, so it ends with exactly its stored pages.
+    """
+    attempts = settings.retry_attempts if settings else 4
+    backoff = settings.retry_backoff_seconds if settings else 1.0
+
+    def retry(fn, what):
+        return with_retries(fn, what, attempts, backoff)
+
+    have = retry(lambda: index.count(manifest.bundle_id), f"counting {manifest.bundle_id[:12]} in the index")
+    if have == manifest.page_count == len(pages):
         return manifest.page_count
-    return index.index(documents_for(manifest, pages))
+    if have > manifest.page_count:
+        retry(lambda: index.delete_bundle(manifest.bundle_id), f"removing stale pages of {manifest.bundle_id[:12]}")
+    docs = documents_for(manifest, pages)
+    done = 0
+    for start in range(0, len(docs), max(1, INDEX_CHUNK)):
+        chunk = docs[start : start + max(1, INDEX_CHUNK)]
+        done += retry(lambda chunk=chunk: index.index(chunk), f"indexing {manifest.bundle_id[:12]}")
+        crashpoints.reached("index")
+    return done
 
 
 def clean_work(settings: Settings, bundle_id: str) -> None:
@@ -234,6 +293,21 @@ def already_stored(plan: BundlePlan, store: ObjectStore) -> Manifest | None:
 
 def report_for(plan: BundlePlan, manifest: Manifest | None, indexed: int, started: float, **extra) -> BundleReport:
     failures = list(plan.failures)
+    flagged: list[dict] = []
+    confidence = None
+    if manifest is not None:
+        jobs = {j.page: j for j in plan.jobs}
+        for n in manifest.needs_review:
+            job = jobs.get(n)
+            flagged.append({
+                "page": n,
+                "source": job.source if job else "",
+                "source_name": job.source_name if job else "",
+                "source_page": job.source_page if job else 0,
+                "confidence": manifest.page_confidence[n - 1] if n <= len(manifest.page_confidence) else None,
+            })
+        if manifest.page_confidence:
+            confidence = round(sum(manifest.page_confidence) / len(manifest.page_confidence), 2)
     return BundleReport(
         bundle_id=plan.bundle_id,
         path=plan.path,
@@ -243,6 +317,9 @@ def report_for(plan: BundlePlan, manifest: Manifest | None, indexed: int, starte
         failures=failures + extra.pop("page_failures", []),
         needs_review=manifest.needs_review if manifest else [],
         seconds=round(time.monotonic() - started, 2),
+        confidence=confidence,
+        flagged=flagged,
+        metadata=plan.metadata.to_dict(),
         **extra,
     )
 

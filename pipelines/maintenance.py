@@ -36,25 +36,42 @@ def reindex(settings: Settings, console: Console | None = None) -> int:
 
 
 def reconcile(settings: Settings, console: Console | None = None) -> list[str]:
-    """Index every stored bundle whose pages are missing from the index."""
+    """Index every stored bundle that is missing, short or stale in the index.
+
+    A bundle is stale when the index holds a different number of its pages than its
+    manifest says; it is then re-indexed (with extra pages removed first). Ids are
+    deterministic, so re-indexing never duplicates. Bundles found in the index but not
+    in storage are left alone and reported (a wrongly configured store must not empty
+    the index).
+    """
+    from pipelines.bundle import index_bundle
+    from pipelines.retry import with_retries
+
     store, index = open_store(settings), open_index(settings)
     fixed: list[str] = []
     try:
-        indexed = index.bundle_page_counts()
-        for bundle_id in stored_bundle_ids(store):
+        indexed = with_retries(index.bundle_page_counts, "reading the index", settings.retry_attempts,
+                               settings.retry_backoff_seconds)
+        stored = stored_bundle_ids(store)
+        for bundle_id in stored:
             manifest = load_manifest(store, bundle_id)
             if manifest is None or indexed.get(bundle_id, 0) == manifest.page_count:
                 continue
-            index.index(documents_for(manifest, load_stored_pages(store, manifest)))
+            index_bundle(manifest, load_stored_pages(store, manifest), index, settings)
             fixed.append(bundle_id)
             if console:
                 console.print(f"indexed {bundle_id[:12]} ({manifest.page_count} pages)")
+        orphans = sorted(set(indexed) - set(stored))
+        if orphans and console:
+            console.print(f"[yellow]{len(orphans)} bundle(s) are in the index but not in storage: "
+                          f"{', '.join(b[:12] for b in orphans[:10])}[/]")
     finally:
         index.close()
     return fixed
 
 
 def status(settings: Settings) -> dict[str, int]:
+    """Counts from storage and the index (and the quarantine folder)."""
     store, index = open_store(settings), open_index(settings)
     try:
         bundles = pages = review = 0
@@ -65,13 +82,22 @@ def status(settings: Settings) -> dict[str, int]:
             bundles += 1
             pages += manifest.page_count
             review += len(manifest.needs_review)
-        quarantined = sum(1 for p in settings.quarantine_dir.glob("*") if p.is_dir()) if settings.quarantine_dir.exists() else 0
+        qdir = settings.quarantine_dir
+        with_files = sum(1 for p in qdir.glob("*") if p.is_dir() and _is_bundle_id(p.name)) if qdir.exists() else 0
+        rejected = qdir / "inbox"
+        whole = sum(1 for p in rejected.glob("*/*") if not p.name.endswith(".reason.txt")) if rejected.exists() else 0
         return {
             "bundles": bundles,
             "pages_stored": pages,
             "pages_indexed": index.count(),
+            "pages_flagged": review,
             "pages_to_review": review,
-            "bundles_with_quarantined_files": quarantined,
+            "bundles_quarantined": whole,
+            "bundles_with_quarantined_files": with_files,
         }
     finally:
         index.close()
+
+
+def _is_bundle_id(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)

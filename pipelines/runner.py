@@ -46,6 +46,8 @@ def ingest_with_progress(path: Path, metadata: dict, console: Console) -> dict:
                 bar.advance(task_id)
             elif event == "skip":
                 bar.update(task_id, total=data["pages"], completed=data["pages"])
+            elif event == "waiting":
+                bar.console.print("another ingest of the same bundle is running: waiting for it to finish …")
 
     unsubscribe = events.subscribe(listen)
     try:
@@ -108,3 +110,92 @@ def ocr_files(paths: list[Path], out_dir: Path, console: Console) -> list[tuple[
         console.print(f"[red]✗ {escape(str(path))}[/]: {escape(reason)}")
     console.print(f"{len(paths) - len(failures)} of {len(paths)} file(s) written to {escape(str(out_dir))}")
     return failures
+
+
+class _RateColumn(TextColumn):
+    """Pages per minute over the run so far."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task):  # type: ignore[override]
+        from rich.text import Text
+
+        elapsed = task.elapsed or 0.0
+        rate = 60 * task.completed / elapsed if elapsed > 1 and task.completed else 0.0
+        return Text(f"{rate:5.1f} pages/min" if rate else "   –  pages/min")
+
+
+def batch_with_progress(requests: list, console: Console) -> tuple[list[dict], float]:
+    """Run the ingest-batch flow: one overall bar (pages, bundles, rate, ETA), a line per bundle."""
+    import time
+
+    console.print(f"{len(requests)} bundle(s) … (the first run starts Prefect's local API, ~10-30 s)")
+    import flows
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("pages"),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    total_bundles = len(requests)
+    state = {"planned": 0, "planned_pages": 0, "done": 0}
+    task_id = bar.add_task(f"bundles 0/{total_bundles}", total=None)
+    lock = threading.Lock()
+
+    def estimate() -> int | None:
+        if not state["planned"]:
+            return None
+        per_bundle = state["planned_pages"] / state["planned"]
+        return round(state["planned_pages"] + per_bundle * (total_bundles - state["planned"]))
+
+    def listen(event: str, data: dict) -> None:
+        with lock:
+            if event == "plan":
+                state["planned"] += 1
+                state["planned_pages"] += data["pages"]
+                bar.update(task_id, total=estimate())
+            elif event == "page":
+                bar.advance(task_id)
+            elif event == "skip":
+                bar.advance(task_id, data["pages"])
+            elif event == "waiting":
+                bar.console.print(f"  … {escape(data['name'])}: waiting for another ingest of the same bundle")
+            elif event == "bundle":
+                r = data["report"]
+                state["done"] += 1
+                bar.update(task_id, description=f"bundles {state['done']}/{total_bundles}")
+                bar.console.print(bundle_line(r))
+
+    unsubscribe = events.subscribe(listen)
+    started = time.monotonic()
+    try:
+        with bar:
+            reports = flows.run_ingest_batch(requests)
+    finally:
+        unsubscribe()
+    return reports, time.monotonic() - started
+
+
+def bundle_line(r: dict) -> str:
+    conf = "" if r.get("confidence") is None else f" · confidence {r['confidence']:.0f}"
+    flagged = f" · [yellow]{len(r['needs_review'])} to review[/]" if r.get("needs_review") else ""
+    if r["ok"]:
+        state = "[green]✓[/]" + (" (already ingested)" if r.get("already_done") else "")
+    elif r["stored"]:
+        state = "[yellow]![/]"
+    else:
+        state = "[red]✗[/]"
+    line = f"{state} {escape(r.get('name') or r['path'])}: {r['pages']} page(s){conf}{flagged} · {r.get('seconds', 0):.1f} s"
+    for failure in r["failures"]:
+        line += f"\n    [red]✗[/] {escape(str(failure['file']))}: {escape(str(failure['reason']))}"
+    if r.get("index_error"):
+        line += "\n    [red]not indexed[/] (stored safely; `abhilekh reconcile` indexes it later)"
+    return line

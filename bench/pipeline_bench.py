@@ -1,0 +1,168 @@
+"""Whole-pipeline throughput against OCR alone, and Prefect's per-task overhead.
+
+    .venv/bin/python bench/pipeline_bench.py [--pages 8] [--bundles 2] [--jobs N] [--noop 200]
+
+* OCR alone: `ingest.process.process_page` (read page → clean → OCR → PDF page) on every
+  page in a pool of N threads — the floor the pipeline cannot beat.
+* Pipeline: the `ingest-batch` flow through Prefect (plan, per-page tasks, work files,
+  store with read-back verification, PDF assembly, manifest, index) on the same pages
+  and the same N, embedded backends; and MinIO + Elasticsearch too when
+  ABHILEKH_S3_ENDPOINT / ABHILEKH_ES_URL are set. Prefect's API start-up is paid once
+  before timing (a warm-up flow), as in a long-running worker.
+* Prefect overhead: a flow mapping `--noop` no-op tasks on a thread pool, per task.
+
+Prints a Markdown table. Pages are generated (tests/fixtures/pagegen.py, profile
+"light") into a cache under /tmp so reruns compare like with like.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+WORK = Path(tempfile.mkdtemp(prefix="abhilekh-pipeline-bench-"))
+os.environ.setdefault("PREFECT_HOME", str(WORK / "prefect"))
+for k, v in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "ERROR",
+             "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false"}.items():
+    os.environ.setdefault(k, v)
+
+
+def make_pages(n_pages: int, n_bundles: int) -> list[Path]:
+    from tests.fixtures.pagegen import make_bundle
+
+    cache = Path(tempfile.gettempdir()) / f"abhilekh-bench-bundles-{n_pages}-{n_bundles}"
+    bundles = [cache / f"bundle-{b}" for b in range(n_bundles)]
+    per = [n_pages // n_bundles + (1 if b < n_pages % n_bundles else 0) for b in range(n_bundles)]
+    if not (cache / ".complete").exists():
+        shutil.rmtree(cache, ignore_errors=True)
+        for b, (d, n) in enumerate(zip(bundles, per)):
+            make_bundle(d, seed=700 + b, pages=n, kind="register" if b % 2 else "letter", profile="light", year=2019)
+            (d / "truth.json").unlink()
+        (cache / ".complete").touch()
+    return bundles
+
+
+def ocr_alone(bundles: list[Path], settings, jobs: int) -> tuple[int, float]:
+    from ingest.load import read_page
+    from ingest.process import process_page
+
+    files = [f for d in bundles for f in sorted(d.glob("page*.png"))]
+
+    def one(f: Path) -> None:
+        page = read_page(f, 1, settings)
+        process_page(page.image, page.dpi, settings)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, files))
+    return len(files), time.perf_counter() - started
+
+
+def pipeline(bundles: list[Path], settings, label: str) -> tuple[int, float]:
+    import flows
+    from abhilekh.settings import activate
+    from pipelines.batch import BundleRequest
+
+    activate(settings)
+    try:
+        started = time.perf_counter()
+        reports = flows.run_ingest_batch([BundleRequest(str(d), {"title": d.name}) for d in bundles])
+        seconds = time.perf_counter() - started
+    finally:
+        activate(None)
+    bad = [r for r in reports if not r["ok"]]
+    if bad:
+        raise SystemExit(f"{label}: bundles failed: {bad}")
+    return sum(r["pages"] for r in reports), seconds
+
+
+def prefect_overhead(n: int, jobs: int) -> tuple[float, float]:
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    @task(cache_policy=NO_CACHE)
+    def noop(i: int) -> int:
+        return i
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=jobs))
+    def mapped(k: int) -> int:
+        return sum(f.result() for f in noop.map(range(k)))
+
+    @flow
+    def empty() -> None:
+        return None
+
+    empty()  # warm
+    t = time.perf_counter()
+    empty()
+    flow_cost = time.perf_counter() - t
+    t = time.perf_counter()
+    mapped(n)
+    total = time.perf_counter() - t
+    return flow_cost, (total - flow_cost) / n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pages", type=int, default=8)
+    ap.add_argument("--bundles", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--noop", type=int, default=200)
+    args = ap.parse_args()
+
+    from abhilekh.settings import Settings
+
+    base = dict(ocr_jobs=args.jobs, es_url=None, s3_endpoint=None)
+    bundles = make_pages(args.pages, args.bundles)
+    print(f"{args.pages} pages in {args.bundles} bundles, {args.jobs} OCR jobs, {os.cpu_count()} cores; "
+          f"load average before: {os.getloadavg()[0]:.1f}", file=sys.stderr)
+
+    flow_cost, per_task = prefect_overhead(args.noop, args.jobs)  # also warms Prefect's API up
+    rows = []
+    n, s = ocr_alone(bundles, Settings(home=WORK / "ocr", **base), args.jobs)
+    floor = 60 * n / s
+    rows.append(("OCR alone (process_page, thread pool)", n, s, floor))
+    n, s = pipeline(bundles, Settings(home=WORK / "embedded", **base), "embedded")
+    rows.append(("pipeline via Prefect, embedded store + SQLite", n, s, 60 * n / s))
+    if os.environ.get("ABHILEKH_S3_ENDPOINT") and os.environ.get("ABHILEKH_ES_URL"):
+        import uuid
+
+        unique = uuid.uuid4().hex[:8]
+        real = Settings(home=WORK / "servers", **(base | {
+            "es_url": os.environ["ABHILEKH_ES_URL"], "es_index": f"bench-{unique}",
+            "s3_endpoint": os.environ["ABHILEKH_S3_ENDPOINT"], "s3_access_key": os.environ.get("ABHILEKH_S3_ACCESS_KEY"),
+            "s3_secret_key": os.environ.get("ABHILEKH_S3_SECRET_KEY"), "s3_bucket": f"bench-{unique}"}))
+        try:
+            n, s = pipeline(bundles, real, "servers")
+            rows.append(("pipeline via Prefect, MinIO + Elasticsearch", n, s, 60 * n / s))
+        finally:
+            from search import open_index
+            from storage.s3 import S3Store
+
+            S3Store.from_settings(real).remove_bucket()
+            idx = open_index(real)
+            idx.drop()  # type: ignore[attr-defined]
+            idx.close()
+
+    print("| run | pages | seconds | pages/min | × OCR alone |")
+    print("|---|---:|---:|---:|---:|")
+    for label, n, s, rate in rows:
+        print(f"| {label} | {n} | {s:.1f} | {rate:.1f} | {rate / floor:.2f} |")
+    print()
+    print(f"Prefect: an empty flow run costs {flow_cost * 1000:.0f} ms; a mapped no-op task "
+          f"{per_task * 1000:.1f} ms each ({args.noop} tasks, {args.jobs} threads). "
+          f"Load average after: {os.getloadavg()[0]:.1f}.")
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""Many bundles through one shared OCR pool: the engine behind every ingest flow.
+
+How the cores are shared. Every page of every bundle is one OCR task in ONE pool of
+``ABHILEKH_OCR_JOBS`` threads, each driving one single-threaded Tesseract, so however
+many bundles are in flight there is still one Tesseract per core. At most
+``ABHILEKH_BATCH_BUNDLES`` bundles are in flight (planned, locked, pages queued); the
+calling thread finishes them in order — waits for the oldest bundle's pages, stores
+it, indexes it — while the pool is already OCR-ing the next bundle's pages. Store and
+index calls are I/O and overlap with OCR instead of adding to it.
+
+Each bundle, on its own:
+  plan (hash + validate sources; bad files to quarantine) → per-bundle lock →
+  already stored? → index if needed → done
+  else OCR pages (work dir, resumable) → store (each object read back and verified;
+  manifest last) → index (chunks; index down = stored, `reconcile` indexes it later)
+  → work files removed → lock released.
+
+This module knows nothing of Prefect: flows.py passes in the OCR submitter and the
+store/index callables (Prefect tasks), tests can pass plain functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from abhilekh.records import BundleMetadata, PageText
+from abhilekh.settings import Settings
+from pipelines import bundle as steps
+from pipelines import crashpoints, progress
+from pipelines.locks import BundleBusy, BundleLock
+from pipelines.retry import with_retries
+from storage import open_store
+from storage.bundles import Manifest
+
+METADATA_FILES = ("bundle.yaml", "bundle.yml", "metadata.yaml", "metadata.yml", "metadata.json")
+_META_KEYS = ("thana", "register", "year", "year_to", "file_no", "title")
+
+
+@dataclass
+class BundleRequest:
+    path: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "metadata": self.metadata, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BundleRequest:
+        return cls(str(data["path"]), dict(data.get("metadata") or {}), str(data.get("name") or ""))
+
+
+@dataclass
+class _InFlight:
+    request: BundleRequest
+    plan: steps.BundlePlan
+    lock: BundleLock
+    started: float
+    manifest: Manifest | None = None  # already stored before this run
+    futures: list[Any] = field(default_factory=list)
+
+
+SubmitOcr = Callable[[steps.PageJob], Any]  # returns something with .result()
+StoreFn = Callable[[steps.BundlePlan, list[PageText]], Manifest]
+IndexFn = Callable[[Manifest, list[PageText]], int]
+
+
+def run_bundles(
+    requests: Sequence[BundleRequest],
+    settings: Settings,
+    submit_ocr: SubmitOcr,
+    store_fn: StoreFn,
+    index_fn: IndexFn,
+    window: int | None = None,
+) -> list[dict]:
+    """Ingest every request; one report dict per request, in the requests' order."""
+    window = max(1, window or settings.batch_bundles)
+    results: dict[int, dict] = {}
+    queue: deque[tuple[int, BundleRequest, steps.BundlePlan | None, float | None]] = deque(
+        (i, r, None, None) for i, r in enumerate(requests)
+    )
+    inflight: deque[tuple[int, _InFlight]] = deque()
+    progress.emit("batch", bundles=len(requests))
+
+    while queue or inflight:
+        deferred = 0
+        while queue and len(inflight) < window and deferred <= len(queue):
+            i, request, plan, started = queue.popleft()
+            started = started if started is not None else time.monotonic()
+            if plan is None:
+                try:
+                    plan = steps.plan_bundle(Path(request.path), BundleMetadata.from_dict(request.metadata), settings)
+                except Exception as exc:  # a missing or unreadable bundle must not sink the batch
+                    results[i] = _finish_report(_unplanned_report(request, exc, started), request)
+                    continue
+                progress.emit("plan", bundle_id=plan.bundle_id, pages=len(plan.jobs), failures=plan.failures,
+                              name=_name(request))
+            lock = BundleLock(settings.locks_dir, plan.bundle_id)
+            # Something else to do meanwhile: a bundle in flight, or one not yet tried.
+            others = bool(inflight) or deferred < len(queue)
+            try:
+                if others:
+                    lock.acquire(wait=0)
+                else:
+                    progress.emit("waiting", bundle_id=plan.bundle_id, name=_name(request))
+                    lock.acquire(wait=settings.lock_wait_seconds)
+            except BundleBusy as exc:
+                if others:  # try it again once the rest is under way
+                    queue.append((i, request, plan, started))
+                    deferred += 1
+                    continue
+                report = steps.report_for(plan, None, 0, started, page_failures=[{"file": "(bundle)", "reason": str(exc)}])
+                results[i] = _finish_report(report.to_dict(), request)
+                continue
+            try:
+                item = _admit(request, plan, lock, started, settings, submit_ocr)
+            except Exception as exc:  # the store unreachable past the retries: this bundle fails, not the batch
+                lock.release()
+                failure = {"file": "(storage)", "reason": _reason(exc)}
+                results[i] = _finish_report(steps.report_for(plan, None, 0, started, page_failures=[failure]).to_dict(),
+                                            request)
+                continue
+            inflight.append((i, item))
+        if not inflight:
+            continue
+        i, item = inflight.popleft()
+        try:
+            report = _finish(item, settings, store_fn, index_fn)
+        except Exception as exc:
+            failure = {"file": "(bundle)", "reason": _reason(exc)}
+            report = steps.report_for(item.plan, None, 0, item.started, page_failures=[failure]).to_dict()
+        finally:
+            item.lock.release()
+        results[i] = _finish_report(report, item.request)
+    return [results[i] for i in range(len(requests))]
+
+
+def _admit(request, plan, lock, started, settings, submit_ocr) -> _InFlight:
+    store = open_store(settings)
+    manifest = with_retries(lambda: steps.already_stored(plan, store), f"checking {plan.bundle_id[:12]} in the store",
+                            settings.retry_attempts, settings.retry_backoff_seconds)
+    item = _InFlight(request, plan, lock, started, manifest)
+    if manifest is None:
+        item.futures = [submit_ocr(job) for job in plan.jobs]
+    return item
+
+
+def _finish(item: _InFlight, settings: Settings, store_fn: StoreFn, index_fn: IndexFn) -> dict:
+    plan, started = item.plan, item.started
+    if item.manifest is not None:
+        manifest = item.manifest
+        store = open_store(settings)
+        pages = with_retries(lambda: steps.load_stored_pages(store, manifest), f"reading {plan.bundle_id[:12]}",
+                             settings.retry_attempts, settings.retry_backoff_seconds)
+        indexed, index_error = _index(index_fn, manifest, pages)
+        steps.clean_work(settings, plan.bundle_id)
+        progress.emit("skip", bundle_id=plan.bundle_id, pages=manifest.page_count)
+        return steps.report_for(plan, manifest, indexed, started, already_done=True, index_error=index_error).to_dict()
+
+    pages: list[PageText] = []
+    page_failures: list[dict[str, str]] = []
+    for job, future in zip(plan.jobs, item.futures):
+        try:
+            pages.append(future.result())
+        except Exception as exc:  # one bad page must not sink the others
+            page_failures.append({"file": f"{job.source_name} (page {job.source_page})", "reason": _reason(exc)})
+    if page_failures:
+        # Nothing is stored half-done: finished pages wait in the work directory and a
+        # rerun OCRs only the pages that failed.
+        return steps.report_for(plan, None, 0, started, page_failures=page_failures).to_dict()
+    if not plan.jobs:
+        return steps.report_for(plan, None, 0, started).to_dict()
+    try:
+        manifest = store_fn(plan, pages)
+    except Exception as exc:  # store down past the retries: the work files stay for a rerun
+        failure = {"file": "(storage)", "reason": f"not stored: {_reason(exc)}"}
+        return steps.report_for(plan, None, 0, started, page_failures=[failure]).to_dict()
+    indexed, index_error = _index(index_fn, manifest, pages)
+    crashpoints.reached("done")
+    steps.clean_work(settings, plan.bundle_id)
+    return steps.report_for(plan, manifest, indexed, started, index_error=index_error).to_dict()
+
+
+def _index(index_fn: IndexFn, manifest: Manifest, pages: list[PageText]) -> tuple[int, str | None]:
+    """Index now; if the index is down, the bundle is safe in storage and `reconcile` catches up."""
+    try:
+        return index_fn(manifest, pages), None
+    except Exception as exc:
+        return 0, _reason(exc)
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _name(request: BundleRequest) -> str:
+    return request.name or Path(request.path).name
+
+
+def _unplanned_report(request: BundleRequest, exc: Exception, started: float) -> dict:
+    return steps.BundleReport(
+        bundle_id="", path=request.path, pages=0, stored=False, indexed_pages=0,
+        failures=[{"file": _name(request), "reason": _reason(exc)}], needs_review=[],
+        seconds=round(time.monotonic() - started, 2), metadata=dict(request.metadata),
+    ).to_dict()
+
+
+def _finish_report(report: dict, request: BundleRequest) -> dict:
+    report["name"] = _name(request)
+    progress.emit("bundle", report=report)
+    return report
+
+
+# ----------------------------------------------------------------------------- manifests
+
+
+def parse_metadata(raw: dict[str, Any]) -> dict[str, Any]:
+    """Operator metadata from a manifest row or metadata file: known keys, year ranges."""
+    out: dict[str, Any] = {}
+    for key in _META_KEYS:
+        value = raw.get(key)
+        if value is None or value == "":
+            continue
+        out[key] = value
+    year = out.get("year")
+    if isinstance(year, str):
+        parts = [p for p in year.replace("–", "-").replace("/", "-").split("-") if p.strip()]
+        try:
+            out["year"] = int(parts[0])
+            if len(parts) > 1:
+                out["year_to"] = int(parts[1])
+        except (ValueError, IndexError):
+            raise ValueError(f"year {year!r}: use 1998 or 1995-1998") from None
+    if isinstance(out.get("year_to"), str):
+        out["year_to"] = int(out["year_to"])
+    for key in ("thana", "register", "file_no", "title"):
+        if key in out:
+            out[key] = str(out[key])
+    return out
+
+
+def bundle_metadata_file(folder: Path) -> Path | None:
+    for name in METADATA_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def read_metadata_file(path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        data = json.loads(text) if text.strip() else {}
+    else:
+        import yaml
+
+        data = yaml.safe_load(text) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected key: value pairs")
+    return parse_metadata(data)
+
+
+def read_manifest(source: Path) -> list[BundleRequest]:
+    """A batch: a CSV or YAML manifest (one row per bundle), or a folder of bundles.
+
+    CSV: a header row with ``path`` and any of thana, register, year (1998 or
+    1995-1998), file_no, title. YAML: a list of such mappings, or ``{bundles: [...]}``.
+    Relative paths are relative to the manifest. A folder: every sub-folder (and .zip)
+    is a bundle, described by its own bundle.yaml / metadata.json if it has one.
+    """
+    source = Path(source)
+    if source.is_dir():
+        requests = []
+        for child in sorted(source.iterdir(), key=lambda p: p.name):
+            if child.name.startswith(".") or not (child.is_dir() or child.suffix.casefold() == ".zip"):
+                continue
+            meta_file = bundle_metadata_file(child) if child.is_dir() else None
+            meta = read_metadata_file(meta_file) if meta_file else {}
+            meta.setdefault("title", child.stem)
+            requests.append(BundleRequest(str(child.resolve()), meta, child.name))
+        return requests
+    base = source.parent
+    if source.suffix.casefold() == ".csv":
+        with source.open(newline="", encoding="utf-8-sig") as f:
+            rows = [dict(r) for r in csv.DictReader(f)]
+    elif source.suffix.casefold() in (".yaml", ".yml", ".json"):
+        import yaml  # JSON is YAML
+
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        rows = data.get("bundles", []) if isinstance(data, dict) else data
+        if not isinstance(rows, list):
+            raise ValueError(f"{source}: expected a list of bundles")
+    else:
+        raise ValueError(f"{source}: a manifest is a .csv, .yaml or .json file, or a folder of bundles")
+    requests = []
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or not row.get("path"):
+            raise ValueError(f"{source}: row {n} has no path")
+        path = Path(str(row["path"]).strip()).expanduser()
+        path = path if path.is_absolute() else base / path
+        meta = parse_metadata(row)
+        meta.setdefault("title", path.stem)
+        requests.append(BundleRequest(str(path.resolve()), meta, str(row.get("name") or path.name)))
+    return requests

@@ -1,0 +1,181 @@
+"""The nightly inbox: find complete bundles, ingest them, file the sources away, report.
+
+The inbox is a local folder (``ABHILEKH_INBOX``, default ``$ABHILEKH_HOME/inbox``);
+each entry directly inside it is one bundle: a folder of scans or a ``.zip``.
+
+A bundle is COMPLETE, and taken, when either
+  * its folder holds a marker file ``.ready`` (or ``READY``) — the scanning station
+    writes it after the last page has been copied; or
+  * nothing in it (the folder, its files, or the .zip) has been modified for
+    ``ABHILEKH_INBOX_SETTLE_MINUTES`` (default 30) minutes.
+Anything else is still being copied: it is left where it is and named in the report
+as waiting. Hidden entries (``.something``) are ignored.
+
+Metadata comes from ``bundle.yaml`` / ``metadata.json`` (keys thana, register, year
+— 1998 or 1995-1998 —, file_no, title) inside the folder; the title defaults to the
+folder name. These files and the marker are not scans and are not ingested.
+
+After ingesting: a bundle stored with no failures (even if the index was down — the
+reconcile step at the end indexes it) is moved to
+``ABHILEKH_ARCHIVE/<date>/<name>`` (default ``$ABHILEKH_HOME/archive``); a bundle with
+any failure is moved to ``$ABHILEKH_HOME/quarantine/inbox/<date>/<name>`` with
+``<name>.reason.txt`` beside it. Keep the inbox and these folders on one filesystem so
+a move is an atomic rename. Then the report (HTML + JSON) is written to
+``$ABHILEKH_HOME/reports/`` and ``reconcile`` runs.
+
+Crashes: a rerun re-ingests nothing already stored (bundle ids come from the scans'
+content) and moves what the crashed run did not. Only one nightly run works at a time
+(a lock file); a second one that starts while the first is still busy stops at once.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from abhilekh.settings import Settings
+from pipelines.batch import BundleRequest, bundle_metadata_file, read_metadata_file
+from pipelines.locks import BundleBusy, BundleLock
+from pipelines.report import stamp, write_reports
+
+READY_MARKERS = (".ready", "READY")
+
+
+@dataclass
+class InboxScan:
+    complete: list[BundleRequest] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # names still being copied
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (name, reason): bad metadata
+
+
+def _newest_mtime(path: Path) -> float:
+    newest = path.stat().st_mtime
+    if path.is_dir():
+        for child in path.rglob("*"):
+            try:
+                newest = max(newest, child.stat().st_mtime)
+            except FileNotFoundError:  # removed while we looked
+                continue
+    return newest
+
+
+def is_complete(entry: Path, settle_minutes: float, now: float | None = None) -> bool:
+    if entry.is_dir() and any((entry / m).exists() for m in READY_MARKERS):
+        return True
+    now = time.time() if now is None else now
+    return now - _newest_mtime(entry) >= settle_minutes * 60
+
+
+def scan_inbox(inbox: Path, settle_minutes: float) -> InboxScan:
+    scan = InboxScan()
+    if not inbox.is_dir():
+        return scan
+    for entry in sorted(inbox.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or not (entry.is_dir() or entry.suffix.casefold() == ".zip"):
+            continue
+        if not is_complete(entry, settle_minutes):
+            scan.waiting.append(entry.name)
+            continue
+        meta: dict[str, Any] = {}
+        meta_file = bundle_metadata_file(entry) if entry.is_dir() else None
+        if meta_file is not None:
+            try:
+                meta = read_metadata_file(meta_file)
+            except Exception as exc:  # noqa: BLE001 - bad metadata quarantines the bundle
+                scan.unreadable.append((entry.name, f"{meta_file.name}: {exc}"))
+                continue
+        meta.setdefault("title", entry.stem)
+        scan.complete.append(BundleRequest(str(entry.resolve()), meta, entry.name))
+    return scan
+
+
+def _free_target(folder: Path, name: str) -> Path:
+    target = folder / name
+    n = 2
+    while target.exists() or target.with_name(target.name + ".reason.txt").exists():
+        target = folder / f"{name}-{n}"
+        n += 1
+    return target
+
+
+def file_away(source: Path, ok: bool, reasons: list[str], settings: Settings, today: str | None = None) -> Path | None:
+    """Move a finished bundle's sources to the archive (ok) or to quarantine; None if gone."""
+    if not source.exists():
+        return None
+    today = today or date.today().isoformat()
+    folder = (settings.archive_dir if ok else settings.quarantine_dir / "inbox") / today
+    folder.mkdir(parents=True, exist_ok=True)
+    target = _free_target(folder, source.name)
+    if not ok:
+        target.with_name(target.name + ".reason.txt").write_text("\n".join(reasons) + "\n", encoding="utf-8")
+    shutil.move(str(source), str(target))
+    return target
+
+
+RunRequests = Callable[[list[BundleRequest]], list[dict]]
+Reconcile = Callable[[], list[str]]
+
+
+def run_nightly(
+    settings: Settings,
+    run_requests: RunRequests,
+    reconcile: Reconcile,
+    inbox: Path | None = None,
+    settle_minutes: float | None = None,
+) -> dict[str, Any]:
+    started = time.monotonic()
+    inbox = Path(inbox) if inbox else settings.inbox_dir
+    settle = settings.inbox_settle_minutes if settle_minutes is None else settle_minutes
+    lock = BundleLock(settings.locks_dir, "nightly")
+    try:
+        lock.acquire(wait=0)
+    except BundleBusy:
+        return {"skipped": "another nightly run is still working", "inbox": str(inbox), "bundles": []}
+    try:
+        scan = scan_inbox(inbox, settle)
+        reports = run_requests(scan.complete) if scan.complete else []
+        for name, reason in scan.unreadable:
+            reports.append({
+                "name": name, "path": str(inbox / name), "bundle_id": "", "pages": 0, "stored": False,
+                "indexed_pages": 0, "failures": [{"file": name, "reason": reason}], "needs_review": [],
+                "ok": False, "seconds": 0.0, "metadata": {}, "flagged": [],
+            })
+        today = date.today().isoformat()
+        # The report is written after the moves; thumbnails are read from the moved copies.
+        for report in reports:
+            movable = report["stored"] and not report["failures"]
+            reasons = [f"{f['file']}: {f['reason']}" for f in report["failures"]] or ["not stored"]
+            source = Path(report["path"])
+            target = file_away(source, movable, reasons, settings, today)
+            if target is not None:
+                report["moved_to"] = str(target)
+                for flag in report.get("flagged", []):
+                    if flag.get("source", "").startswith(str(source)):
+                        flag["source"] = str(target) + flag["source"][len(str(source)):]
+        try:
+            reconciled = reconcile()
+            reconcile_error = None
+        except Exception as exc:  # noqa: BLE001 - index still down: report it, next night retries
+            reconciled, reconcile_error = [], f"{type(exc).__name__}: {exc}"
+        seconds = time.monotonic() - started
+        extra = {"inbox": str(inbox), "waiting": scan.waiting, "reconciled": reconciled,
+                 "reconcile_error": reconcile_error}
+        html_path, json_path = write_reports(
+            reports, settings.reports_dir, settings, title=f"abhilekh nightly ingest {today}",
+            seconds=seconds, extra=extra, stem=f"nightly-{stamp()}",
+        )
+        return extra | {
+            "bundles": reports,
+            "archived": [r["name"] for r in reports if r.get("moved_to") and r["stored"] and not r["failures"]],
+            "quarantined": [r["name"] for r in reports if r.get("moved_to") and not (r["stored"] and not r["failures"])],
+            "report_html": str(html_path),
+            "report_json": str(json_path),
+            "ok": all(r["ok"] for r in reports) and reconcile_error is None,
+        }
+    finally:
+        lock.release()
