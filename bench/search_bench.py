@@ -18,8 +18,8 @@ from other work on the machine hits both alike. A "naive" row runs a plain
 no folding, no ranking) on a subset of the queries.
 
 Where the time goes is measured in place, by wrapping module functions (nothing in
-``search/`` is changed): Python folding at index time (``fold`` +
-``transliterate_folded``), ES bulk requests and refreshes, SQLite's statements; at query
+``search/`` is changed): Python folding at index time (``search.normalise.index_fields``:
+fold + transliterate + notation tokens + pair keys), ES bulk requests and refreshes, SQLite's statements; at query
 time parse/fold, engine (ES ``took`` vs client round trip; SQLite top-k / facets / text
 statements), snippets. When a target is missed, a cProfile sample of the missed part is
 printed too.
@@ -156,7 +156,7 @@ def transport_timers(client, accs: dict[str, Acc]) -> Iterator[None]:
 
     def wrapper(method, target, **kwargs):
         kind = ("bulk_http" if "/_bulk" in target else "refresh" if "/_refresh" in target
-                else "engine" if "/_search" in target else "other_http")
+                else "engine" if ("/_search" in target or "/_msearch" in target) else "other_http")
         t0 = time.perf_counter()
         try:
             resp = original(method, target, **kwargs)
@@ -287,8 +287,7 @@ def index_sqlite(b: Backend, docs: list[SearchDocument], batch: int) -> None:
     idx = b.index
     accs = {k: Acc() for k in ("fold", "translit", "sql_topk", "sql_facets", "sql_other")}
     with ExitStack() as st:
-        st.enter_context(patched(sq, "fold", accs["fold"]))
-        st.enter_context(patched(sq, "transliterate_folded", accs["translit"]))
+        st.enter_context(patched(sq, "index_fields", accs["fold"]))
         t0 = time.perf_counter()
         for chunk in batched(docs, batch):
             idx.index(chunk)
@@ -296,7 +295,7 @@ def index_sqlite(b: Backend, docs: list[SearchDocument], batch: int) -> None:
     b.rate = len(docs) / b.index_seconds
     fold_t = accs["fold"].t + accs["translit"].t
     b.index_parts = {
-        "python fold + transliterate": fold_t,
+        "python folding (index_fields)": fold_t,
         "SQLite inserts (FTS5) + commit + rest": b.index_seconds - fold_t,
     }
 
@@ -309,8 +308,7 @@ def index_elastic(b: Backend, docs: list[SearchDocument], batch: int) -> None:
     client = idx.client
 
     with ExitStack() as st:
-        st.enter_context(patched(es_mod, "fold", accs["fold"]))
-        st.enter_context(patched(es_mod, "transliterate_folded", accs["translit"]))
+        st.enter_context(patched(es_mod, "index_fields", accs["fold"]))
         st.enter_context(transport_timers(client, accs))
         t0 = time.perf_counter()
         for chunk in batched(docs, batch):
@@ -319,7 +317,7 @@ def index_elastic(b: Backend, docs: list[SearchDocument], batch: int) -> None:
     b.rate = len(docs) / b.index_seconds
     fold_t = accs["fold"].t + accs["translit"].t
     b.index_parts = {
-        "python fold + transliterate": fold_t,
+        "python folding (index_fields)": fold_t,
         "bulk HTTP round trips (ES indexing + JSON + transport)": accs["bulk_http"].t,
         "refresh after each index() call": accs["refresh"].t,
         "other requests (alias/health checks)": accs["other_http"].t,
@@ -370,7 +368,7 @@ def run_query(b: Backend, q: Query, accs: dict[str, Acc] | None) -> float:
         if b.name == "sqlite":
             parts["engine: top-k bm25 statement"].append(accs["sql_topk"].t * 1000)
             parts["engine: facets GROUP BY statement"].append(accs["sql_facets"].t * 1000)
-            parts["engine: hit rows/text statement"].append(accs["sql_other"].t * 1000)
+            parts["engine: tie-break + hit rows/text statements"].append(accs["sql_other"].t * 1000)
             rest = ms - (accs["parse"].t + accs["snippet"].t + accs["engine"].t) * 1000
         else:
             parts["engine: ES took (server)"].append(accs["engine"].extra)

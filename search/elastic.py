@@ -33,7 +33,7 @@ from elasticsearch import __version__ as _client_version
 
 from abhilekh.records import BundleMetadata, SearchDocument, SearchFilters, SearchHit
 from search.base import SearchError, SearchResults
-from search.normalise import NORMALISE_VERSION, fold, index_extras, transliterate_folded
+from search.normalise import NORMALISE_VERSION, index_fields
 from search.query import (
     FIELD_WEIGHTS,
     FUZZY_LENGTHS,
@@ -61,6 +61,7 @@ MAX_FACET_YEARS = 200  # as SqliteIndex: a page's year range counts in at most t
 FACET_SIZE = 1000
 MAX_WINDOW = 10_000  # index.max_result_window
 BULK_CHUNK = 500
+REBUILD_BATCH = 5000  # pages per bulk load in rebuild()
 CLIENT_MAJOR = _client_version[0]
 
 _KEYWORD = {"type": "keyword", "ignore_above": 2048}
@@ -89,6 +90,12 @@ MAPPING: dict[str, Any] = {
         "needs_review": {"type": "boolean"},
     },
 }
+_SOURCE_EXCLUDES = ["folded", "translit", "years", "thana_key", "year_end"]
+_FACET_AGGS = {
+    "thana": {"terms": {"field": "thana", "size": FACET_SIZE}},
+    "register": {"terms": {"field": "register", "size": FACET_SIZE}},
+    "year": {"terms": {"field": "years", "size": FACET_SIZE}},
+}
 _SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "max_result_window": MAX_WINDOW}
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _START_HINT = "is it running? `scripts/services start`, then `eval \"$(scripts/services env)\"`"
@@ -96,6 +103,20 @@ _START_HINT = "is it running? `scripts/services start`, then `eval \"$(scripts/s
 
 def _thana_key(thana: str | None) -> str:
     return (thana or "").strip().casefold()
+
+
+# ----------------------------------------------------------------------------- folding
+
+
+def _searchable(doc: SearchDocument) -> str:
+    md = doc.metadata
+    return "\n".join((doc.text or "", md.title or "", md.file_no or "", md.thana or ""))
+
+
+def _fold_all(docs: list[SearchDocument]) -> Iterator[tuple[str, str]]:
+    """``index_fields`` of each page's searchable text, in order, lazily."""
+    for doc in docs:
+        yield index_fields(_searchable(doc))
 
 
 # ----------------------------------------------------------------------------- query
@@ -331,7 +352,9 @@ class ElasticIndex:
         self._create_index(new, with_alias=False)
         self._switch(new)
 
-    def _source(self, doc: SearchDocument) -> dict[str, Any]:
+    def _source(self, doc: SearchDocument, fields: tuple[str, str] | None = None) -> dict[str, Any]:
+        """The ES document of a page; ``fields``: ``index_fields`` of its searchable
+        text when already computed."""
         md = doc.metadata
         year_end = md.year
         if md.year is not None and md.year_to is not None and md.year_to >= md.year:
@@ -340,15 +363,12 @@ class ElasticIndex:
         if md.year is not None:
             end = min(year_end if year_end is not None else md.year, md.year + MAX_FACET_YEARS - 1)
             years = list(range(md.year, end + 1))
-        searchable = "\n".join((doc.text or "", md.title or "", md.file_no or "", md.thana or ""))
-        folded = fold(searchable)
-        translit = transliterate_folded(folded)
-        extra_folded, extra_translit = index_extras(searchable, folded)
+        folded, translit = fields if fields is not None else index_fields(_searchable(doc))
         return {
             "bundle_id": doc.bundle_id,
             "page": int(doc.page),
-            "folded": f"{folded} {extra_folded}" if extra_folded else folded,
-            "translit": f"{translit} {extra_translit}" if extra_translit else translit,
+            "folded": folded,
+            "translit": translit,
             "text": doc.text or "",
             "thana": md.thana or "",
             "thana_key": _thana_key(md.thana),
@@ -363,13 +383,27 @@ class ElasticIndex:
             "needs_review": bool(doc.needs_review),
         }
 
-    def _bulk(self, index: str, docs: Iterable[SearchDocument], alias: bool = False) -> int:
-        ids: set[str] = set()
+    def _bulk(
+        self,
+        index: str,
+        docs: Iterable[SearchDocument],
+        alias: bool = False,
+        ids: set[str] | None = None,
+    ) -> int:
+        """Index ``docs``; the number of distinct ids in ``ids`` (a set shared between
+        calls, or a new one) afterwards."""
+        ids = set() if ids is None else ids
+        docs = docs if isinstance(docs, list) else list(docs)
 
         def actions() -> Iterator[dict[str, Any]]:
-            for doc in docs:
+            for doc, fields in zip(docs, _fold_all(docs)):
                 ids.add(doc.id)
-                yield {"_op_type": "index", "_index": index, "_id": doc.id, "_source": self._source(doc)}
+                yield {
+                    "_op_type": "index",
+                    "_index": index,
+                    "_id": doc.id,
+                    "_source": self._source(doc, fields),
+                }
 
         # require_alias: writing through a vanished alias must fail, not auto-create a
         # plain index with guessed mappings under the alias's name
@@ -389,14 +423,14 @@ class ElasticIndex:
         with self._errors(f"indexing {len(unique)} page(s) into {self.alias!r}"):
             self._prepare(create=True)
             try:
-                n = self._bulk(self.alias, unique.values(), alias=True)
+                n = self._bulk(self.alias, list(unique.values()), alias=True)
             except helpers.BulkIndexError as exc:
                 if "index_not_found" not in str(exc.errors[:1]):
                     raise
                 # the alias was dropped by someone else since we checked it: recreate
                 self._ready = False
                 self._prepare(create=True)
-                n = self._bulk(self.alias, unique.values(), alias=True)
+                n = self._bulk(self.alias, list(unique.values()), alias=True)
             self.client.indices.refresh(index=self.alias)
         return n
 
@@ -416,7 +450,24 @@ class ElasticIndex:
                 )
             self._create_index(new, with_alias=False)
             try:
-                n = self._bulk(new, docs)
+                # nobody searches the new index before the switch: no periodic refreshes
+                # while it is filled, one at the end
+                self.client.indices.put_settings(
+                    index=new, settings={"index": {"refresh_interval": "-1"}}
+                )
+                seen: set[str] = set()
+                batch: list[SearchDocument] = []
+                for doc in docs:
+                    batch.append(doc)
+                    if len(batch) >= REBUILD_BATCH:
+                        self._bulk(new, batch, ids=seen)
+                        batch = []
+                if batch:
+                    self._bulk(new, batch, ids=seen)
+                n = len(seen)
+                self.client.indices.put_settings(
+                    index=new, settings={"index": {"refresh_interval": None}}
+                )
                 self.client.indices.refresh(index=new)
                 with self._lock:
                     self._switch(new)
@@ -544,7 +595,9 @@ class ElasticIndex:
                 more = self._query(fuzzy, 0, want, sort) if fuzzy else None
                 if more is not None and int(more["hits"]["total"]["value"]):
                     if offset or size < total:
-                        exact = self._query(query_dsl(parsed, filters), 0, FUZZY_MIN_HITS, sort)
+                        exact = self._query(
+                            query_dsl(parsed, filters), 0, FUZZY_MIN_HITS, sort, facets=False
+                        )
                         exact_found = [(h["_source"], self._score(h, False)) for h in exact["hits"]["hits"]]
                     else:
                         exact_found = found
@@ -577,21 +630,50 @@ class ElasticIndex:
             )
         return SearchResults(hits=hits, total=total, facets=_facets(aggs))
 
-    def _query(self, query: dict[str, Any], offset: int, size: int, sort: list[Any]) -> Any:
-        return self.client.search(
-            index=self.alias,
-            query=query,
-            from_=offset,
-            size=size,
-            sort=sort,
-            track_total_hits=True,
-            source_excludes=["folded", "translit", "years", "thana_key", "year_end"],
-            aggs={
-                "thana": {"terms": {"field": "thana", "size": FACET_SIZE}},
-                "register": {"terms": {"field": "register", "size": FACET_SIZE}},
-                "year": {"terms": {"field": "years", "size": FACET_SIZE}},
+    def _query(
+        self, query: dict[str, Any], offset: int, size: int, sort: list[Any], facets: bool = True
+    ) -> dict[str, Any]:
+        """Hits, exact total and (with ``facets``) the facet aggregations of ``query``.
+
+        Two searches in one ``_msearch`` round trip, run side by side by ES: the hits
+        without counting every match (``track_total_hits: false`` lets Lucene skip
+        pages that cannot reach the top ``offset + size``: the same top hits), and the
+        exact total with the facets in a ``size: 0`` search, which scores nothing and
+        which ES's shard request cache answers again until the next refresh.
+        """
+        searches: list[dict[str, Any]] = []
+        if size:
+            searches += [
+                {"index": self.alias},
+                {
+                    "query": query,
+                    "from": offset,
+                    "size": size,
+                    "sort": sort,
+                    "track_total_hits": False,
+                    "_source": {"excludes": _SOURCE_EXCLUDES},
+                },
+            ]
+        count: dict[str, Any] = {"query": query, "size": 0, "track_total_hits": True}
+        if facets:
+            count["aggs"] = _FACET_AGGS
+        searches += [{"index": self.alias, "request_cache": True}, count]
+        resp = self.client.msearch(searches=searches)
+        parts = resp["responses"]
+        for part in parts:
+            if "error" in part:
+                raise SearchError(
+                    f"searching: Elasticsearch at {self.url} answered {part.get('status')}: "
+                    f"{_error_reason(part['error'])}"
+                )
+        counted = parts[-1]
+        return {
+            "hits": {
+                "hits": parts[0]["hits"]["hits"] if size else [],
+                "total": counted["hits"]["total"],
             },
-        )
+            "aggregations": counted.get("aggregations", {}),
+        }
 
     @staticmethod
     def _score(hit: dict[str, Any], browse: bool) -> float:
@@ -697,6 +779,14 @@ def _merge_aggs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
                 counts[bucket["key"]] = counts.get(bucket["key"], 0) + int(bucket["doc_count"])
         out[name] = {"buckets": [{"key": k, "doc_count": n} for k, n in counts.items()]}
     return out
+
+
+def _error_reason(error: Any) -> str:
+    if isinstance(error, dict):
+        kind = error.get("type", "")
+        reason = error.get("reason", "")
+        return f"{kind}: {reason}" if kind else str(reason)
+    return str(error)
 
 
 def _reason(exc: ApiError) -> str:

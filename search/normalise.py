@@ -46,6 +46,7 @@ __all__ = [
     "finish_fold",
     "fold_word",
     "index_extras",
+    "index_fields",
     "is_latin",
     "latin_key",
     "notations",
@@ -507,6 +508,7 @@ if sys.flags.optimize == 0:  # cheap self-check at import: the tables are consis
 YEAR_PIVOT = 40
 
 _N_TOKEN = re.compile(rf"(\d+)|([a-z]+|[{_DEV}]+)|(\S)")
+_N_KIND = (None, "n", "w", "p")  # by Match.lastindex
 _CRIME_WORDS = frozenset(
     "मुअसं मुसं अअसं असं मुअ मुकदमा अपराध अभियोग केस crime case cr fir".split()
 )
@@ -547,10 +549,10 @@ def notations(prefolded: str) -> list[Notation]:
     """Crime numbers and sections in ``prefold(text)``, in order (see above)."""
     if not prefolded or not any(c.isdigit() for c in prefolded):
         return []
-    toks: list[tuple[str, str, int, int]] = []  # (kind n/w/p, text, start, end)
-    for m in _N_TOKEN.finditer(prefolded):
-        kind = "n" if m.group(1) else ("w" if m.group(2) else "p")
-        toks.append((kind, m.group(0), m.start(), m.end()))
+    # (kind n/w/p, text, start, end); lastindex names the one group that matched
+    toks: list[tuple[str, str, int, int]] = [
+        (_N_KIND[m.lastindex], m.group(), *m.span()) for m in _N_TOKEN.finditer(prefolded)
+    ]
     n = len(toks)
     out: list[Notation] = []
     used = [False] * n
@@ -684,30 +686,53 @@ def _pair_key(a: str, b: str) -> str:
     return latin_key(a + b)
 
 
+@lru_cache(maxsize=262144)
+def _pair_class(token: str) -> int:
+    """0: never in a pair (short, or starts with a digit); 1: Devanagari; 2: Latin (no
+    Devanagari); 3: other."""
+    if len(token) < 2 or token[0].isdigit():
+        return 0
+    if _HAS_DEV.search(token):
+        return 1
+    return 2 if _HAS_LATIN.search(token) else 3
+
+
 def pair_keys(folded: str) -> list[str]:
     """The ``latin_key`` of each adjacent pair of folded words of one script, joined."""
     toks = folded.split()
+    classes = [_pair_class(t) for t in toks]
     out = []
-    for a, b in zip(toks, toks[1:]):
-        if len(a) < 2 or len(b) < 2 or a[0].isdigit() or b[0].isdigit():
-            continue
-        dev_a = bool(_HAS_DEV.search(a))
-        if dev_a != bool(_HAS_DEV.search(b)):
-            continue
-        if not dev_a and not (_HAS_LATIN.search(a) and _HAS_LATIN.search(b)):
-            continue
-        out.append(_pair_key(a, b))
+    for i in range(len(toks) - 1):
+        ca = classes[i]
+        if ca and (ca == 1 or ca == 2) and classes[i + 1] == ca:
+            out.append(_pair_key(toks[i], toks[i + 1]))
     return out
 
 
-def index_extras(text: str, folded: str) -> tuple[str, str]:
+def index_extras(text: str, folded: str, prefolded: str | None = None) -> tuple[str, str]:
     """What an index adds after ``fold(text)`` and ``transliterate_folded`` of it:
     (canonical notation tokens for ``folded``, joined pair keys for ``translit``),
-    each a space-separated string, possibly empty."""
+    each a space-separated string, possibly empty. ``prefolded``: ``prefold(text)``
+    when the caller has it already."""
     keys = []
     seen = set()
-    for nt in notations(prefold(text)):
+    for nt in notations(prefold(text) if prefolded is None else prefolded):
         if nt.key not in seen:
             seen.add(nt.key)
             keys.append(nt.key)
     return " ".join(keys), " ".join(pair_keys(folded))
+
+
+def index_fields(text: str) -> tuple[str, str]:
+    """The two indexed fields of a page's searchable text, as every backend stores them:
+    (``fold(text)`` + notation tokens, ``transliterate_folded`` of it + pair keys)
+    (``index_extras``). Prefolds the text once."""
+    pre = prefold(text)
+    folded = finish_fold(pre)
+    translit = transliterate_folded(folded)
+    extra_folded, extra_translit = index_extras(text, folded, pre)
+    if extra_folded:
+        folded = f"{folded} {extra_folded}"
+    if extra_translit:
+        translit = f"{translit} {extra_translit}"
+    return folded, translit

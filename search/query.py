@@ -321,8 +321,13 @@ def fuzzy_expand(token: str, edits: int, vocabulary) -> list[str]:
     (similarity 1 - distance / shorter length, then term order)."""
     found = []
     n = len(token)
+    chars = set(token)
+    # Each edit adds or removes at most one distinct character (a substitution both),
+    # so a term within ``edits`` differs from the token in at most 2 * edits distinct
+    # characters: a cheap exact pre-filter before the distance itself.
+    most = 2 * edits
     for term in vocabulary:
-        if term == token or abs(len(term) - n) > edits:
+        if term == token or abs(len(term) - n) > edits or len(chars.symmetric_difference(term)) > most:
             continue
         d = edit_distance(token, term, edits)
         if d <= edits:

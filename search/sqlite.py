@@ -12,14 +12,21 @@ Layout (schema version ``SCHEMA_VERSION`` in ``PRAGMA user_version``):
 - ``vocab``: every indexed token with a letter, per column, with its length: the
   candidates for fuzzy matching (``search.query.fuzzy_expand``; FTS5 has no fuzzy
   query). Terms of deleted pages stay (they match nothing);
+- ``facet_combo`` / ``page_facet``: each distinct (thana, register, year, year_end)
+  once, and each page's rowid -> its combo: facets and filters over many matches join
+  these small tables, not ``pages`` (added within schema 2: filled from ``pages`` on
+  open when missing);
 - ``meta``: the ``search.normalise.NORMALISE_VERSION`` the rows were folded with. An
   index written by another schema or normaliser version is emptied on open (it is
   derived; ``bundle_page_counts`` then shows every bundle as missing and the caller
   re-indexes it).
 
 Queries are built from ``search.query.clauses`` only: every token is quoted as an FTS5
-string, so no typed character reaches FTS5 syntax. One connection, shared by threads
-under a lock; WAL lets other processes read while this one writes.
+string, so no typed character reaches FTS5 syntax. Writes go through one connection
+under a lock; searches from other threads read through a connection of their own
+(WAL: readers run side by side, and other processes may read while this one writes).
+The top hits are ranked inside FTS5 on the score (``_run``), exactly as a full sort
+of every match would order them.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from pathlib import Path
 
 from abhilekh.records import BundleMetadata, SearchDocument, SearchFilters, SearchHit
 from search.base import SearchError, SearchResults
-from search.normalise import NORMALISE_VERSION, fold, index_extras, transliterate_folded
+from search.normalise import NORMALISE_VERSION, index_fields
 from search.query import (
     FIELD_WEIGHTS,
     FUZZY_MIN_HITS,
@@ -53,6 +60,8 @@ __all__ = ["SCHEMA_VERSION", "SqliteIndex", "fts_expression"]
 SCHEMA_VERSION = 2
 TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* N* Co Mn Mc'"
 SNIPPET_WIDTH = 200
+CACHE_KIB = -65536  # page cache per connection: 64 MiB (PRAGMA cache_size)
+MMAP_BYTES = 1 << 30  # reads through mmap, up to 1 GiB of the file (PRAGMA mmap_size)
 MAX_FACET_YEARS = 200  # a page's year range counted in at most this many years
 
 _SCHEMA = f"""
@@ -89,6 +98,37 @@ CREATE TABLE vocab (
 ) WITHOUT ROWID;
 CREATE INDEX vocab_len ON vocab (field, len);
 """
+
+# Facets and filters read a page's (thana, register, year, year_end) through a small
+# integer: ``facet_combo`` holds each distinct tuple once, ``page_facet`` maps a page's
+# rowid to it. Both are a few MB at most, so joining every match of a query to them
+# stays in the page cache (``pages`` itself is ten times wider).
+_FACET_SCHEMA = """
+CREATE TABLE IF NOT EXISTS facet_combo (
+    id INTEGER PRIMARY KEY,
+    thana TEXT NOT NULL,
+    thana_key TEXT NOT NULL,
+    register TEXT NOT NULL,
+    year INTEGER,
+    year_end INTEGER
+);
+CREATE INDEX IF NOT EXISTS facet_combo_key ON facet_combo (thana, register, year, year_end);
+CREATE TABLE IF NOT EXISTS page_facet (rowid INTEGER PRIMARY KEY, combo INTEGER NOT NULL);
+"""
+_FACET_FILL_COMBOS = """
+INSERT INTO facet_combo (thana, thana_key, register, year, year_end)
+SELECT DISTINCT p.thana, p.thana_key, p.register, p.year, p.year_end FROM pages p
+WHERE NOT EXISTS (SELECT 1 FROM facet_combo c WHERE c.thana = p.thana
+    AND c.register = p.register AND c.year IS p.year AND c.year_end IS p.year_end)
+"""
+_FACET_COMBO_OF = """
+SELECT c.id FROM facet_combo c WHERE c.thana = p.thana AND c.register = p.register
+    AND c.year IS p.year AND c.year_end IS p.year_end ORDER BY c.id LIMIT 1
+"""
+# Candidates fetched beyond offset + limit when ranking inside FTS5: the top hits are
+# exact unless more pages than this tie with the last one shown (then every match is
+# ranked, as before).
+TIE_SLACK = 16
 
 _COLUMNS = (
     "p.bundle_id, p.page, t.text, p.thana, p.register, p.year, p.year_to, "
@@ -132,7 +172,13 @@ class SqliteIndex:
         memory = str(path) == ":memory:"
         if not memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._memory = memory
         self._lock = threading.RLock()
+        # Searches from other threads read through connections of their own (WAL
+        # readers run side by side, outside the lock); the first connection writes.
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._closed = False
         try:
             self._db = sqlite3.connect(
                 ":memory:" if memory else str(self.path),
@@ -144,6 +190,9 @@ class SqliteIndex:
             if not memory:
                 self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute(f"PRAGMA cache_size = {CACHE_KIB}")
+            if not memory:
+                self._db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         except sqlite3.Error as exc:
             raise SearchError(f"cannot open the search index at {self.path}: {exc}") from exc
         try:
@@ -151,6 +200,30 @@ class SqliteIndex:
         except BaseException:
             self._db.close()
             raise
+        self._owner = threading.get_ident()
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection to read with: this thread's own (no lock held while the query
+        runs), or the shared one under the lock for ``:memory:`` and the opening thread."""
+        if self._memory or threading.get_ident() == self._owner:
+            with self._lock:
+                yield self._db
+            return
+        db = getattr(self._local, "db", None)
+        if db is None:
+            with self._lock:
+                if self._closed:
+                    raise sqlite3.ProgrammingError("the search index is closed")
+                db = sqlite3.connect(
+                    str(self.path), check_same_thread=False, isolation_level=None, timeout=30.0
+                )
+                db.execute("PRAGMA busy_timeout = 30000")
+                db.execute(f"PRAGMA cache_size = {CACHE_KIB}")
+                db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+                self._readers.append(db)
+            self._local.db = db
+        yield db
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -193,7 +266,9 @@ class SqliteIndex:
                 ).fetchone()
                 stale = row is None or row[0] != str(NORMALISE_VERSION)
             if stale:
-                for name in ("pages_fts", "page_text", "pages", "meta", "vocab"):
+                for name in (
+                    "pages_fts", "page_text", "pages", "meta", "vocab", "facet_combo", "page_facet"
+                ):
                     db.execute(f"DROP TABLE IF EXISTS {name}")
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
@@ -203,6 +278,19 @@ class SqliteIndex:
                     (str(NORMALISE_VERSION),),
                 )
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            # added after schema 2 without a version bump: filled from `pages` once
+            missing = db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'page_facet'"
+            ).fetchone()[0] == 0
+            for statement in _FACET_SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            if missing:
+                db.execute(_FACET_FILL_COMBOS)
+                db.execute(
+                    f"INSERT OR REPLACE INTO page_facet (rowid, combo)"
+                    f" SELECT p.rowid, ({_FACET_COMBO_OF}) FROM pages p"
+                )
 
     # -- writing -----------------------------------------------------------------
 
@@ -243,13 +331,7 @@ class SqliteIndex:
             searchable = "\n".join(
                 (doc.text or "", md.title or "", md.file_no or "", md.thana or "")
             )
-            folded = fold(searchable)
-            translit = transliterate_folded(folded)
-            extra_folded, extra_translit = index_extras(searchable, folded)
-            if extra_folded:
-                folded = f"{folded} {extra_folded}"
-            if extra_translit:
-                translit = f"{translit} {extra_translit}"
+            folded, translit = index_fields(searchable)
             vocab_folded |= _vocab_terms(folded)
             vocab_translit |= _vocab_terms(translit)
             fts_rows.append((folded, translit, doc_id))
@@ -273,6 +355,20 @@ class SqliteIndex:
                 " needs_review = excluded.needs_review",
                 page_rows,
             )
+            db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS new_ids (id TEXT PRIMARY KEY) WITHOUT ROWID"
+            )
+            db.execute("DELETE FROM temp.new_ids")
+            db.executemany("INSERT OR IGNORE INTO temp.new_ids (id) VALUES (?)", ids)
+            db.execute(_FACET_FILL_COMBOS.replace(
+                "FROM pages p", "FROM temp.new_ids n JOIN pages p ON p.id = n.id"
+            ))
+            db.execute(
+                f"INSERT OR REPLACE INTO page_facet (rowid, combo)"
+                f" SELECT p.rowid, ({_FACET_COMBO_OF})"
+                f" FROM temp.new_ids n JOIN pages p ON p.id = n.id"
+            )
+            db.execute("DELETE FROM temp.new_ids")
             db.executemany(
                 "INSERT OR REPLACE INTO page_text (rowid, text)"
                 " SELECT rowid, ? FROM pages WHERE id = ?",
@@ -292,7 +388,7 @@ class SqliteIndex:
 
     def delete_bundle(self, bundle_id: str) -> None:
         with self._transaction() as db:
-            for table in ("pages_fts", "page_text"):
+            for table in ("pages_fts", "page_text", "page_facet"):
                 db.execute(
                     f"DELETE FROM {table} WHERE rowid IN"
                     " (SELECT rowid FROM pages WHERE bundle_id = ?)",
@@ -302,7 +398,7 @@ class SqliteIndex:
 
     def clear(self) -> None:
         with self._transaction() as db:
-            for table in ("pages_fts", "page_text", "pages", "vocab"):
+            for table in ("pages_fts", "page_text", "pages", "vocab", "page_facet", "facet_combo"):
                 db.execute(f"DELETE FROM {table}")
 
     # -- reading -----------------------------------------------------------------
@@ -359,18 +455,19 @@ class SqliteIndex:
         try:
             if parsed.is_empty and not where:
                 return SearchResults(hits=[], total=0, facets={})
-            with self._lock:
+            with self._reading() as db:
                 if parsed.is_empty:
-                    rows, groups = self._browse(where, fargs, limit, offset)
+                    rows, groups = self._browse(db, where, fargs, limit, offset)
                 else:
-                    rows, groups = self._search(parsed, where, fargs, limit, offset)
+                    rows, groups = self._search(db, parsed, where, fargs, limit, offset)
         except sqlite3.Error as exc:
             message = f"search in {self.path} failed: {exc}; re-index if it persists"
             raise SearchError(message) from exc
         return self._results(parsed, rows, groups)  # snippets outside the lock
 
-    def _browse(self, where: str, fargs: list, limit: int, offset: int) -> tuple[list, list]:
-        db = self._db
+    def _browse(
+        self, db: sqlite3.Connection, where: str, fargs: list, limit: int, offset: int
+    ) -> tuple[list, list]:
         rows = db.execute(
             f"SELECT {_COLUMNS}, 0.0 FROM pages p JOIN page_text t ON t.rowid = p.rowid"
             f" WHERE {where}"
@@ -385,21 +482,27 @@ class SqliteIndex:
         return rows, groups
 
     def _search(
-        self, parsed: ParsedQuery, where: str, fargs: list, limit: int, offset: int
+        self,
+        db: sqlite3.Connection,
+        parsed: ParsedQuery,
+        where: str,
+        fargs: list,
+        limit: int,
+        offset: int,
     ) -> tuple[list, list]:
         expr = fts_expression(parsed)
         boost_alts = proximity_boost(parsed)
-        rows, groups = self._run(expr, boost_alts, where, fargs, limit, offset)
+        rows, groups = self._run(db, expr, boost_alts, where, fargs, limit, offset)
         if sum(g[-1] for g in groups) >= FUZZY_MIN_HITS:
             return rows, groups
-        fuzzy = self._fuzzy_expression(parsed)
+        fuzzy = self._fuzzy_expression(db, parsed)
         if not fuzzy:
             return rows, groups
         # Fewer than FUZZY_MIN_HITS exact hits: pages that match only with OCR-like
         # errors come after all of them (search.query.fuzzy_clauses).
-        exact, _ = self._run(expr, boost_alts, where, fargs, FUZZY_MIN_HITS, 0)
+        exact, _ = self._run(db, expr, boost_alts, where, fargs, FUZZY_MIN_HITS, 0)
         more, more_groups = self._run(
-            f"({fuzzy}) NOT ({expr})", boost_alts, where, fargs, offset + limit, 0
+            db, f"({fuzzy}) NOT ({expr})", boost_alts, where, fargs, offset + limit, 0
         )
         if not more_groups:
             return rows, groups
@@ -407,7 +510,7 @@ class SqliteIndex:
         more = [(*r[:-1], fuzzy_score(r[-1], floor)) for r in more]
         return (exact + more)[offset : offset + limit], groups + more_groups
 
-    def _fuzzy_expression(self, parsed: ParsedQuery) -> str:
+    def _fuzzy_expression(self, db: sqlite3.Connection, parsed: ParsedQuery) -> str:
         """The FTS5 expression of ``fuzzy_clauses``, fuzzy matches expanded through the
         vocabulary; "" when no fuzzy alternative found a candidate."""
         out = []
@@ -419,7 +522,7 @@ class SqliteIndex:
                     plain.append(m)
                     continue
                 token = m.tokens[0]
-                rows = self._db.execute(
+                rows = db.execute(
                     "SELECT term FROM vocab WHERE field = ? AND len BETWEEN ? AND ?",
                     (m.field, len(token) - m.fuzzy, len(token) + m.fuzzy),
                 )
@@ -432,29 +535,75 @@ class SqliteIndex:
         return " AND ".join(out) if expanded else ""
 
     def _run(
-        self, expr: str, boost_alts: list[Match], where: str, fargs: list, limit: int, offset: int
+        self,
+        db: sqlite3.Connection,
+        expr: str,
+        boost_alts: list[Match],
+        where: str,
+        fargs: list,
+        limit: int,
+        offset: int,
     ) -> tuple[list, list]:
-        db = self._db
+        """Rows of the hits ``offset:offset+limit`` (by score, then bundle and page) and
+        the facet groups of every match.
+
+        The ranking runs inside FTS5 on the score alone (``ORDER BY score LIMIT``: a
+        bounded sorter, no join of every match to ``pages``); only the candidates get
+        their bundle and page for the tie-break. Filters and facets go through the small
+        ``page_facet`` / ``facet_combo`` tables.
+        """
         w_folded = FIELD_WEIGHTS["folded"]
         w_translit = FIELD_WEIGHTS["translit"]
-        and_where = f" AND {where}" if where else ""
+        if where:
+            combo_join = (
+                " JOIN page_facet c ON c.rowid = f.rowid AND c.combo IN"
+                f" (SELECT p.id FROM facet_combo p WHERE {where})"
+            )
+            combo_args = list(fargs)
+        else:
+            combo_join, combo_args = "", []
         if boost_alts:
             boost_sql = (
-                f"CASE WHEN m.rowid IN (SELECT rowid FROM pages_fts WHERE pages_fts MATCH ?)"
+                "CASE WHEN f.rowid IN (SELECT rowid FROM pages_fts WHERE pages_fts MATCH ?)"
                 f" THEN {PHRASE_BOOST} ELSE 1.0 END"
             )
             boost_args = [_or(boost_alts)]
         else:
             boost_sql = "1.0"
             boost_args = []
-        top = db.execute(
-            "WITH m AS (SELECT rowid, -bm25(pages_fts, ?, ?) AS s FROM pages_fts"
-            " WHERE pages_fts MATCH ?)"
-            f" SELECT m.rowid, m.s * {boost_sql} AS score"
-            f" FROM m JOIN pages p ON p.rowid = m.rowid WHERE 1{and_where}"
-            " ORDER BY score DESC, p.bundle_id, p.page LIMIT ? OFFSET ?",
-            [w_folded, w_translit, expr, *boost_args, *fargs, limit, offset],
-        ).fetchall()
+        want = offset + limit
+        top: list = []
+        if want:
+            score_sql = f"(-bm25(pages_fts, ?, ?)) * {boost_sql}"
+            args = [w_folded, w_translit, *boost_args, *combo_args, expr]
+            fetched = db.execute(
+                f"SELECT f.rowid, {score_sql} AS score FROM pages_fts f{combo_join}"
+                " WHERE pages_fts MATCH ? ORDER BY score DESC LIMIT ?",
+                [*args, want + TIE_SLACK],
+            ).fetchall()
+            if len(fetched) > want and fetched[-1][1] == fetched[want - 1][1]:
+                # more ties than TIE_SLACK at the cut: rank every match
+                fetched = db.execute(
+                    f"SELECT f.rowid, {score_sql} AS score FROM pages_fts f{combo_join}"
+                    " WHERE pages_fts MATCH ?",
+                    args,
+                ).fetchall()
+            if len(fetched) > want:
+                cut = sorted((r[1] for r in fetched), reverse=True)[want - 1]
+                fetched = [r for r in fetched if r[1] >= cut]
+            order = {
+                r[0]: (r[1], r[2])
+                for r in db.execute(
+                    f"SELECT rowid, bundle_id, page FROM pages"
+                    f" WHERE rowid IN ({','.join('?' * len(fetched))})",
+                    [r[0] for r in fetched],
+                )
+            } if fetched else {}
+            ranked = sorted(
+                (r for r in fetched if r[0] in order),
+                key=lambda r: (-r[1], *order[r[0]]),
+            )
+            top = ranked[offset:want]
         rows = []
         if top:
             # Texts only for the hits shown, not for every page the sorter saw.
@@ -467,11 +616,14 @@ class SqliteIndex:
                 )
             }
             rows = [(*details[rowid], score) for rowid, score in top if rowid in details]
+        if not combo_join:
+            combo_join = " JOIN page_facet c ON c.rowid = f.rowid"
         groups = db.execute(
-            "SELECT p.thana, p.register, p.year, p.year_end, count(*)"
-            " FROM pages_fts f JOIN pages p ON p.rowid = f.rowid"
-            f" WHERE pages_fts MATCH ?{and_where} GROUP BY 1, 2, 3, 4",
-            [expr, *fargs],
+            "SELECT k.thana, k.register, k.year, k.year_end, g.n FROM"
+            " (SELECT c.combo AS combo, count(*) AS n"
+            f" FROM pages_fts f{combo_join} WHERE pages_fts MATCH ? GROUP BY c.combo) g"
+            " JOIN facet_combo k ON k.id = g.combo",
+            [*combo_args, expr],
         ).fetchall()
         return rows, groups
 
@@ -527,10 +679,13 @@ class SqliteIndex:
 
     def close(self) -> None:
         with self._lock:
-            try:
-                self._db.close()
-            except sqlite3.Error:
-                pass
+            self._closed = True
+            for db in [*self._readers, self._db]:
+                try:
+                    db.close()
+                except sqlite3.Error:
+                    pass
+            self._readers.clear()
 
     def describe(self) -> str:
         return f"SQLite FTS5 index at {self.path}"

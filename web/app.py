@@ -23,8 +23,10 @@ does not get around it. Every search and every page/PDF view is written to the a
 log (web/audit.py).
 
 The index and the store are opened once, when the app starts, and kept on
-`app.state`. The index lives on one worker thread of its own: an SQLite connection
-must not hop between threads, and the event loop must not wait on a query.
+`app.state`. Index calls run on a small pool of threads of their own
+(``INDEX_THREADS``), so the event loop never waits on a query and searches run side
+by side: both indexes are thread-safe (SqliteIndex reads through one connection per
+thread; the Elasticsearch client pools its HTTP connections).
 """
 
 from __future__ import annotations
@@ -142,11 +144,16 @@ class HealthOut(BaseModel):
 # --------------------------------------------------------------------------- plumbing
 
 
+INDEX_THREADS = 4  # searches at once (SQLite and the ES client release the GIL while they wait)
+
+
 class _IndexThread:
-    """One thread that opens, queries and closes the index."""
+    """A few threads that open, query and close the index."""
 
     def __init__(self, opener: Callable[[], SearchIndex]) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="abhilekh-index")
+        self._pool = ThreadPoolExecutor(
+            max_workers=INDEX_THREADS, thread_name_prefix="abhilekh-index"
+        )
         try:
             self.index: SearchIndex = self._pool.submit(opener).result()
         except BaseException:
