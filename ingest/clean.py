@@ -7,6 +7,7 @@ Each step is a pure function (array in, array out) that can be tried alone;
     -> detect_orientation / rotate -> estimate_skew / deskew -> denoise
     -> is_tonal?  yes: keep the grey page (photos, shading)
                   no:  binarise -> remove_ruling_lines -> despeckle
+                       -> remove_isolated_specks
 
 The result is what both OCR and the PDF access copy see: bilevel (0/255) for text
 pages, so they compress to a few tens of kilobytes and Tesseract gets clean strokes;
@@ -24,7 +25,9 @@ from ingest.geometry import deskew, detect_orientation, estimate_skew, rotate_ri
 
 __all__ = [
     "CleanedPage",
+    "binarisation_method",
     "binarise",
+    "bilevel_page",
     "clean_page",
     "crop_border",
     "denoise",
@@ -37,8 +40,10 @@ __all__ = [
     "normalise_background",
     "local_threshold_spread",
     "normalise_resolution",
+    "remove_isolated_specks",
     "remove_ruling_lines",
     "rotate_right_angle",
+    "second_readings",
     "to_grey",
 ]
 
@@ -60,6 +65,11 @@ class CleanedPage:
     dpi: int
     rotation: int  # clockwise degrees applied: 0, 90, 180 or 270
     skew: float  # degrees of counter-clockwise tilt that were corrected
+    # The straightened, background-normalised grey page the image was made from, and
+    # how it was binarised ("" for tonal pages): kept for second readings.
+    grey: np.ndarray | None = None
+    method: str = ""
+    noisy: bool = False  # noise measured above NOISY: despeckled
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
@@ -244,7 +254,7 @@ def binarise(grey: np.ndarray, dpi: int = TARGET_DPI, *, method: str = "auto") -
     than others (see local_threshold_spread), Sauvola's local threshold follows them.
     """
     if method == "auto":
-        method = "sauvola" if local_threshold_spread(grey) > SPREAD_FOR_SAUVOLA else "otsu"
+        method = binarisation_method(grey)
     if method == "otsu":
         _, bw = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
         return bw
@@ -273,16 +283,19 @@ def remove_ruling_lines(
     if not horiz.any() and not vert.any():
         return bw
     size = (bw.shape[1], bw.shape[0])
-    grow = np.ones((3, 3), np.uint8)  # cover the anti-aliased edges of each line
-    h_band = cv2.dilate(cv2.resize(horiz, size, interpolation=cv2.INTER_NEAREST), grow)
-    v_band = cv2.dilate(cv2.resize(vert, size, interpolation=cv2.INTER_NEAREST), grow)
+    # Cover the anti-aliased edges of each line, and the pixel or two a line found on
+    # the half-size copy can be off by across its width (left standing, that sliver
+    # reads as a column of "|"). Grown across the line only, never along it.
+    g = 2 * max(1, round(dpi / 150)) + 1
+    h_band = cv2.dilate(cv2.resize(horiz, size, interpolation=cv2.INTER_NEAREST), np.ones((g, 1), np.uint8))
+    v_band = cv2.dilate(cv2.resize(vert, size, interpolation=cv2.INTER_NEAREST), np.ones((1, g), np.uint8))
     kept = ink & (1 - (h_band | v_band))
     # Bridge strokes across the erased band: a band pixel is ink again if there is
     # kept ink right above and below it (a letter crossing a row rule) or right left
     # and right of it (crossing a column rule). Text merely touching a rule stays off.
     # Just wider than the band of a typical 1-3 px rule: wider would also bridge the
     # gaps between words and leave stubs of the rule standing in them.
-    t = 2 * max(3, round(dpi / 100)) + 3
+    t = 2 * max(3, round(dpi / 100)) + g
     v_bridge = cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((t, 1), np.uint8))
     h_bridge = cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((1, t), np.uint8))
     restored = kept | (ink & h_band & v_bridge) | (ink & v_band & h_bridge)
@@ -307,6 +320,35 @@ def despeckle(bw: np.ndarray, dpi: int = TARGET_DPI) -> np.ndarray:
     return out
 
 
+def remove_isolated_specks(bw: np.ndarray, dpi: int = TARGET_DPI, *, max_mm: float = 0.5, gap_mm: float = 0.8) -> np.ndarray:
+    """Remove small ink blobs (under ~MAX_MM across) with no other ink within GAP_MM.
+
+    Scanner dust and salt noise lie alone on the paper; the marks of writing that are
+    as small (anusvara, nukta, the dot of a date, the colon, the abbreviation mark)
+    always sit within a fraction of a millimetre of their letters, so they stay.
+    """
+    ink = (bw < 128).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n < 2:
+        return bw
+    px = dpi / 25.4
+    side = max(2, round(max_mm * px))
+    small = (stats[:, cv2.CC_STAT_WIDTH] <= side) & (stats[:, cv2.CC_STAT_HEIGHT] <= side)
+    small[0] = False
+    if not small.any():
+        return bw
+    big = ((labels > 0) & ~small[labels]).astype(np.uint8)
+    r = max(1, round(gap_mm * px))
+    near = cv2.dilate(big, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    touched = np.bincount(labels[near > 0], minlength=n) > 0
+    lonely = small & ~touched
+    if not lonely.any():
+        return bw
+    out = bw.copy()
+    out[lonely[labels]] = 255
+    return out
+
+
 def clean_page(
     image: np.ndarray,
     dpi: int,
@@ -328,10 +370,44 @@ def clean_page(
     grey = deskew(grey, skew)
     grey = denoise(grey, noise=noise)
     if is_tonal(grey):
-        return CleanedPage(grey, dpi, rotation, skew)
-    bw = binarise(grey, dpi)
+        return CleanedPage(grey, dpi, rotation, skew, grey=grey)
+    method = binarisation_method(grey)
+    bw = bilevel_page(grey, dpi, method=method, remove_lines=remove_lines, noisy=noise >= NOISY)
+    return CleanedPage(bw, dpi, rotation, skew, grey=grey, method=method, noisy=noise >= NOISY)
+
+
+def binarisation_method(grey: np.ndarray) -> str:
+    """'sauvola' when local thresholds disagree (see binarise), else 'otsu'."""
+    return "sauvola" if local_threshold_spread(grey) > SPREAD_FOR_SAUVOLA else "otsu"
+
+
+def bilevel_page(
+    grey: np.ndarray, dpi: int, *, method: str, remove_lines: bool = True, noisy: bool = False
+) -> np.ndarray:
+    """The bilevel half of clean_page: binarise -> ruling lines -> specks."""
+    bw = binarise(grey, dpi, method=method)
     if remove_lines:
         bw = remove_ruling_lines(bw, dpi)
-    if noise >= NOISY:
+    if noisy:
         bw = despeckle(bw, dpi)
-    return CleanedPage(bw, dpi, rotation, skew)
+    return remove_isolated_specks(bw, dpi)
+
+
+def second_readings(page: CleanedPage, *, remove_lines: bool = True) -> list[tuple[str, np.ndarray]]:
+    """Other renderings of a cleaned page worth reading when the first read badly.
+
+    On faded, blurred pages one threshold can break the strokes that the other keeps,
+    and Tesseract's own thresholding of the grey page can beat both. "turned" is the
+    page upside down: the headline vote can be fooled by text sitting on ruled lines
+    of a damaged register, and upside-down text reads with hardly any confidence.
+    The caller reads each and keeps the most confident. Same size as page.image.
+    """
+    turned = ("turned", rotate_right_angle(page.image, 180))
+    if page.grey is None or not page.method:
+        return [turned]
+    other = "otsu" if page.method == "sauvola" else "sauvola"
+    return [
+        (other, bilevel_page(page.grey, page.dpi, method=other, remove_lines=remove_lines, noisy=page.noisy)),
+        ("grey", page.grey),
+        turned,
+    ]

@@ -27,6 +27,7 @@ import numpy as np
 import pytesseract
 
 from abhilekh.records import Word
+from ingest.postcorrect import correct_rows
 
 
 # Tesseract 5 re-reads every doubtful line as white-on-black text. Police records
@@ -174,13 +175,20 @@ def ocr_image(
     languages: str = "hin+eng",
     psm: int = 3,
     timeout: float = 180,
+    correct: bool = True,
 ) -> OcrResult:
-    """OCR one page image; raises OcrTimeout past TIMEOUT seconds, OcrError on failure."""
+    """OCR one page image; raises OcrTimeout past TIMEOUT seconds, OcrError on failure.
+
+    With CORRECT the words go through ingest.postcorrect (noise tokens dropped, stray
+    marks and digit scripts repaired) before the text and confidence are made.
+    """
     out = _run(
         image, dpi, languages=languages, psm=psm, timeout=timeout,
         outputs=["tsv", "pdf"], options=["-c", "textonly_pdf=1"],
     )
     rows = parse_tsv(out["tsv"].decode("utf-8", "replace"))
+    if correct:
+        rows = correct_rows(rows)
     words = [w for _, w in rows]
     return OcrResult(
         text=page_text(rows),

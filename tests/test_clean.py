@@ -281,3 +281,49 @@ def test_real_fir_scan_is_kept_upright_and_flipped_back(name: str) -> None:
     assert out.rotation == 0 and out.dpi == 300 and abs(out.skew) < 3
     flipped = clean_page(geometry.rotate_right_angle(page.image, 180), page.dpi)
     assert flipped.rotation == 180
+
+
+# ---------------------------------------------------------------- specks, slivers, second readings
+
+
+def test_isolated_specks_go_marks_beside_letters_stay() -> None:
+    img = clean.binarise(synthetic.render_lines(["मु0अ0सं0 12.05.2019 रमेश: सिंह"], width=1400))
+    rng = np.random.default_rng(1)
+    dusty = img.copy()
+    text_rows = np.flatnonzero((img == 0).any(axis=1))
+    top, bottom = int(text_rows.min()), int(text_rows.max())
+    # Dust 2x2 and 3x3 px, well away from the text line.
+    for _ in range(120):
+        y = int(rng.choice([rng.integers(0, max(1, top - 25)), rng.integers(min(img.shape[0] - 4, bottom + 25), img.shape[0] - 3)]))
+        x = int(rng.integers(0, img.shape[1] - 3))
+        s = int(rng.integers(2, 4))
+        dusty[y : y + s, x : x + s] = 0
+    out = clean.remove_isolated_specks(dusty)
+    assert (out[: max(1, top - 20)] == 0).sum() == 0
+    assert (out[bottom + 20 :] == 0).sum() == 0
+    # Every mark of the text line is still there: dots, anusvara, colon, the 0s.
+    assert np.array_equal(out[top - 10 : bottom + 10], img[top - 10 : bottom + 10])
+
+
+def test_column_rule_leaves_no_sliver_when_off_by_a_pixel() -> None:
+    lines = ["वादी- रेखा सिंह पत्नी राकेश सिंह", "नि0 कटरी, कोतवाली कन्नौज"]
+    text = clean.binarise(synthetic.render_lines(lines, width=1700, font_px=44, line_gap=2.2))
+    # A 4-px rule starting on an odd column (the half-size copy straddles it).
+    ruled = text.copy()
+    ruled[:, 1601:1605] = 0
+    out = clean.remove_ruling_lines(ruled)
+    assert (out[:, 1595:1612] == 0).sum() == 0
+
+
+def test_second_readings_offer_the_other_threshold_and_the_grey_page(page: np.ndarray) -> None:
+    cleaned = clean_page(page, 300)
+    assert cleaned.method in ("otsu", "sauvola") and cleaned.grey is not None
+    alts = clean.second_readings(cleaned)
+    assert [name for name, _ in alts] == ["sauvola" if cleaned.method == "otsu" else "otsu", "grey", "turned"]
+    for _, img in alts:
+        assert img.shape == cleaned.image.shape
+    assert set(np.unique(alts[0][1])) <= {0, 255}
+    assert len(np.unique(alts[1][1])) > 2
+    tonal = CleanedPage(page, 300, 0, 0.0, grey=page, method="")
+    assert [name for name, _ in clean.second_readings(tonal)] == ["turned"]
+    assert np.array_equal(alts[2][1], cleaned.image[::-1, ::-1])

@@ -137,3 +137,89 @@ def test_text_assembly_from_tsv() -> None:
     assert [w.line for w in words] == [1, 1, 2, 3, 4, 4]
     # The lone '|' is not a real word and does not drag the mean down.
     assert ocr.mean_word_confidence(words) == pytest.approx((91.5 + 88 + 80 + 70 + 60) / 5)
+
+
+# ---------------------------------------------------------------- post-correction
+
+from abhilekh.records import Word  # noqa: E402
+from ingest import postcorrect as pc  # noqa: E402
+from ingest.process import best_reading  # noqa: E402
+
+
+def _w(text: str, conf: float = 90.0, line: int = 1, left: int = 0) -> Word:
+    return Word(text=text, left=left, top=10, width=40, height=20, confidence=conf, line=line)
+
+
+@pytest.mark.parametrize("text", ["`", "|", "_", "` `", "~", "॒", "“", "'", "—"])
+def test_speck_marks_are_noise_words(text: str) -> None:
+    assert pc.is_noise_word(_w(text, conf=95))
+
+
+def test_ordinary_punctuation_kept_only_when_sure() -> None:
+    assert not pc.is_noise_word(_w("-", conf=95))
+    assert pc.is_noise_word(_w("-", conf=40))
+    assert pc.is_noise_word(_w(".", conf=30))
+    assert not pc.is_noise_word(_w("।", conf=30))
+    for word in ("थाना", "379", "मु0अ0सं0", "IPC", "0"):
+        assert not pc.is_noise_word(_w(word, conf=5))
+
+
+def test_noise_edges_stripped_from_words() -> None:
+    assert pc.strip_noise_edges("“सेवा") == "सेवा"
+    assert pc.strip_noise_edges("`अभि0-|") == "अभि0-"
+    assert pc.strip_noise_edges("(गुड्डू)") == "(गुड्डू)"  # ordinary punctuation stays
+    assert pc.strip_noise_edges("``") == "``"  # nothing else in it: left to is_noise_word
+
+
+def test_stray_marks_after_digits_and_abbreviation_marks() -> None:
+    assert pc.fix_stray_marks("भा०्द०वि०") == "भा०द०वि०"
+    assert pc.fix_stray_marks("मु0ुअ0सं0") == "मु0अ0सं0"
+    # Marks on letters are the letters' own.
+    for word in ("मु0अ0सं0", "कुरैशी", "प्रेषित।", "भा0द0वि0", "गढ़िया"):
+        assert pc.fix_stray_marks(word) == word
+
+
+def test_label_colon_but_never_a_real_visarga() -> None:
+    assert pc.fix_label_colon("विषयः") == "विषय:"
+    assert pc.fix_label_colon("पत्रांकः") == "पत्रांक:"
+    assert pc.fix_label_colon("अतः") == "अतः"  # a word that ends in a visarga
+    assert pc.fix_label_colon("दुःख") == "दुःख"
+
+
+def test_one_number_one_digit_script() -> None:
+    assert pc.unify_number_digits("३39210") == "339210"
+    assert pc.unify_number_digits("२६.०५.2०१५") == "२६.०५.२०१५"
+    assert pc.unify_number_digits("8३") == "83"  # a tie goes to Latin digits
+    # Numbers already in one script, and abbreviation marks, are left alone.
+    for text in ("355/2015", "३५५/२०१५", "मु0अ0सं0", "मु०अ०सं०", "नं0", "UP-80", "1,20,000"):
+        assert pc.unify_number_digits(text) == text
+    # Two separate numbers keep their own scripts.
+    assert pc.unify_number_digits("३७९ 379") == "३७९ 379"
+
+
+def test_correct_rows_drops_noise_and_attaches_danda() -> None:
+    rows = [
+        (1, _w("`", 20, 1, 0)), (1, _w("प्रेषित", 90, 1, 50)), (1, _w("।", 80, 1, 95)),
+        (1, _w("विषयः", 88, 2, 0)), (1, _w("|", 60, 2, 60)), (1, _w("भा०्द०वि०", 70, 2, 90)),
+    ]
+    out = [w for _, w in pc.correct_rows(rows)]
+    assert [w.text for w in out] == ["प्रेषित।", "विषय:", "भा०द०वि०"]
+    merged = out[0]
+    assert (merged.left, merged.width, merged.confidence) == (50, 85, 80)
+    assert page_text(pc.correct_rows(rows)) == "प्रेषित।\nविषय: भा०द०वि०"
+
+
+def test_ocr_image_applies_post_correction_unless_told_not_to(lines_image: np.ndarray) -> None:
+    noisy = lines_image.copy()
+    noisy[5:60, 1400:1404] = 0  # a stub of a column rule, read as "|"
+    raw = ocr_image(noisy, 300, correct=False)
+    fixed = ocr_image(noisy, 300)
+    assert all(pc.has_content(w.text) or w.text in "-।" for w in fixed.words)
+    assert len(fixed.words) <= len(raw.words)
+
+
+def test_best_reading_is_the_most_confident() -> None:
+    a, b = np.zeros((2, 2), np.uint8), np.ones((2, 2), np.uint8)
+    ra, rb = OcrResult("a", confidence=40.0), OcrResult("b", confidence=55.0)
+    assert best_reading([(a, ra), (b, rb)])[1] is rb
+    assert best_reading([(a, ra), (b, OcrResult("c", confidence=40.0))])[1] is ra
