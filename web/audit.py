@@ -20,13 +20,14 @@ import csv
 import hashlib
 import io
 import json
-import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from web.db import open_private_db
 
 GENESIS = "0" * 64
 COLUMNS = ("id", "at", "user", "role", "ip", "action", "query", "filters", "target",
@@ -82,17 +83,8 @@ def _row_hash(prev_hash: str, fields: tuple) -> str:
 class AuditLog:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
-        try:
-            self.path.chmod(0o600)
-        except OSError:
-            pass
+        self._db = open_private_db(self.path, _SCHEMA, busy_ms=10000)
 
     def close(self) -> None:
         with self._lock:

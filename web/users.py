@@ -31,6 +31,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from web.db import open_private_db
+
 ROLES = ("officer", "operator", "admin")
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-@")
 MIN_PASSWORD = 8
@@ -127,18 +129,8 @@ class UserStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
-        try:
-            self.path.chmod(0o600)
-        except OSError:
-            pass
+        self._db = open_private_db(self.path, _SCHEMA, foreign_keys=True)
         # A real hash to verify against when the user does not exist, so that
         # "no such user" and "wrong password" take the same time.
         self._dummy_hash = HASHER.hash(secrets.token_hex(16))
