@@ -17,7 +17,7 @@ from PIL import Image
 from abhilekh.settings import Settings
 from ingest import load
 from ingest.load import BadInput, count_pages, list_sources, natural_key, read_page, read_pages
-from ingest.synthetic import render_lines
+from tests.fixtures.synthetic import render_lines
 
 
 @pytest.fixture
