@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from abhilekh.settings import Settings
-from ingest import clean, geometry, synthetic
+from ingest import clean, geometry
+from tests.fixtures import synthetic
 from ingest.clean import CleanedPage, clean_page
 from ingest.load import read_page
 from ingest.ocr import ocr_image

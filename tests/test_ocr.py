@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest import ocr, synthetic
+from ingest import ocr
+from tests.fixtures import synthetic
 from ingest.ocr import OcrResult, OcrTimeout, ocr_image, page_text, parse_tsv, tesseract_version
 
 LINES = [

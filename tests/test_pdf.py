@@ -12,7 +12,8 @@ import pikepdf
 import pytest
 
 from abhilekh.settings import Settings
-from ingest import clean, geometry, synthetic
+from ingest import clean, geometry
+from tests.fixtures import synthetic
 from ingest.ocr import ocr_image
 from ingest.pdf import add_text_layer, assemble, encode_page, is_bilevel
 from ingest.process import ProcessedPage, process_page
