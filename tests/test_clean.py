@@ -12,21 +12,11 @@ import pytest
 from abhilekh.settings import Settings
 from ingest import clean, geometry
 from tests.fixtures import synthetic
+from tests.fixtures.synthetic import cer
 from ingest.clean import CleanedPage, clean_page
 from ingest.load import read_page
 from ingest.ocr import ocr_image
 
-
-def cer(got: str, want: str) -> float:
-    """Character error rate, spaces and line breaks ignored."""
-    a, b = "".join(got.split()), "".join(want.split())
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1] / max(1, len(b))
 
 
 def prose(n_lines: int, words_per_line: int = 9, seed: int = 1) -> list[str]:

@@ -12,6 +12,7 @@ import pytest
 
 from ingest import ocr
 from tests.fixtures import synthetic
+from tests.fixtures.synthetic import cer
 from ingest.ocr import OcrResult, OcrTimeout, ocr_image, page_text, parse_tsv, tesseract_version
 
 LINES = [
@@ -20,17 +21,6 @@ LINES = [
     "वाहन संख्या UP 78 AB 1234 थाना कोतवाली",
 ]
 
-
-def cer(got: str, want: str) -> float:
-    """Character error rate, spaces and line breaks ignored."""
-    a, b = "".join(got.split()), "".join(want.split())
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1] / max(1, len(b))
 
 
 @pytest.fixture(scope="module")
