@@ -34,10 +34,18 @@ How a backend must evaluate it (``clauses`` and ``proximity_boost`` spell this o
   (मुअसं, धारा, IPC, ...) are not required words. A bare number stays a number;
 - adjacent Latin terms also match the key of both joined (indexes hold a joined key
   for each adjacent word pair), so "Ram Prakash" finds रामप्रकाश and back;
+- vehicle numbers (``search.normalise.vehicle_notations``): "UP80EA0088", "UP 80 EA
+  0088", "यूपी 80 ..." become one clause: the key ``vh80n0088`` (RTO district + the
+  4-digit number, which indexes add wherever the OCR text has them, however it read
+  the state letters) or the typed tokens as a phrase;
+- a crime number also matches its key in ``translit``, where indexes put the key read
+  without a stray leading digit (``search.normalise.stray_crime_keys``); an exact
+  reading in ``folded`` weighs more;
 - OCR errors: when the exact query finds fewer than ``FUZZY_MIN_HITS`` pages, the
   backend adds the pages ``fuzzy_clauses`` finds (each word may also be any indexed
-  token within ``fuzzy_edits`` edits), after every exact hit, scored by
-  ``fuzzy_score`` below the lowest exact score.
+  token within ``fuzzy_edits`` edits; with a crime number, the sections typed with it
+  are not required), after every exact hit, scored by ``fuzzy_score`` below the lowest
+  exact score.
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ from search.normalise import (
     latin_key,
     notations,
     prefold,
+    vehicle_notations,
     word_key,
 )
 
@@ -146,16 +155,22 @@ def parse_query(text: str) -> ParsedQuery:
             continue
         part = _OPERATORS.sub(" ", part)
         pre = prefold(part)
-        found = notations(pre)
+        found = sorted(notations(pre) + vehicle_notations(pre, query=True), key=lambda nt: nt.start)
         if found:
             pieces = []
             last = 0
+            span = (-1, -1)
             for nt in found:
+                if nt.start < last and (nt.start, nt.end) != span:
+                    continue  # overlaps a notation found before (a list shares its span)
+                span = (nt.start, nt.end)
                 if nt.start > last:
                     pieces.append(pre[last : nt.start])
                 pieces.append(" ")
                 last = max(last, nt.end)
-                item = Notation(nt.key, (), tuple(dict.fromkeys(nt.numbers)))
+                # A vehicle number also matches as written (its folded tokens, in order).
+                phrase = tuple(finish_fold(pre[nt.start : nt.end]).split()) if nt.key.startswith("vh") else ()
+                item = Notation(nt.key, phrase, tuple(dict.fromkeys(nt.numbers)))
                 if all(x.key != nt.key for x in q.notations):
                     _add(q.notations, item, budget)
             pieces.append(pre[last:])
@@ -252,6 +267,9 @@ def clauses(q: ParsedQuery) -> list[list[Match]]:
         out.append(alts)
     for nt in q.notations:
         alts = [Match("folded", (nt.key,))]
+        if nt.key.startswith("cr"):
+            # the same number read with a stray leading digit (normalise.stray_crime_keys)
+            alts.append(Match("translit", (nt.key,)))
         if nt.phrase:
             alts.append(Match("folded", nt.phrase))
         out.append(alts)
@@ -272,9 +290,12 @@ def clauses(q: ParsedQuery) -> list[list[Match]]:
 
 def fuzzy_clauses(q: ParsedQuery) -> list[list[Match]]:
     """``clauses`` with fuzzy alternatives for the words (not numbers, phrases, prefixes
-    or notations); [] when no word may be matched fuzzily."""
+    or notations), and without the section clauses when the query has a crime number
+    (the pages of that crime number whose section OCR misread); [] when neither
+    applies."""
     out = clauses(q)
     any_fuzzy = False
+    relax = any(nt.key.startswith("cr") for nt in q.notations)
     for i, term in enumerate(q.terms):
         edits = fuzzy_edits(term, "folded")
         if edits:
@@ -284,6 +305,14 @@ def fuzzy_clauses(q: ParsedQuery) -> list[list[Match]]:
         edits = fuzzy_edits(key or "", "translit")
         if key and edits:
             out[i].append(Match("translit", (key,), fuzzy=edits))
+            any_fuzzy = True
+    if relax:
+        # A crime number identifies the case: sections typed with it (which OCR reads
+        # badly in register tables) are not required in this second tier.
+        start = len(q.terms)
+        drop = {start + k for k, nt in enumerate(q.notations) if nt.key.startswith("sec")}
+        if drop:
+            out = [alts for k, alts in enumerate(out) if k not in drop]
             any_fuzzy = True
     return out if any_fuzzy else []
 

@@ -512,10 +512,12 @@ class SqliteIndex:
 
     def _fuzzy_expression(self, db: sqlite3.Connection, parsed: ParsedQuery) -> str:
         """The FTS5 expression of ``fuzzy_clauses``, fuzzy matches expanded through the
-        vocabulary; "" when no fuzzy alternative found a candidate."""
+        vocabulary; "" when no fuzzy alternative found a candidate and no clause was dropped."""
         out = []
-        expanded = False
-        for alts in fuzzy_clauses(parsed):
+        fuzzy = fuzzy_clauses(parsed)
+        # fewer clauses than the exact query: sections dropped next to a crime number
+        expanded = 0 < len(fuzzy) < len(clauses(parsed))
+        for alts in fuzzy:
             plain: list[Match] = []
             for m in alts:
                 if not m.fuzzy:

@@ -104,6 +104,59 @@ def test_a_date_is_not_a_crime_number(filled):
     assert ids(filled.search("11/2019")) == []
 
 
+def test_crime_number_read_with_a_stray_leading_digit(index):
+    # A register row's ruling line read as one more leading digit: 195/2015 -> 1195/2015.
+    index.index(
+        [
+            doc("r", 1, "195 1195/2015 498A भादवि वादी- रेखा राजपूत पुत्री विजय राजपूत"),
+            doc("r", 2, "1195 1195/2015 379 भादवि वादी- कमलेश वर्मा"),  # a real 1195/2015
+            doc("r", 3, "195 195/2016 379 भादवि वादी- राजू पुत्र अखिलेश"),
+            *[doc("f", i + 1, text) for i, text in enumerate(FILLER)],
+        ]
+    )
+    assert ids(index.search("195/2015")) == ["r:1"]
+    assert ids(index.search("मु0अ0सं0 195/15 धारा 498A")) == ["r:1"]
+    # the number as read still finds both readings of 1195/2015
+    assert sorted(ids(index.search("1195/2015"))) == ["r:1", "r:2"]
+    # with the section, the page that has both comes first (r:1 only in the second tier)
+    assert ids(index.search("1195/2015 धारा 379")) == ["r:2", "r:1"]
+
+
+def test_crime_number_found_when_ocr_misread_its_section(index):
+    # "392 IPC" read as "3921PC": the crime number alone still finds the row, after
+    # every page that has both.
+    index.index(
+        [
+            doc("r", 1, "212 212/2022 3921PC वादी- सत्यपाल पुत्र धर्मेन्द्र"),
+            doc("r", 2, "213 213/2022 392 IPC वादी- अंकित पुत्र सुनील"),
+            *[doc("f", i + 1, text) for i, text in enumerate(FILLER)],
+        ]
+    )
+    assert ids(index.search("212/2022 u/s 392")) == ["r:1"]
+    assert ids(index.search("213/22 धारा 392")) == ["r:2"]
+    assert ids(index.search("212/2022 धारा 379")) == ["r:1"]  # another section typed
+    # a section alone must still be there
+    assert ids(index.search("धारा 392")) == ["r:2"]
+
+
+@pytest.mark.parametrize("typed", ["UP80EA0088", "UP 80 EA 0088", "up-80-ea-0088", "यूपी 80 ईए 0088"])
+def test_vehicle_number_however_ocr_read_the_state_letters(index, typed):
+    index.index(
+        [
+            doc("v", 1, "मोटरसाइकिल ७P-80 EA-0088 चोरी"),
+            doc("v", 2, "वाहन संख्या 9-80 ॥/-0088 से टक्कर"),
+            doc("v", 3, "स्प्लेण्डर 0980840088 चोरी"),
+            doc("v", 4, "मोटरसाइकिल UP-80\nनि0 अटेना, थाना छिबरामऊ EA-0088 चोरी"),
+            # not that vehicle: another district, another number, a date, a crime number
+            doc("x", 1, "मोटरसाइकिल UP-76 EA-0088 चोरी"),
+            doc("x", 2, "मोटरसाइकिल UP-80 EA-0089 चोरी"),
+            doc("x", 3, "दिनांक 18-08-0088 और मु0अ0सं0 80/0088 धारा 80 भादवि 0088"),
+            *[doc("f", i + 1, text) for i, text in enumerate(FILLER)],
+        ]
+    )
+    assert sorted(ids(index.search(typed))) == ["v:1", "v:2", "v:3", "v:4"]
+
+
 def test_notation_hits_are_highlighted(filled):
     hit = filled.search("123/19 धारा 379").hits[0]
     assert "<mark>123/2019</mark>" in hit.snippet_html

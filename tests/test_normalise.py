@@ -321,3 +321,55 @@ def test_latin_key_examples():
 def test_other_scripts_keep_their_words_whole():
     assert tokens("ਪੰਜਾਬੀ اُردو ক্ষেত্র") == ["ਪੰਜਾਬੀ", "اُردو", "ক্ষেত্র"]
     assert tokens("naïve Café") == ["naïve", "café"]
+
+
+# -- vehicle numbers and stray leading digits ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ocr", "key"),
+    [
+        ("UP-80 MA-0085", "vh80n0085"),
+        ("मोटरसाइकिल ७P-80 YF-0652 चोरी", "vh80n0652"),
+        ("स्प्लेण्डर -76॥4-8355 चोरी", "vh76n8355"),
+        ("वाहन संख्या 9-76 H-2135", "vh76n2135"),
+        ("P-75 C-1838", "vh75n1838"),
+        ("9-74 41-9089", "vh74n9089"),  # series read as digits
+        ("0.78 ६४ 5399", "vh78n5399"),
+        ("L९80DR6791", "vh80n6791"),
+        ("स्कूटी 097484647 से", "vh74n4647"),  # read without spaces
+        ("मोटरसाइकिल UP 74 PF\nनि० मानीमऊ, थाना सकरावा 2699 चोरी", "vh74n2699"),  # wrapped
+    ],
+)
+def test_vehicle_key_survives_misread_state_letters(ocr, key):
+    from search.normalise import vehicle_notations
+
+    assert key in [nt.key for nt in vehicle_notations(prefold(ocr))]
+
+
+@pytest.mark.parametrize(
+    "text", ["14-07-2015", "09.07.2015", "०६-०२-२००८", "280/2015", "12/2015/16", "3/4/2015", "वर्ष 2015"]
+)
+def test_dates_and_crime_numbers_are_no_vehicle(text):
+    from search.normalise import vehicle_notations
+
+    assert vehicle_notations(prefold(text)) == []
+
+
+def test_vehicle_in_a_query_needs_a_state_word():
+    from search.normalise import vehicle_notations
+
+    assert [nt.key for nt in vehicle_notations(prefold("UP80EA88"), query=True)] == ["vh80n0088"]
+    assert [nt.key for nt in vehicle_notations(prefold("उ0प्र0 80 ईए 0088"), query=True)] == ["vh80n0088"]
+    assert vehicle_notations(prefold("रमेश 12 2019"), query=True) == []
+
+
+def test_stray_crime_keys():
+    from search.normalise import index_extras, stray_crime_keys
+
+    pre = prefold("195 1195/2015 498A\nमु0अ0सं0 1234/2015\n१४५ २१४५/२०१०\n1023/2015 12/2015")
+    assert stray_crime_keys(pre) == ["cr195y2015", "cr145y2010"]
+    text = "195 1195/2015 498A"
+    folded, translit = index_extras(text, fold(text))
+    assert "cr1195y2015" in folded.split() and "cr195y2015" not in folded.split()
+    assert "cr195y2015" in translit.split()

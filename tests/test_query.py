@@ -81,9 +81,13 @@ def test_prefix():
         ("Case Crime No. 123 of 2019", [], [], ["cr123y2019"]),
         ("मु0अ0सं0 123", ["मुअसं", "123"], [], []),  # no year: no crime number
         ("13/01/2019", [], [["13", "01", "2019"]], []),  # a date
-        ("UP78AB1234", [], [["up", "78", "ab", "1234"]], []),
-        ("up-78-ab-1234", [], [["up", "78", "ab", "1234"]], []),
-        ("UP 78 AB 1234", ["up", "78", "ab", "1234"], [], []),
+        # a vehicle number is one clause: its key or the tokens typed, as a phrase
+        ("UP78AB1234", [], [], ["vh78n1234"]),
+        ("up-78-ab-1234", [], [], ["vh78n1234"]),
+        ("UP 78 AB 1234", [], [], ["vh78n1234"]),
+        ("यूपी 78 एबी 1234", [], [], ["vh78n1234"]),
+        ("UP78AB1234 रमेश", ["रमेश"], [], ["vh78n1234"]),
+        ("रमेश 12 2019", ["रमेश", "12", "2019"], [], []),  # no state: no vehicle
         ("धारा 379", [], [], ["sec379"]),
         ("379 IPC", [], [], ["sec379"]),
         ("379 भादवि", [], [], ["sec379"]),
@@ -108,12 +112,25 @@ def test_numbers_abbreviations_and_vehicles(typed, terms, phrases, keys):
 def test_notation_clauses():
     q = parse_query("123/19 धारा 379")
     assert clauses(q) == [
-        [Match("folded", ("cr123y2019",))],
+        [Match("folded", ("cr123y2019",)), Match("translit", ("cr123y2019",))],
         [Match("folded", ("sec379",))],
     ]
     assert highlight_terms(q) == {"123", "19", "2019", "379"}
     # inside quotes a crime number stays the words typed
     assert parse_query('"मु0अ0सं0 123/2019"').phrases == [["मुअसं", "123", "2019"]]
+
+
+def test_vehicle_and_stray_digit_clauses():
+    q = parse_query("UP 80 EA 88")
+    assert clauses(q) == [
+        [Match("folded", ("vh80n0088",)), Match("folded", ("up", "80", "ea", "88"))],
+    ]
+    # a crime number also matches its stray-leading-digit key, in translit
+    q = parse_query("195/2015 धारा 498A")
+    assert clauses(q)[0] == [Match("folded", ("cr195y2015",)), Match("translit", ("cr195y2015",))]
+    # without the section in the second tier
+    assert fuzzy_clauses(q) == [clauses(q)[0]]
+    assert fuzzy_clauses(parse_query("धारा 498A")) == []
 
 
 def test_joined_latin_words_meet_compounds():
