@@ -43,7 +43,8 @@ How a backend must evaluate it (``clauses`` and ``proximity_boost`` spell this o
   reading in ``folded`` weighs more;
 - OCR errors: when the exact query finds fewer than ``FUZZY_MIN_HITS`` pages, the
   backend adds the pages ``fuzzy_clauses`` finds (each word may also be any indexed
-  token within ``fuzzy_edits`` edits; with a crime number, the sections typed with it
+  token within ``fuzzy_edits`` edits, a Devanagari word also its transliteration key;
+  with a crime number, the sections typed with it
   are not required), after every exact hit, scored by ``fuzzy_score`` below the lowest
   exact score.
 """
@@ -54,6 +55,7 @@ import re
 from dataclasses import dataclass, field
 
 from search.normalise import (
+    _HAS_DEV,
     finish_fold,
     fold,
     is_latin,
@@ -97,7 +99,7 @@ MIN_PREFIX = 2
 # added AFTER every exact hit. Edits allowed by the typed token's length, per field,
 # as Elasticsearch's ``fuzziness: AUTO:low,high``: below low 0, below high 1, else 2.
 FUZZY_MIN_HITS = 10
-FUZZY_LENGTHS = {"folded": (4, 7), "translit": (5, 8)}
+FUZZY_LENGTHS = {"folded": (4, 7), "translit": (4, 8)}
 FUZZY_MAX_EXPANSIONS = 50
 
 _QUOTES = re.compile('["\u201c\u201d\u201e\u00ab\u00bb]')
@@ -290,7 +292,8 @@ def clauses(q: ParsedQuery) -> list[list[Match]]:
 
 def fuzzy_clauses(q: ParsedQuery) -> list[list[Match]]:
     """``clauses`` with fuzzy alternatives for the words (not numbers, phrases, prefixes
-    or notations), and without the section clauses when the query has a crime number
+    or notations; a Devanagari word also by its exact transliteration key),
+    and without the section clauses when the query has a crime number
     (the pages of that crime number whose section OCR misread); [] when neither
     applies."""
     out = clauses(q)
@@ -302,6 +305,12 @@ def fuzzy_clauses(q: ParsedQuery) -> list[list[Match]]:
             out[i].append(Match("folded", (term,), fuzzy=edits))
             any_fuzzy = True
         key = latin_key_of(term)
+        if key is None and _HAS_DEV.search(term):
+            # A Devanagari word OCR misread may still sound the same: its key in
+            # translit (गुड्डू read as गुडू: both ``gudu``).
+            out[i].append(Match("translit", (word_key(term),)))
+            any_fuzzy = True
+            continue
         edits = fuzzy_edits(key or "", "translit")
         if key and edits:
             out[i].append(Match("translit", (key,), fuzzy=edits))

@@ -515,8 +515,12 @@ class SqliteIndex:
         vocabulary; "" when no fuzzy alternative found a candidate and no clause was dropped."""
         out = []
         fuzzy = fuzzy_clauses(parsed)
-        # fewer clauses than the exact query: sections dropped next to a crime number
-        expanded = 0 < len(fuzzy) < len(clauses(parsed))
+        exact = clauses(parsed)
+        # fewer clauses than the exact query (sections dropped next to a crime number),
+        # or a plain alternative the exact query lacks (a Devanagari word's key)
+        expanded = 0 < len(fuzzy) < len(exact) or any(
+            not m.fuzzy and m not in e for alts, e in zip(fuzzy, exact) for m in alts
+        )
         for alts in fuzzy:
             plain: list[Match] = []
             for m in alts:

@@ -122,6 +122,19 @@ def test_crime_number_read_with_a_stray_leading_digit(index):
     assert ids(index.search("1195/2015 धारा 379")) == ["r:2", "r:1"]
 
 
+def test_devanagari_name_misread_by_ocr_found_by_its_sound(index):
+    # गुड्डू read as गुडू (the conjunct lost): the same transliteration key, second tier
+    index.index(
+        [
+            doc("r", 1, "अभि0- गुडू लोधी पुत्र सुनील लोधी नि0 मदनपुर"),
+            doc("r", 2, "अभि0- गुड्डू यादव पुत्र रमेश नि0 मदनपुर"),
+            *[doc("f", i + 1, text) for i, text in enumerate(FILLER)],
+        ]
+    )
+    assert ids(index.search("गुड्डू लोधी मदनपुर")) == ["r:1"]
+    assert ids(index.search("गुड्डू मदनपुर")) == ["r:2", "r:1"]  # the exact spelling first
+
+
 def test_crime_number_found_when_ocr_misread_its_section(index):
     # "392 IPC" read as "3921PC": the crime number alone still finds the row, after
     # every page that has both.

@@ -146,11 +146,17 @@ def test_fuzzy_clauses_only_for_words():
     assert fuzzy_edits("राम") == 0
     assert fuzzy_edits("तिलियानी") == 2
     assert fuzzy_edits("2019") == 0
-    assert fuzzy_edits("rmis", "translit") == 0
+    assert fuzzy_edits("rmis", "translit") == 1  # a 4-letter key: one edit
+    assert fuzzy_edits("sym", "translit") == 0
     assert fuzzy_edits("chhibramau") == 2
     q = parse_query("रमेश 2019 धारा 379")
     fz = fuzzy_clauses(q)
-    assert fz[0] == [Match("folded", ("रमेश",)), Match("folded", ("रमेश",), fuzzy=1)]
+    # a Devanagari word also by its transliteration key (गुड्डू misread as गुडू: both gudu)
+    assert fz[0] == [
+        Match("folded", ("रमेश",)),
+        Match("folded", ("रमेश",), fuzzy=1),
+        Match("translit", ("rmis",)),
+    ]
     assert fz[1] == [Match("folded", ("2019",))]
     assert fuzzy_clauses(parse_query("123/2019")) == []
     assert fuzzy_clauses(parse_query('"रमेश यादव"')) == []
