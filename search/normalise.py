@@ -547,14 +547,19 @@ class Notation:
     numbers: tuple[str, ...]
 
 
+@lru_cache(maxsize=4)
+def _notation_tokens(prefolded: str) -> list[tuple[str, str, int, int]]:
+    """(kind n/w/p, text, start, end) of each token; cached for the few texts being
+    indexed (``notations`` and ``vehicle_notations`` read the same text). Read-only."""
+    # lastindex names the one group that matched
+    return [(_N_KIND[m.lastindex], m.group(), *m.span()) for m in _N_TOKEN.finditer(prefolded)]
+
+
 def notations(prefolded: str) -> list[Notation]:
     """Crime numbers and sections in ``prefold(text)``, in order (see above)."""
     if not prefolded or not any(c.isdigit() for c in prefolded):
         return []
-    # (kind n/w/p, text, start, end); lastindex names the one group that matched
-    toks: list[tuple[str, str, int, int]] = [
-        (_N_KIND[m.lastindex], m.group(), *m.span()) for m in _N_TOKEN.finditer(prefolded)
-    ]
+    toks = _notation_tokens(prefolded)
     n = len(toks)
     out: list[Notation] = []
     used = [False] * n
@@ -753,13 +758,12 @@ def vehicle_notations(prefolded: str, query: bool = False) -> list[Notation]:
     key for one plate. ``query``: the stricter query form (a state word first)."""
     if not prefolded or not any(c.isdigit() for c in prefolded):
         return []
-    toks = [(_N_KIND[m.lastindex], m.group(), *m.span()) for m in _N_TOKEN.finditer(prefolded)]
+    toks = _notation_tokens(prefolded)
     n = len(toks)
     out: list[Notation] = []
-    for i in range(n):
-        kind, text, start, _ = toks[i]
-        if kind != "n" or len(text) > (2 if query else 4):
-            continue
+    longest = 2 if query else 4
+    for i in [k for k, t in enumerate(toks) if t[0] == "n" and len(t[1]) <= longest]:
+        _, text, start, _ = toks[i]
         # the state word before the district (optionally joined by - or .)
         s = i - 1
         if s >= 0 and toks[s][0] == "p" and toks[s][1] in "-.":
