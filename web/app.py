@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import os
 import re
 import secrets
 import subprocess
@@ -50,7 +52,6 @@ from urllib.parse import urlencode
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import (
-    FileResponse,
     HTMLResponse,
     JSONResponse,
     RedirectResponse,
@@ -68,7 +69,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from abhilekh.records import BundleMetadata, SearchFilters, SearchHit
 from search.base import SearchError, SearchIndex, SearchResults
 from storage.base import IntegrityError, ObjectNotFound, ObjectStore, StorageError
-from storage.bundles import Manifest, load_manifest, pdf_key
+from storage.bundles import Manifest, load_manifest, pdf_key, thumb_key
 from web import audit as audit_mod
 from web.audit import AuditLog
 from web.auth import LOGIN_COOKIE, SESSION_COOKIE, Signer, cookie_secure, load_secret, safe_next
@@ -316,6 +317,10 @@ NOT_ALLOWED = ("आपको इस थाने के अभिलेख द�
 ADMIN_ONLY = ("यह पृष्ठ केवल व्यवस्थापक के लिए है", "Only administrators may open this page")
 AUDIT_PAGE = 50
 MANIFEST_TTL = 60.0  # seconds a manifest's station is trusted from memory
+# A browser keeps a thumbnail for an hour without asking (a result list shows ~10, and
+# officers page back and forth); after that it revalidates with If-None-Match, which
+# goes through the log-in and station check again. `private`: never in a shared cache.
+THUMB_CACHE = "private, max-age=3600"
 
 
 def _empty() -> SearchResults:
@@ -891,16 +896,32 @@ def create_app(settings: Settings) -> FastAPI:
             thumb_locks.pop(f"{bundle_id}:{page}", None)
         return path
 
+    def stored_thumbnail(request: Request, bundle_id: str, page: int) -> bytes | None:
+        """The thumbnail ingest stored, or None for a bundle stored before that."""
+        try:
+            return store_of(request).get(thumb_key(bundle_id, page))
+        except ObjectNotFound:
+            return None
+        except IntegrityError:
+            return None  # a damaged preview is re-rendered from the (verified) PDF
+        except StorageError as exc:
+            raise _PageError(503, "भंडार उपलब्ध नहीं है", f"Store unavailable: {exc}") from None
+
     @app.get("/bundles/{bundle_id}/pages/{page}/thumb.jpg", include_in_schema=False)
     def page_thumbnail(request: Request, bundle_id: str, page: str) -> Response:
         user = require_user(request)
-        manifest = bundle_for(request, user, bundle_id)
+        manifest = bundle_for(request, user, bundle_id)  # station scope, every time
         number = int(page) if page.isdigit() else 0
         if not 1 <= number <= manifest.page_count:
             raise _PageError(404, "यह पृष्ठ नहीं मिला", "Page not found")
-        path = thumbnail_file(request, bundle_id, number)
-        return FileResponse(path, media_type="image/jpeg",
-                            headers={"Cache-Control": "private, max-age=600"})
+        data = stored_thumbnail(request, bundle_id, number)
+        if data is None:  # stored before thumbnails were made at ingest
+            data = thumbnail_file(request, bundle_id, number).read_bytes()
+        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        headers = {"ETag": etag, "Cache-Control": THUMB_CACHE}
+        if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers=headers)
+        return Response(data, media_type="image/jpeg", headers=headers)
 
     # ---------------------------------------------------------------- admin
 
@@ -1044,15 +1065,41 @@ def _with_thana(filters: SearchFilters, thana: str) -> SearchFilters:
     return SearchFilters(thana=thana, register=filters.register, year=filters.year)
 
 
-def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    """Run the web page until interrupted (the CLI's `serve` command)."""
+# The settings of `serve`, for the worker processes uvicorn starts (they import the
+# app by name, so they cannot be handed the object).
+_SETTINGS_ENV = "_ABHILEKH_SERVE_SETTINGS"
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one uvicorn worker process, from the settings `serve` passed on."""
+    from abhilekh.settings import Settings, get_settings
+
+    raw = os.environ.get(_SETTINGS_ENV)
+    return create_app(Settings.model_validate_json(raw) if raw else get_settings())
+
+
+def default_workers(settings: Settings) -> int:
+    """ABHILEKH_WEB_WORKERS, else one per CPU: a worker is one Python process, and the
+    work per request (log-in check, HTML, audit) is CPU in Python."""
+    return max(1, settings.web_workers or os.cpu_count() or 1)
+
+
+def serve(settings: Settings, host: str | None = None, port: int | None = None,
+          workers: int | None = None) -> None:
+    """Run the web page until interrupted (the CLI's `serve` command).
+
+    With several workers each process opens its own index, store, user and audit
+    databases; everything shared between requests lives in those (sessions, log-in
+    failures, the audit chain: SQLite, appends under BEGIN IMMEDIATE) or is derived
+    from the secret key file (cookies, CSRF), so any worker can answer any request.
+    """
     import uvicorn
 
     host = host or settings.host
     if host != settings.host:  # the Secure-cookie default follows the real address
         settings = settings.model_copy(update={"host": host})
-    uvicorn.run(
-        create_app(settings),
+    workers = workers or default_workers(settings)
+    options: dict[str, Any] = dict(
         host=host,
         port=port or settings.port,
         proxy_headers=False,
@@ -1061,3 +1108,10 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         # closing gets a reset (seen under load as failed thumbnail requests).
         timeout_keep_alive=30,
     )
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Make the secret key file now, once, rather than racing in N fresh workers.
+    load_secret(settings)
+    os.environ[_SETTINGS_ENV] = settings.model_dump_json()
+    uvicorn.run("web.app:app_from_environment", factory=True, workers=workers, **options)
