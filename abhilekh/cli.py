@@ -147,14 +147,16 @@ def ocr(
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Address to listen on (default ABHILEKH_HOST, 127.0.0.1).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port (default ABHILEKH_PORT, 8750).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Server processes (default ABHILEKH_WEB_WORKERS, else one per CPU).")] = None,
 ) -> None:
     """The search page for officers: search box, filters, snippets, open the PDF at the page."""
-    from web.app import serve as run
+    from web.app import default_workers, serve as run
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
-    console.print(f"abhilekh search page: http://{host}:{port}/  (Ctrl+C stops it)")
-    run(settings, host, port)
+    workers = workers or default_workers(settings)
+    console.print(f"abhilekh search page: http://{host}:{port}/  ({workers} worker(s); Ctrl+C stops it)")
+    run(settings, host, port, workers)
 
 
 @app.command()
