@@ -69,9 +69,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from abhilekh.records import BundleMetadata, SearchFilters, SearchHit
 from search.base import SearchError, SearchIndex, SearchResults
 from storage.base import IntegrityError, ObjectNotFound, ObjectStore, StorageError
-from storage.bundles import Manifest, load_manifest, pdf_key, thumb_key
+from storage.bundles import Manifest, load_manifest, load_page, pdf_key, thumb_key
 from web import audit as audit_mod
 from web.audit import AuditLog
+from web.highlight import hit_boxes
 from web.auth import LOGIN_COOKIE, SESSION_COOKIE, Signer, cookie_secure, load_secret, safe_next
 from web.users import ROLES, User, UserError, UserStore, station_key
 
@@ -271,8 +272,10 @@ def pdf_url(bundle_id: str, page: int | None = None) -> str:
     return f"{url}?page={page}#page={page}" if page else url
 
 
-def page_url(bundle_id: str, page: int) -> str:
-    return f"/bundles/{bundle_id}/pages/{page}"
+def page_url(bundle_id: str, page: int, q: str = "") -> str:
+    """The page viewer; with `q`, the query's words are boxed on the page image."""
+    url = f"/bundles/{bundle_id}/pages/{page}"
+    return f"{url}?{urlencode({'q': q})}" if q else url
 
 
 def thumb_url(bundle_id: str, page: int) -> str:
@@ -539,7 +542,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise _PageError(403, *NOT_ALLOWED)
         return manifest
 
-    def hit_view(hit: SearchHit) -> dict[str, Any]:
+    def hit_view(hit: SearchHit, q: str = "") -> dict[str, Any]:
         meta = hit.metadata
         return {
             "bundle_id": hit.bundle_id,
@@ -551,7 +554,7 @@ def create_app(settings: Settings) -> FastAPI:
             "needs_review": hit.confidence < settings.review_confidence,
             "snippet_html": hit.snippet_html,
             "pdf": pdf_url(hit.bundle_id, hit.page),
-            "view": page_url(hit.bundle_id, hit.page),
+            "view": page_url(hit.bundle_id, hit.page, q),
             "thumb": thumb_url(hit.bundle_id, hit.page),
             "bundle": f"/bundles/{hit.bundle_id}",
         }
@@ -746,7 +749,7 @@ def create_app(settings: Settings) -> FastAPI:
             status=503 if error else 200,
             query=query,
             results=results,
-            hits=[hit_view(h) for h in results.hits] if results else [],
+            hits=[hit_view(h, query.q) for h in results.hits] if results else [],
             filters=filters,
             pages=pages,
             error=error,
@@ -795,9 +798,11 @@ def create_app(settings: Settings) -> FastAPI:
         number = int(page) if page.isdigit() else 0
         if not 1 <= number <= manifest.page_count:
             raise _PageError(404, "यह पृष्ठ नहीं मिला", "Page not found")
-        audit(request, user, "view_page", target=f"{bundle_id}:{number}")
+        q = _text(request.query_params.get("q"), MAX_QUERY) or ""
+        audit(request, user, "view_page", target=f"{bundle_id}:{number}", query=q)
         conf = (manifest.page_confidence[number - 1]
                 if number <= len(manifest.page_confidence) else None)
+        boxes, frame = page_hits(request, bundle_id, number, q)
         return render(
             request,
             "page.html",
@@ -811,9 +816,26 @@ def create_app(settings: Settings) -> FastAPI:
             thumb=thumb_url(bundle_id, number),
             bundle=f"/bundles/{bundle_id}",
             download=f"/bundles/{bundle_id}/document.pdf?download=1",
-            prev=page_url(bundle_id, number - 1) if number > 1 else None,
-            next=page_url(bundle_id, number + 1) if number < manifest.page_count else None,
+            prev=page_url(bundle_id, number - 1, q) if number > 1 else None,
+            next=page_url(bundle_id, number + 1, q) if number < manifest.page_count else None,
+            q=q,
+            boxes=boxes,
+            frame=frame,
         )
+
+    def page_hits(request: Request, bundle_id: str, number: int,
+                  q: str) -> tuple[list[Any], tuple[int, int] | None]:
+        """The query's word boxes on the page and the page's frame (width, height); no
+        boxes, not an error, when the page's OCR is unreadable: the viewer still works."""
+        if not q:
+            return [], None
+        try:
+            text = load_page(store_of(request), bundle_id, number)
+        except (StorageError, ValueError, KeyError, TypeError):
+            return [], None
+        if text.width <= 0 or text.height <= 0:
+            return [], None
+        return hit_boxes(text, q), (text.width, text.height)
 
     def read_pdf(request: Request, bundle_id: str) -> bytes:
         try:
