@@ -19,7 +19,8 @@ Each simulated officer logs in once (POST /api/login), then loops until time is 
 search on the web page (GET /?q=..., the HTML an officer gets; queries are names in
 Devanagari or Latin letters, crime numbers, sections, villages of the officer's own
 stations), load the thumbnails of the hits shown (as a browser would; --no-thumbs to
-skip), open the first hit's page viewer and its PDF (GET .../document.pdf?page=n).
+skip), open the first hit's page viewer (with the query: the hit's words boxed on the
+page image, from pages/<n>.json) and its PDF (GET .../document.pdf?page=n).
 Every request is audited by the server, as in production. --think adds a pause
 between iterations (0 = back-to-back, the worst case).
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html as html_mod
 import io
 import os
 import random
@@ -53,7 +55,8 @@ import pikepdf  # noqa: E402
 from abhilekh.records import SearchDocument  # noqa: E402
 from abhilekh.settings import Settings  # noqa: E402
 
-HIT_LINK = re.compile(r'<a class="open" href="(/bundles/[0-9a-f]{64}/pages/(\d+))"')
+# The viewer link carries the query (?q=...), which boxes the hit on the page image.
+HIT_LINK = re.compile(r'<a class="open" href="(/bundles/[0-9a-f]{64}/pages/(\d+)(?:\?q=[^"]*)?)"')
 THUMB = re.compile(r'<img src="(/bundles/[0-9a-f]{64}/pages/\d+/thumb\.jpg)"')
 PASSWORD = "load-bench-pass-1"
 
@@ -68,6 +71,25 @@ def _pdf(pages: int) -> bytes:
 
 
 THUMB_VARIANTS = 12  # distinct rendered pages; thumbnails are ~15-25 kB like real ones
+
+
+def _page_text(doc: SearchDocument, n: int):
+    """pages/<n>.json as ingest stores it: the text and a box per word (laid out in
+    lines on an A4 page at 300 dpi), so the viewer's hit boxes cost what they would."""
+    from abhilekh.records import PageText, Word
+
+    words, x, y = [], 150, 200
+    for line, chunk in enumerate(doc.text.split("\n")):
+        for w in chunk.split():
+            width = 40 * len(w)
+            if x + width > 2330:
+                x, y = 150, y + 70
+            words.append(Word(w, x, y, width, 50, 90.0, line))
+            x += width + 30
+        x, y = 150, y + 70
+    return PageText(bundle_id=doc.bundle_id, page=n, source="bench.pdf", source_page=n,
+                    text=doc.text, confidence=doc.confidence, needs_review=False,
+                    width=2480, height=max(3508, y + 100), words=words)
 
 
 def _thumbnails(seed: int) -> list[bytes]:
@@ -87,7 +109,8 @@ def build(home: Path, pages: int, users: int, es_url: str | None, seed: int = 7,
     from bench._corpus_text import corpus
     from search import open_index
     from storage import open_store
-    from storage.bundles import Manifest, SourceFile, pdf_key, save_manifest, thumb_key
+    from storage.bundles import (Manifest, SourceFile, pdf_key, save_manifest, save_page,
+                                 thumb_key)
     from web.users import UserStore
 
     settings = Settings(home=home, es_url=es_url, s3_endpoint=None,
@@ -114,6 +137,8 @@ def build(home: Path, pages: int, users: int, es_url: str | None, seed: int = 7,
     for b, (bundle_id, docs) in enumerate(bundles.items()):
         n = max(d.page for d in docs)
         store.put(pdf_key(bundle_id), _pdf(n), "application/pdf")
+        for doc in docs:
+            save_page(store, _page_text(doc, doc.page))
         for page in range(1, n + 1) if thumbs else ():
             store.put(thumb_key(bundle_id, page), thumbs[(b + page) % len(thumbs)], "image/jpeg")
         save_manifest(store, Manifest(
@@ -202,7 +227,7 @@ async def officer(base: str, name: str, queries: list[str], until: float, thumbs
                     await asyncio.gather(*(get("thumbnail", u) for u in THUMB.findall(html)))
                 hit = HIT_LINK.search(html)
                 if hit:
-                    view, page = hit.group(1), hit.group(2)
+                    view, page = html_mod.unescape(hit.group(1)), hit.group(2)
                     await get("page", view)
                     await get("pdf", view.split("/pages/")[0] + "/document.pdf",
                               params={"page": page})
