@@ -170,11 +170,17 @@ def reindex() -> None:
 
 @app.command()
 def reconcile() -> None:
-    """Index bundles that are stored but missing or incomplete in the index."""
+    """Index bundles that are stored but missing or incomplete in the index; store the
+    page thumbnails of bundles stored before ingest made them."""
+    from pipelines.maintenance import backfill_thumbnails
     from pipelines.maintenance import reconcile as catch_up
 
-    fixed = catch_up(get_settings(), console)
+    settings = get_settings()
+    fixed = catch_up(settings, console)
     console.print(f"Indexed {len(fixed)} bundle(s) that were missing from the index.")
+    thumbs = backfill_thumbnails(settings, console)
+    if thumbs:
+        console.print(f"Stored {thumbs} page thumbnail(s) for older bundles.")
 
 
 @app.command()

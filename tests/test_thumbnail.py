@@ -83,3 +83,30 @@ def test_ingest_stores_a_thumbnail_per_page_and_resumes_old_work_dirs(tmp_path: 
     store2.get(thumb_key(plan.bundle_id, 1))
     with pytest.raises(ObjectNotFound):
         store2.get(thumb_key(plan.bundle_id, 2))
+
+
+def test_backfill_stores_thumbnails_for_bundles_stored_before_them(tmp_path: Path) -> None:
+    import io
+
+    import pikepdf
+
+    from pipelines.maintenance import backfill_thumbnails
+    from storage.bundles import Manifest, SourceFile, pdf_key, save_manifest
+
+    settings = Settings(home=tmp_path / "home", es_url=None, s3_endpoint=None)
+    store = open_store(settings)
+    bid = "ab" * 32
+    pdf = pikepdf.new()
+    for _ in range(2):
+        pdf.add_blank_page(page_size=(595, 842))
+    buf = io.BytesIO()
+    pdf.save(buf)
+    store.put(pdf_key(bid), buf.getvalue(), "application/pdf")
+    save_manifest(store, Manifest(bid, BundleMetadata(thana="कन्नौज"), [SourceFile("a", "0" * 64, 1)],
+                                  2, [90.0, 90.0], [], {}, "2024-01-01T00:00:00+00:00"))
+    assert backfill_thumbnails(settings) == 2
+    for n in (1, 2):
+        img = _decode(store.get(thumb_key(bid, n)))
+        assert img.ndim == 2 and img.shape[1] == 300 and abs(img.shape[0] - 424) <= 1
+        assert img.mean() > 250  # a blank page stays white
+    assert backfill_thumbnails(settings) == 0  # nothing left to do
