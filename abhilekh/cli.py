@@ -147,14 +147,16 @@ def ocr(
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Address to listen on (default ABHILEKH_HOST, 127.0.0.1).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port (default ABHILEKH_PORT, 8750).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Server processes (default ABHILEKH_WEB_WORKERS, else one per CPU).")] = None,
 ) -> None:
     """The search page for officers: search box, filters, snippets, open the PDF at the page."""
-    from web.app import serve as run
+    from web.app import default_workers, serve as run
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
-    console.print(f"abhilekh search page: http://{host}:{port}/  (Ctrl+C stops it)")
-    run(settings, host, port)
+    workers = workers or default_workers(settings)
+    console.print(f"abhilekh search page: http://{host}:{port}/  ({workers} worker(s); Ctrl+C stops it)")
+    run(settings, host, port, workers)
 
 
 @app.command()
@@ -168,11 +170,17 @@ def reindex() -> None:
 
 @app.command()
 def reconcile() -> None:
-    """Index bundles that are stored but missing or incomplete in the index."""
+    """Index bundles that are stored but missing or incomplete in the index; store the
+    page thumbnails of bundles stored before ingest made them."""
+    from pipelines.maintenance import backfill_thumbnails
     from pipelines.maintenance import reconcile as catch_up
 
-    fixed = catch_up(get_settings(), console)
+    settings = get_settings()
+    fixed = catch_up(settings, console)
     console.print(f"Indexed {len(fixed)} bundle(s) that were missing from the index.")
+    thumbs = backfill_thumbnails(settings, console)
+    if thumbs:
+        console.print(f"Stored {thumbs} page thumbnail(s) for older bundles.")
 
 
 @app.command()

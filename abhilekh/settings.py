@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     # Web page
     host: str = "127.0.0.1"
     port: int = 8750
+    web_workers: int = 0  # server processes of `abhilekh serve`; 0: one per CPU
 
     # Log-in and sessions (web/auth.py)
     secret_key: str | None = None  # signs cookies; unset: made once in <home>/secret_key

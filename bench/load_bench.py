@@ -6,17 +6,21 @@
 
 Set-up (not timed): a fresh ABHILEKH_HOME in a temporary directory; N synthetic pages
 (bench/_corpus_text.py, from tests/fixtures/vocab.py) indexed directly as
-SearchDocuments (no OCR); per bundle a small real PDF (one blank page per page) and a
+SearchDocuments (no OCR); per bundle a small real PDF (one blank page per page), per
+page a thumbnail in the store as ingest makes it (`ingest.thumbnail.make_thumbnail` on
+a rendered 300-dpi page, `storage.bundles.thumb_key`; --no-stored-thumbs leaves them
+out, as for bundles stored before thumbnails, so the server renders them) and a
 manifest in the embedded store; one officer account per simulated user, each granted
 one station (every fourth officer two, exercising the merged multi-station search),
 with the production argon2 hasher. `abhilekh serve` runs as a subprocess on a free
-127.0.0.1 port (one uvicorn worker, as shipped).
+127.0.0.1 port with its default number of workers (one per CPU; --workers N).
 
 Each simulated officer logs in once (POST /api/login), then loops until time is up:
 search on the web page (GET /?q=..., the HTML an officer gets; queries are names in
 Devanagari or Latin letters, crime numbers, sections, villages of the officer's own
 stations), load the thumbnails of the hits shown (as a browser would; --no-thumbs to
-skip), open the first hit's page viewer and its PDF (GET .../document.pdf?page=n).
+skip), open the first hit's page viewer (with the query: the hit's words boxed on the
+page image, from pages/<n>.json) and its PDF (GET .../document.pdf?page=n).
 Every request is audited by the server, as in production. --think adds a pause
 between iterations (0 = back-to-back, the worst case).
 
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html as html_mod
 import io
 import os
 import random
@@ -50,7 +55,8 @@ import pikepdf  # noqa: E402
 from abhilekh.records import SearchDocument  # noqa: E402
 from abhilekh.settings import Settings  # noqa: E402
 
-HIT_LINK = re.compile(r'<a class="open" href="(/bundles/[0-9a-f]{64}/pages/(\d+))"')
+# The viewer link carries the query (?q=...), which boxes the hit on the page image.
+HIT_LINK = re.compile(r'<a class="open" href="(/bundles/[0-9a-f]{64}/pages/(\d+)(?:\?q=[^"]*)?)"')
 THUMB = re.compile(r'<img src="(/bundles/[0-9a-f]{64}/pages/\d+/thumb\.jpg)"')
 PASSWORD = "load-bench-pass-1"
 
@@ -64,12 +70,47 @@ def _pdf(pages: int) -> bytes:
     return out.getvalue()
 
 
-def build(home: Path, pages: int, users: int, es_url: str | None, seed: int = 7):
+THUMB_VARIANTS = 12  # distinct rendered pages; thumbnails are ~15-25 kB like real ones
+
+
+def _page_text(doc: SearchDocument, n: int):
+    """pages/<n>.json as ingest stores it: the text and a box per word (laid out in
+    lines on an A4 page at 300 dpi), so the viewer's hit boxes cost what they would."""
+    from abhilekh.records import PageText, Word
+
+    words, x, y = [], 150, 200
+    for line, chunk in enumerate(doc.text.split("\n")):
+        for w in chunk.split():
+            width = 40 * len(w)
+            if x + width > 2330:
+                x, y = 150, y + 70
+            words.append(Word(w, x, y, width, 50, 90.0, line))
+            x += width + 30
+        x, y = 150, y + 70
+    return PageText(bundle_id=doc.bundle_id, page=n, source="bench.pdf", source_page=n,
+                    text=doc.text, confidence=doc.confidence, needs_review=False,
+                    width=2480, height=max(3508, y + 100), words=words)
+
+
+def _thumbnails(seed: int) -> list[bytes]:
+    """Thumbnails made by the ingest function from rendered 300-dpi pages."""
+    import numpy as np
+
+    from ingest.thumbnail import make_thumbnail
+    from tests.fixtures.pagegen import render_page
+
+    return [make_thumbnail(np.asarray(render_page(seed + i, dpi=300).convert("L")))
+            for i in range(THUMB_VARIANTS)]
+
+
+def build(home: Path, pages: int, users: int, es_url: str | None, seed: int = 7,
+          stored_thumbs: bool = True):
     """Index, store, users. Returns {user: [queries]}."""
     from bench._corpus_text import corpus
     from search import open_index
     from storage import open_store
-    from storage.bundles import Manifest, SourceFile, pdf_key, save_manifest
+    from storage.bundles import (Manifest, SourceFile, pdf_key, save_manifest, save_page,
+                                 thumb_key)
     from web.users import UserStore
 
     settings = Settings(home=home, es_url=es_url, s3_endpoint=None,
@@ -92,9 +133,14 @@ def build(home: Path, pages: int, users: int, es_url: str | None, seed: int = 7)
             batch = []
     if batch:
         index.index(batch)
-    for bundle_id, docs in bundles.items():
+    thumbs = _thumbnails(seed) if stored_thumbs else []
+    for b, (bundle_id, docs) in enumerate(bundles.items()):
         n = max(d.page for d in docs)
         store.put(pdf_key(bundle_id), _pdf(n), "application/pdf")
+        for doc in docs:
+            save_page(store, _page_text(doc, doc.page))
+        for page in range(1, n + 1) if thumbs else ():
+            store.put(thumb_key(bundle_id, page), thumbs[(b + page) % len(thumbs)], "image/jpeg")
         save_manifest(store, Manifest(
             bundle_id=bundle_id, metadata=docs[0].metadata,
             sources=[SourceFile("bench.pdf", "0" * 64, 1, pages=n)], page_count=n,
@@ -124,7 +170,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(settings: Settings) -> tuple[subprocess.Popen, str]:
+def start_server(settings: Settings, workers: int | None = None) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "ABHILEKH_HOME": str(settings.home), "ABHILEKH_PORT": str(port),
            "ABHILEKH_HOST": "127.0.0.1"}
@@ -133,7 +179,8 @@ def start_server(settings: Settings) -> tuple[subprocess.Popen, str]:
         env["ABHILEKH_ES_URL"] = settings.es_url
         env["ABHILEKH_ES_INDEX"] = settings.es_index
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from abhilekh.cli import app; app()", "serve"],
+        [sys.executable, "-c", "from abhilekh.cli import app; app()", "serve",
+         *(["--workers", str(workers)] if workers else [])],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
@@ -180,12 +227,35 @@ async def officer(base: str, name: str, queries: list[str], until: float, thumbs
                     await asyncio.gather(*(get("thumbnail", u) for u in THUMB.findall(html)))
                 hit = HIT_LINK.search(html)
                 if hit:
-                    view, page = hit.group(1), hit.group(2)
+                    view, page = html_mod.unescape(hit.group(1)), hit.group(2)
                     await get("page", view)
                     await get("pdf", view.split("/pages/")[0] + "/document.pdf",
                               params={"page": page})
             if think:
                 await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process `pid` and its descendants
+    (the uvicorn workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    tree, total, grew = {pid}, 0.0, True
+    while grew:
+        grew = False
+        for p, (ppid, _) in stats.items():
+            if ppid in tree and p not in tree:
+                tree.add(p)
+                grew = True
+    return sum(stats[p][1] for p in tree if p in stats)
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -196,8 +266,8 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def run(label: str, settings: Settings, plan: dict[str, list[str]], seconds: float,
-        thumbs: bool, think: float) -> list[tuple]:
-    proc, base = start_server(settings)
+        thumbs: bool, think: float, workers: int | None = None) -> list[tuple]:
+    proc, base = start_server(settings, workers)
     try:
         stats: dict[str, list[float]] = defaultdict(list)
         errors: list[str] = []
@@ -207,13 +277,23 @@ def run(label: str, settings: Settings, plan: dict[str, list[str]], seconds: flo
             warm: dict[str, list[float]] = defaultdict(list)
             await asyncio.gather(*(officer(base, n, q, time.monotonic() + 0.01, False, 0, warm,
                                            errors, random.Random(-1)) for n, q in plan.items()))
+            cpu0 = _tree_cpu(proc.pid), time.process_time()
             t = time.monotonic()
             await asyncio.gather(*(officer(base, n, q, t + seconds, thumbs, think, stats, errors,
                                            random.Random(i))
                                    for i, (n, q) in enumerate(plan.items())))
+            cpu.extend([_tree_cpu(proc.pid) - cpu0[0], time.process_time() - cpu0[1]])
             return time.monotonic() - t
 
-        elapsed = asyncio.run(timed())
+        cpu: list[float] = []
+        # uvloop (a server dependency) for the client too: the simulated officers share
+        # the 2 cores with the server, so every ms the client saves is the server's.
+        try:
+            import uvloop
+        except ImportError:
+            elapsed = asyncio.run(timed())
+        else:
+            elapsed = uvloop.run(timed())
     finally:
         proc.terminate()
         try:
@@ -233,6 +313,12 @@ def run(label: str, settings: Settings, plan: dict[str, list[str]], seconds: flo
     searches = len(stats.get("search", []))
     print(f"  {label}: {searches} searches by {len(plan)} officers in {elapsed:.0f} s "
           f"= {searches / elapsed:.1f} searches/s")
+    # Where the 2 cores went: the server's processes, this client, and (the rest of
+    # cores x seconds) everything else on the machine, e.g. Elasticsearch.
+    if everything and cpu:
+        print(f"  CPU: server {cpu[0]:.0f} s ({cpu[0] / len(everything) * 1000:.1f} ms/request), "
+              f"bench client {cpu[1]:.0f} s ({cpu[1] / len(everything) * 1000:.1f} ms/request), "
+              f"of {elapsed * (os.cpu_count() or 1):.0f} CPU-s available")
     return rows
 
 
@@ -243,7 +329,12 @@ def main() -> int:
     ap.add_argument("--pages", type=int, default=10_000)
     ap.add_argument("--think", type=float, default=0.0,
                     help="mean pause between an officer's iterations, seconds (0: none)")
-    ap.add_argument("--no-thumbs", dest="thumbs", action="store_false")
+    ap.add_argument("--no-thumbs", dest="thumbs", action="store_false",
+                    help="officers do not load the hits' thumbnails")
+    ap.add_argument("--no-stored-thumbs", dest="stored_thumbs", action="store_false",
+                    help="store no thumbnails (bundles from before they were made at ingest)")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="server processes (default: serve's own default, one per CPU)")
     ap.add_argument("--backend", choices=["sqlite", "elastic", "both"], default=None,
                     help="default: sqlite, plus elastic when ABHILEKH_ES_URL is set")
     args = ap.parse_args()
@@ -253,16 +344,24 @@ def main() -> int:
     if "elastic" in backends and not es_url:
         print("ABHILEKH_ES_URL is unset: cannot run the Elasticsearch backend", file=sys.stderr)
         return 2
+    from web.app import default_workers
+
+    workers = args.workers or default_workers(Settings(es_url=None, s3_endpoint=None))
     print(f"{args.users} officers, {args.seconds:.0f} s, {args.pages} pages, think "
-          f"{args.think} s, thumbnails {'on' if args.thumbs else 'off'}, {os.cpu_count()} CPUs")
+          f"{args.think} s, thumbnails {'on' if args.thumbs else 'off'} "
+          f"({'stored at ingest' if args.stored_thumbs else 'rendered on first view'}), "
+          f"{workers} server worker(s), {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     rows: list[tuple] = []
     for backend in backends:
         tmp = Path(tempfile.mkdtemp(prefix=f"abhilekh-load-{backend}-"))
         try:
             print(f"[{backend}] building …", flush=True)
             settings, plan = build(tmp / "home", args.pages, args.users,
-                                   es_url if backend == "elastic" else None)
-            rows += run(backend, settings, plan, args.seconds, args.thumbs, args.think)
+                                   es_url if backend == "elastic" else None,
+                                   stored_thumbs=args.stored_thumbs)
+            rows += run(backend, settings, plan, args.seconds, args.thumbs, args.think, workers)
+            print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             if backend == "elastic":
                 from search import open_index
 

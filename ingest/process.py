@@ -15,6 +15,7 @@ from abhilekh.records import Word
 from ingest.clean import clean_page, second_readings
 from ingest.ocr import OcrResult, ocr_image
 from ingest.pdf import add_text_layer, encode_page
+from ingest.thumbnail import make_thumbnail
 
 if TYPE_CHECKING:
     from abhilekh.settings import Settings
@@ -37,6 +38,7 @@ class ProcessedPage:
     height: int = 0
     dpi: int = 300
     pdf_page: bytes = b""  # one-page searchable PDF
+    thumbnail: bytes = b""  # small grayscale JPEG of the page shown in the PDF
 
 
 def best_reading(readings: list[tuple]) -> tuple:
@@ -81,4 +83,5 @@ def process_page(image: np.ndarray, dpi: int, settings: Settings) -> ProcessedPa
         height=height,
         dpi=page.dpi,
         pdf_page=pdf_page,
+        thumbnail=make_thumbnail(shown),
     )

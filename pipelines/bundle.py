@@ -32,6 +32,7 @@ from storage.bundles import (
     manifest_key,
     page_key,
     pdf_key,
+    thumb_key,
 )
 
 # Files an operator (or the scanning station) puts beside the scans to describe the
@@ -181,8 +182,10 @@ def run_page(job: PageJob, settings: Settings) -> PageText:
         words=result.words,
     )
     work.mkdir(parents=True, exist_ok=True)
-    # PDF first, text second: the text file is the "page done" marker.
+    # PDF and thumbnail first, text last: the text file is the "page done" marker.
     _atomic_write(pdf_path, result.pdf_page)
+    if result.thumbnail:
+        _atomic_write(work / f"{job.page}.jpg", result.thumbnail)
     _atomic_write(text_path, json.dumps(page.to_dict(), ensure_ascii=False).encode("utf-8"))
     crashpoints.reached("ocr")
     progress.emit("page", bundle_id=job.bundle_id, page=job.page, resumed=False)
@@ -220,6 +223,10 @@ def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, st
     if pages:
         pdf = assemble([(work / f"{p.page}.pdf").read_bytes() for p in pages], title=plan.metadata.title)
         put_verified(store, pdf_key(plan.bundle_id), pdf, "application/pdf", settings)
+    for page in pages:  # a work dir from before thumbnails has none; the web renders those
+        thumb = work / f"{page.page}.jpg"
+        if thumb.exists():
+            put_verified(store, thumb_key(plan.bundle_id, page.page), thumb.read_bytes(), "image/jpeg", settings)
     manifest = Manifest(
         bundle_id=plan.bundle_id,
         metadata=plan.metadata,

@@ -101,3 +101,61 @@ def status(settings: Settings) -> dict[str, int]:
 
 def _is_bundle_id(name: str) -> bool:
     return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
+def backfill_thumbnails(settings: Settings, console: Console | None = None) -> int:
+    """Store the ingest-time thumbnails of bundles stored before thumbnails existed.
+
+    Each page missing `thumbs/<n>.jpg` is rendered from the stored (verified) PDF in
+    grey and made into a thumbnail by the same function ingest uses. Until then the web
+    renders such pages on first view, one `pdftoppm` each. Returns thumbnails stored.
+    """
+    from pipelines.bundle import put_verified
+    from storage.bundles import thumb_key
+
+    store = open_store(settings)
+    made = 0
+    for bundle_id in stored_bundle_ids(store):
+        manifest = load_manifest(store, bundle_id)
+        if manifest is None or manifest.page_count == 0:
+            continue
+        missing = [n for n in range(1, manifest.page_count + 1)
+                   if not store.exists(thumb_key(bundle_id, n))]
+        if not missing:
+            continue
+        for n, data in _render_thumbnails(store, bundle_id, missing):
+            put_verified(store, thumb_key(bundle_id, n), data, "image/jpeg", settings)
+            made += 1
+        if console:
+            console.print(f"thumbnails for {bundle_id[:12]}: {len(missing)} page(s)")
+    return made
+
+
+# Rendering resolution for backfilled thumbnails: A4 at 75 dpi is ~620 px wide, enough
+# for INTER_AREA to scale down to the 300 px ingest makes.
+_BACKFILL_DPI = 75
+
+
+def _render_thumbnails(store: ObjectStore, bundle_id: str,
+                       pages: list[int]) -> Iterator[tuple[int, bytes]]:
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    import cv2
+
+    from ingest.thumbnail import make_thumbnail
+    from storage.bundles import pdf_key
+
+    with tempfile.TemporaryDirectory(prefix="abhilekh-thumbs-") as tmp:
+        pdf = Path(tmp) / "document.pdf"
+        pdf.write_bytes(store.get(pdf_key(bundle_id)))
+        for n in pages:
+            out = Path(tmp) / f"p{n}"
+            subprocess.run(["pdftoppm", "-gray", "-r", str(_BACKFILL_DPI), "-f", str(n),
+                            "-l", str(n), "-singlefile", str(pdf), str(out)],
+                           check=True, capture_output=True, timeout=120)
+            image = cv2.imread(f"{out}.pgm", cv2.IMREAD_GRAYSCALE)
+            if image is None:
+                raise RuntimeError(f"pdftoppm made no image of page {n} of {bundle_id}")
+            yield n, make_thumbnail(image)

@@ -4,6 +4,8 @@ Layout (identical in every backend):
     bundles/<bundle_id>/manifest.json   written last: its presence means "stored"
     bundles/<bundle_id>/document.pdf    the searchable access copy
     bundles/<bundle_id>/pages/<n>.json  text, words with boxes and confidences
+    bundles/<bundle_id>/thumbs/<n>.jpg  small grayscale preview of page n (made at ingest;
+                                        bundles stored before it have none)
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ def pdf_key(bundle_id: str) -> str:
 
 def page_key(bundle_id: str, page: int) -> str:
     return f"{PREFIX}{bundle_id}/pages/{page}.json"
+
+
+def thumb_key(bundle_id: str, page: int) -> str:
+    return f"{PREFIX}{bundle_id}/thumbs/{page}.jpg"
 
 
 @dataclass

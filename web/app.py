@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import os
 import re
 import secrets
 import subprocess
@@ -50,7 +52,6 @@ from urllib.parse import urlencode
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import (
-    FileResponse,
     HTMLResponse,
     JSONResponse,
     RedirectResponse,
@@ -68,9 +69,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from abhilekh.records import BundleMetadata, SearchFilters, SearchHit
 from search.base import SearchError, SearchIndex, SearchResults
 from storage.base import IntegrityError, ObjectNotFound, ObjectStore, StorageError
-from storage.bundles import Manifest, load_manifest, pdf_key
+from storage.bundles import Manifest, load_manifest, load_page, pdf_key, thumb_key
 from web import audit as audit_mod
 from web.audit import AuditLog
+from web.highlight import hit_boxes
 from web.auth import LOGIN_COOKIE, SESSION_COOKIE, Signer, cookie_secure, load_secret, safe_next
 from web.users import ROLES, User, UserError, UserStore, station_key
 
@@ -270,8 +272,10 @@ def pdf_url(bundle_id: str, page: int | None = None) -> str:
     return f"{url}?page={page}#page={page}" if page else url
 
 
-def page_url(bundle_id: str, page: int) -> str:
-    return f"/bundles/{bundle_id}/pages/{page}"
+def page_url(bundle_id: str, page: int, q: str = "") -> str:
+    """The page viewer; with `q`, the query's words are boxed on the page image."""
+    url = f"/bundles/{bundle_id}/pages/{page}"
+    return f"{url}?{urlencode({'q': q})}" if q else url
 
 
 def thumb_url(bundle_id: str, page: int) -> str:
@@ -316,6 +320,10 @@ NOT_ALLOWED = ("आपको इस थाने के अभिलेख द�
 ADMIN_ONLY = ("यह पृष्ठ केवल व्यवस्थापक के लिए है", "Only administrators may open this page")
 AUDIT_PAGE = 50
 MANIFEST_TTL = 60.0  # seconds a manifest's station is trusted from memory
+# A browser keeps a thumbnail for an hour without asking (a result list shows ~10, and
+# officers page back and forth); after that it revalidates with If-None-Match, which
+# goes through the log-in and station check again. `private`: never in a shared cache.
+THUMB_CACHE = "private, max-age=3600"
 
 
 def _empty() -> SearchResults:
@@ -534,7 +542,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise _PageError(403, *NOT_ALLOWED)
         return manifest
 
-    def hit_view(hit: SearchHit) -> dict[str, Any]:
+    def hit_view(hit: SearchHit, q: str = "") -> dict[str, Any]:
         meta = hit.metadata
         return {
             "bundle_id": hit.bundle_id,
@@ -546,7 +554,7 @@ def create_app(settings: Settings) -> FastAPI:
             "needs_review": hit.confidence < settings.review_confidence,
             "snippet_html": hit.snippet_html,
             "pdf": pdf_url(hit.bundle_id, hit.page),
-            "view": page_url(hit.bundle_id, hit.page),
+            "view": page_url(hit.bundle_id, hit.page, q),
             "thumb": thumb_url(hit.bundle_id, hit.page),
             "bundle": f"/bundles/{hit.bundle_id}",
         }
@@ -741,7 +749,7 @@ def create_app(settings: Settings) -> FastAPI:
             status=503 if error else 200,
             query=query,
             results=results,
-            hits=[hit_view(h) for h in results.hits] if results else [],
+            hits=[hit_view(h, query.q) for h in results.hits] if results else [],
             filters=filters,
             pages=pages,
             error=error,
@@ -790,9 +798,11 @@ def create_app(settings: Settings) -> FastAPI:
         number = int(page) if page.isdigit() else 0
         if not 1 <= number <= manifest.page_count:
             raise _PageError(404, "यह पृष्ठ नहीं मिला", "Page not found")
-        audit(request, user, "view_page", target=f"{bundle_id}:{number}")
+        q = _text(request.query_params.get("q"), MAX_QUERY) or ""
+        audit(request, user, "view_page", target=f"{bundle_id}:{number}", query=q)
         conf = (manifest.page_confidence[number - 1]
                 if number <= len(manifest.page_confidence) else None)
+        boxes, frame = page_hits(request, bundle_id, number, q)
         return render(
             request,
             "page.html",
@@ -806,9 +816,26 @@ def create_app(settings: Settings) -> FastAPI:
             thumb=thumb_url(bundle_id, number),
             bundle=f"/bundles/{bundle_id}",
             download=f"/bundles/{bundle_id}/document.pdf?download=1",
-            prev=page_url(bundle_id, number - 1) if number > 1 else None,
-            next=page_url(bundle_id, number + 1) if number < manifest.page_count else None,
+            prev=page_url(bundle_id, number - 1, q) if number > 1 else None,
+            next=page_url(bundle_id, number + 1, q) if number < manifest.page_count else None,
+            q=q,
+            boxes=boxes,
+            frame=frame,
         )
+
+    def page_hits(request: Request, bundle_id: str, number: int,
+                  q: str) -> tuple[list[Any], tuple[int, int] | None]:
+        """The query's word boxes on the page and the page's frame (width, height); no
+        boxes, not an error, when the page's OCR is unreadable: the viewer still works."""
+        if not q:
+            return [], None
+        try:
+            text = load_page(store_of(request), bundle_id, number)
+        except (StorageError, ValueError, KeyError, TypeError):
+            return [], None
+        if text.width <= 0 or text.height <= 0:
+            return [], None
+        return hit_boxes(text, q), (text.width, text.height)
 
     def read_pdf(request: Request, bundle_id: str) -> bytes:
         try:
@@ -891,16 +918,32 @@ def create_app(settings: Settings) -> FastAPI:
             thumb_locks.pop(f"{bundle_id}:{page}", None)
         return path
 
+    def stored_thumbnail(request: Request, bundle_id: str, page: int) -> bytes | None:
+        """The thumbnail ingest stored, or None for a bundle stored before that."""
+        try:
+            return store_of(request).get(thumb_key(bundle_id, page))
+        except ObjectNotFound:
+            return None
+        except IntegrityError:
+            return None  # a damaged preview is re-rendered from the (verified) PDF
+        except StorageError as exc:
+            raise _PageError(503, "भंडार उपलब्ध नहीं है", f"Store unavailable: {exc}") from None
+
     @app.get("/bundles/{bundle_id}/pages/{page}/thumb.jpg", include_in_schema=False)
     def page_thumbnail(request: Request, bundle_id: str, page: str) -> Response:
         user = require_user(request)
-        manifest = bundle_for(request, user, bundle_id)
+        manifest = bundle_for(request, user, bundle_id)  # station scope, every time
         number = int(page) if page.isdigit() else 0
         if not 1 <= number <= manifest.page_count:
             raise _PageError(404, "यह पृष्ठ नहीं मिला", "Page not found")
-        path = thumbnail_file(request, bundle_id, number)
-        return FileResponse(path, media_type="image/jpeg",
-                            headers={"Cache-Control": "private, max-age=600"})
+        data = stored_thumbnail(request, bundle_id, number)
+        if data is None:  # stored before thumbnails were made at ingest
+            data = thumbnail_file(request, bundle_id, number).read_bytes()
+        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        headers = {"ETag": etag, "Cache-Control": THUMB_CACHE}
+        if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers=headers)
+        return Response(data, media_type="image/jpeg", headers=headers)
 
     # ---------------------------------------------------------------- admin
 
@@ -1044,15 +1087,41 @@ def _with_thana(filters: SearchFilters, thana: str) -> SearchFilters:
     return SearchFilters(thana=thana, register=filters.register, year=filters.year)
 
 
-def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    """Run the web page until interrupted (the CLI's `serve` command)."""
+# The settings of `serve`, for the worker processes uvicorn starts (they import the
+# app by name, so they cannot be handed the object).
+_SETTINGS_ENV = "_ABHILEKH_SERVE_SETTINGS"
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one uvicorn worker process, from the settings `serve` passed on."""
+    from abhilekh.settings import Settings, get_settings
+
+    raw = os.environ.get(_SETTINGS_ENV)
+    return create_app(Settings.model_validate_json(raw) if raw else get_settings())
+
+
+def default_workers(settings: Settings) -> int:
+    """ABHILEKH_WEB_WORKERS, else one per CPU: a worker is one Python process, and the
+    work per request (log-in check, HTML, audit) is CPU in Python."""
+    return max(1, settings.web_workers or os.cpu_count() or 1)
+
+
+def serve(settings: Settings, host: str | None = None, port: int | None = None,
+          workers: int | None = None) -> None:
+    """Run the web page until interrupted (the CLI's `serve` command).
+
+    With several workers each process opens its own index, store, user and audit
+    databases; everything shared between requests lives in those (sessions, log-in
+    failures, the audit chain: SQLite, appends under BEGIN IMMEDIATE) or is derived
+    from the secret key file (cookies, CSRF), so any worker can answer any request.
+    """
     import uvicorn
 
     host = host or settings.host
     if host != settings.host:  # the Secure-cookie default follows the real address
         settings = settings.model_copy(update={"host": host})
-    uvicorn.run(
-        create_app(settings),
+    workers = workers or default_workers(settings)
+    options: dict[str, Any] = dict(
         host=host,
         port=port or settings.port,
         proxy_headers=False,
@@ -1060,4 +1129,13 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         # Longer than uvicorn's 5 s: a browser reusing a connection the server is just
         # closing gets a reset (seen under load as failed thumbnail requests).
         timeout_keep_alive=30,
+        # loop/http "auto": uvloop and httptools (dependencies for this reason) parse
+        # and schedule in C; the pure-Python h11 parser cost ~40% of a request's CPU.
     )
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Make the secret key file now, once, rather than racing in N fresh workers.
+    load_secret(settings)
+    os.environ[_SETTINGS_ENV] = settings.model_dump_json()
+    uvicorn.run("web.app:app_from_environment", factory=True, workers=workers, **options)
