@@ -31,7 +31,9 @@ sys.path.insert(0, str(ROOT))
 WORK = Path(tempfile.mkdtemp(prefix="abhilekh-pipeline-bench-"))
 os.environ.setdefault("PREFECT_HOME", str(WORK / "prefect"))
 for k, v in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "ERROR",
-             "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false"}.items():
+             "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+             # a fresh Prefect home migrates its database first: slow on a loaded machine
+             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300"}.items():
     os.environ.setdefault(k, v)
 
 

@@ -2,11 +2,13 @@
 
 How the cores are shared. Every page of every bundle is one OCR task in ONE pool of
 ``ABHILEKH_OCR_JOBS`` threads, each driving one single-threaded Tesseract, so however
-many bundles are in flight there is still one Tesseract per core. At most
-``ABHILEKH_BATCH_BUNDLES`` bundles are in flight (planned, locked, pages queued); the
-calling thread finishes them in order — waits for the oldest bundle's pages, stores
-it, indexes it — while the pool is already OCR-ing the next bundle's pages. Store and
-index calls are I/O and overlap with OCR instead of adding to it.
+many bundles are in flight there is still one Tesseract per core. The calling thread
+plans bundles and queues their pages while fewer than ``ABHILEKH_BATCH_BUNDLES``
+bundles have pages in OCR; a finishing thread takes bundles in order — waits for the
+oldest bundle's pages, frees its OCR slot (so the next bundle is planned and queued at
+once), stores it, indexes it. Storing and indexing therefore overlap with OCR of the
+next bundles instead of leaving the pool to drain, and at most ``2 × window`` bundles
+are unfinished, so a slow store cannot let OCR run far ahead into the work directory.
 
 Each bundle, on its own:
   plan (hash + validate sources; bad files to quarantine) → per-bundle lock →
