@@ -211,8 +211,8 @@ def run_nightly(
             reports, settings.reports_dir, settings, title=f"abhilekh nightly ingest {today}",
             seconds=seconds, extra=extra, stem=f"nightly-{stamp()}",
         )
-        if s3 is not None:
-            for bundle in {id(b): b for b in remote.values()}.values():
+        if s3 is not None and s3scan is not None:
+            for bundle in [*remote.values(), *(b for _, _, b in s3scan.unreadable)]:
                 s3.discard_download(bundle)
         return extra | {
             "bundles": reports,
