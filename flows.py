@@ -27,7 +27,7 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from abhilekh.records import PageText  # noqa: E402
 from pipelines import batch  # noqa: E402
 from pipelines import bundle as steps  # noqa: E402
-from pipelines import maintenance, nightly  # noqa: E402
+from pipelines import maintenance, nightly, timing  # noqa: E402
 from pipelines.batch import BundleRequest  # noqa: E402
 from search import open_index  # noqa: E402
 from storage import open_store  # noqa: E402
@@ -39,7 +39,8 @@ def _pool() -> ThreadPoolTaskRunner:
 
 @task(name="ocr-page", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def ocr_page(job: steps.PageJob) -> PageText:
-    return steps.run_page(job, get_settings())
+    with timing.stage("ocr.page"):
+        return steps.run_page(job, get_settings())
 
 
 @task(name="store-bundle", cache_policy=NO_CACHE)

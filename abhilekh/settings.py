@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     inbox: Path | None = None  # default: <home>/inbox
     archive: Path | None = None  # default: <home>/archive
     inbox_settle_minutes: float = 30.0  # a bundle folder unchanged this long is complete
+    # BUCKET or BUCKET/PREFIX on the ABHILEKH_S3_ENDPOINT server: an inbox of objects
+    # (pipelines/s3inbox.py); archive/ and quarantine/ prefixes go in the same bucket.
+    inbox_s3_prefix: str | None = None
     retry_attempts: int = 4  # tries for a transient store/index error
     retry_backoff_seconds: float = 1.0  # first wait; doubles each retry
     lock_wait_seconds: float = 6 * 3600.0  # how long an ingest waits for another of the same bundle

@@ -2,11 +2,13 @@
 
 How the cores are shared. Every page of every bundle is one OCR task in ONE pool of
 ``ABHILEKH_OCR_JOBS`` threads, each driving one single-threaded Tesseract, so however
-many bundles are in flight there is still one Tesseract per core. At most
-``ABHILEKH_BATCH_BUNDLES`` bundles are in flight (planned, locked, pages queued); the
-calling thread finishes them in order — waits for the oldest bundle's pages, stores
-it, indexes it — while the pool is already OCR-ing the next bundle's pages. Store and
-index calls are I/O and overlap with OCR instead of adding to it.
+many bundles are in flight there is still one Tesseract per core. The calling thread
+plans bundles and queues their pages while fewer than ``ABHILEKH_BATCH_BUNDLES``
+bundles have pages in OCR; a finishing thread takes bundles in order — waits for the
+oldest bundle's pages, frees its OCR slot (so the next bundle is planned and queued at
+once), stores it, indexes it. Storing and indexing therefore overlap with OCR of the
+next bundles instead of leaving the pool to drain, and at most ``2 × window`` bundles
+are unfinished, so a slow store cannot let OCR run far ahead into the work directory.
 
 Each bundle, on its own:
   plan (hash + validate sources; bad files to quarantine) → per-bundle lock →
@@ -21,19 +23,22 @@ store/index callables (Prefect tasks), tests can pass plain functions.
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import json
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any
 
 from abhilekh.records import BundleMetadata, PageText
 from abhilekh.settings import Settings
 from pipelines import bundle as steps
-from pipelines import crashpoints, progress
+from pipelines import crashpoints, progress, timing
 from pipelines.locks import BundleBusy, BundleLock
 from pipelines.retry import with_retries
 from storage import open_store
@@ -72,6 +77,46 @@ StoreFn = Callable[[steps.BundlePlan, list[PageText]], Manifest]
 IndexFn = Callable[[Manifest, list[PageText]], int]
 
 
+class _Slots:
+    """Counts shared by the admitting thread and the finishing thread.
+
+    ``ocr`` bundles whose pages are still being OCR'd (at most ``window``), and
+    ``unfinished`` bundles admitted but not yet reported (at most ``2 × window``, so a
+    slow store cannot make OCR run arbitrarily far ahead into the work directory).
+    """
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.cond = threading.Condition()
+        self.ocr = 0
+        self.unfinished = 0
+        self.finished = 0
+
+    def wait_for_room(self) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.ocr < self.window and self.unfinished < 2 * self.window)
+
+    def admitted(self) -> None:
+        with self.cond:
+            self.ocr += 1
+            self.unfinished += 1
+
+    def ocr_done(self) -> None:
+        with self.cond:
+            self.ocr -= 1
+            self.cond.notify_all()
+
+    def finished_one(self) -> None:
+        with self.cond:
+            self.unfinished -= 1
+            self.finished += 1
+            self.cond.notify_all()
+
+    def wait_for_a_finish(self, seen: int) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.finished > seen or self.unfinished == 0)
+
+
 def run_bundles(
     requests: Sequence[BundleRequest],
     settings: Settings,
@@ -80,23 +125,52 @@ def run_bundles(
     index_fn: IndexFn,
     window: int | None = None,
 ) -> list[dict]:
-    """Ingest every request; one report dict per request, in the requests' order."""
+    """Ingest every request; one report dict per request, in the requests' order.
+
+    Two threads: this one plans bundles and queues their pages on the OCR pool while
+    fewer than ``window`` bundles are being OCR'd; a finishing thread (in the same
+    Prefect run context) collects each bundle's pages in order, frees its OCR slot at
+    once, then stores and indexes it. So the pool is refilled with the next bundle's
+    pages while the previous bundle is being assembled, verified and indexed.
+    """
     window = max(1, window or settings.batch_bundles)
     results: dict[int, dict] = {}
     queue: deque[tuple[int, BundleRequest, steps.BundlePlan | None, float | None]] = deque(
         (i, r, None, None) for i, r in enumerate(requests)
     )
-    inflight: deque[tuple[int, _InFlight]] = deque()
+    slots = _Slots(window)
+    to_finish: SimpleQueue[tuple[int, _InFlight] | None] = SimpleQueue()
     progress.emit("batch", bundles=len(requests))
 
-    while queue or inflight:
-        deferred = 0
-        while queue and len(inflight) < window and deferred <= len(queue):
+    def finisher() -> None:
+        while (entry := to_finish.get()) is not None:
+            i, item = entry
+            try:
+                report = _finish(item, settings, store_fn, index_fn, slots)
+            except Exception as exc:
+                failure = {"file": "(bundle)", "reason": _reason(exc)}
+                report = steps.report_for(item.plan, None, 0, item.started, page_failures=[failure]).to_dict()
+            finally:
+                item.lock.release()
+            results[i] = _finish_report(report, item.request)
+            slots.finished_one()
+
+    # A copy of this thread's context: Prefect's flow run and task runner travel in
+    # context variables, so the store/index tasks run as tasks of this flow run.
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(finisher,), name="abhilekh-finish",
+                              daemon=True)
+    thread.start()
+    try:
+        deferred, seen = 0, 0
+        while queue:
+            slots.wait_for_room()
             i, request, plan, started = queue.popleft()
             started = started if started is not None else time.monotonic()
             if plan is None:
                 try:
-                    plan = steps.plan_bundle(Path(request.path), BundleMetadata.from_dict(request.metadata), settings)
+                    with timing.stage("plan"):
+                        plan = steps.plan_bundle(Path(request.path), BundleMetadata.from_dict(request.metadata),
+                                                 settings)
                 except Exception as exc:  # a missing or unreadable bundle must not sink the batch
                     results[i] = _finish_report(_unplanned_report(request, exc, started), request)
                     continue
@@ -104,7 +178,8 @@ def run_bundles(
                               name=_name(request))
             lock = BundleLock(settings.locks_dir, plan.bundle_id)
             # Something else to do meanwhile: a bundle in flight, or one not yet tried.
-            others = bool(inflight) or deferred < len(queue)
+            with slots.cond:
+                others = slots.unfinished > 0 or deferred < len(queue)
             try:
                 if others:
                     lock.acquire(wait=0)
@@ -114,11 +189,17 @@ def run_bundles(
             except BundleBusy as exc:
                 if others:  # try it again once the rest is under way
                     queue.append((i, request, plan, started))
+                    if deferred == 0:
+                        seen = slots.finished
                     deferred += 1
+                    if deferred > len(queue):  # every bundle left is busy: let one in flight finish first
+                        slots.wait_for_a_finish(seen)
+                        deferred = 0
                     continue
                 report = steps.report_for(plan, None, 0, started, page_failures=[{"file": "(bundle)", "reason": str(exc)}])
                 results[i] = _finish_report(report.to_dict(), request)
                 continue
+            deferred = 0
             try:
                 item = _admit(request, plan, lock, started, settings, submit_ocr)
             except Exception as exc:  # the store unreachable past the retries: this bundle fails, not the batch
@@ -127,33 +208,31 @@ def run_bundles(
                 results[i] = _finish_report(steps.report_for(plan, None, 0, started, page_failures=[failure]).to_dict(),
                                             request)
                 continue
-            inflight.append((i, item))
-        if not inflight:
-            continue
-        i, item = inflight.popleft()
-        try:
-            report = _finish(item, settings, store_fn, index_fn)
-        except Exception as exc:
-            failure = {"file": "(bundle)", "reason": _reason(exc)}
-            report = steps.report_for(item.plan, None, 0, item.started, page_failures=[failure]).to_dict()
-        finally:
-            item.lock.release()
-        results[i] = _finish_report(report, item.request)
+            slots.admitted()
+            to_finish.put((i, item))
+    finally:
+        to_finish.put(None)
+        thread.join()
     return [results[i] for i in range(len(requests))]
 
 
 def _admit(request, plan, lock, started, settings, submit_ocr) -> _InFlight:
     store = open_store(settings)
-    manifest = with_retries(lambda: steps.already_stored(plan, store), f"checking {plan.bundle_id[:12]} in the store",
-                            settings.retry_attempts, settings.retry_backoff_seconds)
+    with timing.stage("admit.check_stored"):
+        manifest = with_retries(lambda: steps.already_stored(plan, store), f"checking {plan.bundle_id[:12]} in the store",
+                                settings.retry_attempts, settings.retry_backoff_seconds)
     item = _InFlight(request, plan, lock, started, manifest)
     if manifest is None:
         item.futures = [submit_ocr(job) for job in plan.jobs]
     return item
 
 
-def _finish(item: _InFlight, settings: Settings, store_fn: StoreFn, index_fn: IndexFn) -> dict:
+def _finish(item: _InFlight, settings: Settings, store_fn: StoreFn, index_fn: IndexFn, slots: _Slots) -> dict:
     plan, started = item.plan, item.started
+    try:
+        pages, page_failures = _collect(item)
+    finally:
+        slots.ocr_done()  # the pool may take the next bundle's pages while this one is stored
     if item.manifest is not None:
         manifest = item.manifest
         store = open_store(settings)
@@ -163,14 +242,6 @@ def _finish(item: _InFlight, settings: Settings, store_fn: StoreFn, index_fn: In
         steps.clean_work(settings, plan.bundle_id)
         progress.emit("skip", bundle_id=plan.bundle_id, pages=manifest.page_count)
         return steps.report_for(plan, manifest, indexed, started, already_done=True, index_error=index_error).to_dict()
-
-    pages: list[PageText] = []
-    page_failures: list[dict[str, str]] = []
-    for job, future in zip(plan.jobs, item.futures):
-        try:
-            pages.append(future.result())
-        except Exception as exc:  # one bad page must not sink the others
-            page_failures.append({"file": f"{job.source_name} (page {job.source_page})", "reason": _reason(exc)})
     if page_failures:
         # Nothing is stored half-done: finished pages wait in the work directory and a
         # rerun OCRs only the pages that failed.
@@ -178,14 +249,30 @@ def _finish(item: _InFlight, settings: Settings, store_fn: StoreFn, index_fn: In
     if not plan.jobs:
         return steps.report_for(plan, None, 0, started).to_dict()
     try:
-        manifest = store_fn(plan, pages)
+        with timing.stage("store"):
+            manifest = store_fn(plan, pages)
     except Exception as exc:  # store down past the retries: the work files stay for a rerun
         failure = {"file": "(storage)", "reason": f"not stored: {_reason(exc)}"}
         return steps.report_for(plan, None, 0, started, page_failures=[failure]).to_dict()
-    indexed, index_error = _index(index_fn, manifest, pages)
+    with timing.stage("index"):
+        indexed, index_error = _index(index_fn, manifest, pages)
     crashpoints.reached("done")
-    steps.clean_work(settings, plan.bundle_id)
+    with timing.stage("clean_work"):
+        steps.clean_work(settings, plan.bundle_id)
     return steps.report_for(plan, manifest, indexed, started, index_error=index_error).to_dict()
+
+
+def _collect(item: _InFlight) -> tuple[list[PageText], list[dict[str, str]]]:
+    """Every page's OCR result, waiting for each; a failed page is named, not raised."""
+    pages: list[PageText] = []
+    page_failures: list[dict[str, str]] = []
+    for job, future in zip(item.plan.jobs, item.futures):
+        try:
+            with timing.stage("wait_ocr"):
+                pages.append(future.result())
+        except Exception as exc:  # one bad page must not sink the others
+            page_failures.append({"file": f"{job.source_name} (page {job.source_page})", "reason": _reason(exc)})
+    return pages, page_failures
 
 
 def _index(index_fn: IndexFn, manifest: Manifest, pages: list[PageText]) -> tuple[int, str | None]:

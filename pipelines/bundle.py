@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 from abhilekh import __version__
 from abhilekh.records import BundleMetadata, PageText, SearchDocument
 from abhilekh.settings import Settings
-from pipelines import crashpoints, progress
+from pipelines import crashpoints, progress, timing
 from pipelines.identity import bundle_id_for, file_sha256
 from pipelines.retry import with_retries
 from search.base import SearchIndex
@@ -109,24 +110,27 @@ def plan_bundle(path: Path, metadata: BundleMetadata, settings: Settings) -> Bun
     files = [f for f in list_sources(path, unpack_dir) if f.name.casefold() not in CONTROL_FILES]
     base = path if path.is_dir() else (unpack_dir if path.suffix.lower() == ".zip" else path.parent)
 
-    sources: list[SourceFile] = []
-    counts: list[int] = []
-    bad: list[tuple[Path, str]] = []
-    for file in files:
+    def check(file: Path) -> tuple[SourceFile, int, str | None]:
         name = _relative_name(file, base)
         size = file.stat().st_size
-        sha = file_sha256(file)
+        with timing.stage("plan.hash"):
+            sha = file_sha256(file)
         try:
-            n = validate(file, settings)
+            with timing.stage("plan.validate"):
+                n = validate(file, settings)
             if n < 1:
                 raise BadInput(name, "contains no pages")
         except BadInput as exc:
-            sources.append(SourceFile(name=name, sha256=sha, bytes=size, error=exc.reason))
-            counts.append(0)
-            bad.append((file, exc.reason))
-            continue
-        sources.append(SourceFile(name=name, sha256=sha, bytes=size, pages=n))
-        counts.append(n)
+            return SourceFile(name=name, sha256=sha, bytes=size, error=exc.reason), 0, exc.reason
+        return SourceFile(name=name, sha256=sha, bytes=size, pages=n), n, None
+
+    # One file per core at once: decoding and hashing release the GIL, and the first
+    # bundle's plan is time in which no Tesseract can start (nothing is numbered yet).
+    with ThreadPoolExecutor(max_workers=max(1, min(settings.ocr_jobs, len(files)))) as pool:
+        checked = list(pool.map(check, files))
+    sources = [c[0] for c in checked]
+    counts = [c[1] for c in checked]
+    bad = [(file, c[2]) for file, c in zip(files, checked) if c[2] is not None]
 
     bundle_id = bundle_id_for(s.sha256 for s in sources)
     jobs: list[PageJob] = []
@@ -164,8 +168,10 @@ def run_page(job: PageJob, settings: Settings) -> PageText:
         progress.emit("page", bundle_id=job.bundle_id, page=job.page, resumed=True)
         return page
 
-    source_page = read_page(Path(job.source), job.source_page, settings)
-    result = process_page(source_page.image, source_page.dpi, settings)
+    with timing.stage("ocr.read"):
+        source_page = read_page(Path(job.source), job.source_page, settings)
+    with timing.stage("ocr.process"):
+        result = process_page(source_page.image, source_page.dpi, settings)
     page = PageText(
         bundle_id=job.bundle_id,
         page=job.page,
@@ -202,8 +208,11 @@ def put_verified(store: ObjectStore, key: str, data: bytes, content_type: str, s
     digest = hashlib.sha256(data).hexdigest()
 
     def attempt() -> None:
-        store.put(key, data, content_type)
-        if hashlib.sha256(store.get(key)).hexdigest() != digest:
+        with timing.stage("store.put"):
+            store.put(key, data, content_type)
+        with timing.stage("store.readback"):
+            back = store.get(key)
+        if hashlib.sha256(back).hexdigest() != digest:
             raise IntegrityError(f"{key!r} read back different bytes from {store.describe()}")
 
     with_retries(attempt, f"storing {key}", settings.retry_attempts, settings.retry_backoff_seconds)
@@ -221,7 +230,8 @@ def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, st
         raw = json.dumps(page.to_dict(), ensure_ascii=False).encode("utf-8")
         put_verified(store, page_key(page.bundle_id, page.page), raw, "application/json", settings)
     if pages:
-        pdf = assemble([(work / f"{p.page}.pdf").read_bytes() for p in pages], title=plan.metadata.title)
+        with timing.stage("store.assemble_pdf"):
+            pdf = assemble([(work / f"{p.page}.pdf").read_bytes() for p in pages], title=plan.metadata.title)
         put_verified(store, pdf_key(plan.bundle_id), pdf, "application/pdf", settings)
     for page in pages:  # a work dir from before thumbnails has none; the web renders those
         thumb = work / f"{page.page}.jpg"
@@ -285,7 +295,8 @@ def index_bundle(manifest: Manifest, pages: list[PageText], index: SearchIndex, 
     done = 0
     for start in range(0, len(docs), max(1, INDEX_CHUNK)):
         chunk = docs[start : start + max(1, INDEX_CHUNK)]
-        done += retry(lambda chunk=chunk: index.index(chunk), f"indexing {manifest.bundle_id[:12]}")
+        with timing.stage("index.write"):
+            done += retry(lambda chunk=chunk: index.index(chunk), f"indexing {manifest.bundle_id[:12]}")
         crashpoints.reached("index")
     return done
 

@@ -1,7 +1,10 @@
 """The nightly inbox: find complete bundles, ingest them, file the sources away, report.
 
 The inbox is a local folder (``ABHILEKH_INBOX``, default ``$ABHILEKH_HOME/inbox``);
-each entry directly inside it is one bundle: a folder of scans or a ``.zip``.
+each entry directly inside it is one bundle: a folder of scans or a ``.zip``. It can
+also be (or be as well) a prefix on the S3 server, ``ABHILEKH_INBOX_S3_PREFIX``: the
+same rules, with objects instead of files (pipelines/s3inbox.py). Both are ingested
+in one run, on one shared OCR pool.
 
 A bundle is COMPLETE, and taken, when either
   * its folder holds a marker file ``.ready`` (or ``READY``) — the scanning station
@@ -121,6 +124,18 @@ RunRequests = Callable[[list[BundleRequest]], list[dict]]
 Reconcile = Callable[[], list[str]]
 
 
+def _unreadable_report(name: str, path: str, reason: str) -> dict[str, Any]:
+    return {
+        "name": name, "path": path, "bundle_id": "", "pages": 0, "stored": False,
+        "indexed_pages": 0, "failures": [{"file": name, "reason": reason}], "needs_review": [],
+        "ok": False, "seconds": 0.0, "metadata": {}, "flagged": [],
+    }
+
+
+def _reasons(report: dict) -> list[str]:
+    return [f"{f['file']}: {f['reason']}" for f in report["failures"]] or ["not stored"]
+
+
 def run_nightly(
     settings: Settings,
     run_requests: RunRequests,
@@ -136,22 +151,46 @@ def run_nightly(
         lock.acquire(wait=0)
     except BundleBusy:
         return {"skipped": "another nightly run is still working", "inbox": str(inbox), "bundles": []}
+    s3, s3scan, s3_error = None, None, None
     try:
         scan = scan_inbox(inbox, settle)
-        reports = run_requests(scan.complete) if scan.complete else []
+        if settings.inbox_s3_prefix:
+            from pipelines.s3inbox import S3Inbox
+
+            try:
+                s3 = S3Inbox(settings)
+                s3scan = s3.scan(settle)
+            except Exception as exc:  # noqa: BLE001 - S3 down: the local inbox still runs; next night retries
+                s3_error = f"{type(exc).__name__}: {exc}"
+        requests = scan.complete + (s3scan.complete if s3scan else [])
+        reports = run_requests(requests) if requests else []
         for name, reason in scan.unreadable:
-            reports.append({
-                "name": name, "path": str(inbox / name), "bundle_id": "", "pages": 0, "stored": False,
-                "indexed_pages": 0, "failures": [{"file": name, "reason": reason}], "needs_review": [],
-                "ok": False, "seconds": 0.0, "metadata": {}, "flagged": [],
-            })
+            reports.append(_unreadable_report(name, str(inbox / name), reason))
+        remote = dict(s3scan.bundles) if s3scan else {}
+        for name, reason, bundle in (s3scan.unreadable if s3scan else []):
+            report = _unreadable_report(name, str(bundle.request_path.resolve()), reason)
+            if reason.startswith("download failed"):
+                report["left_in_inbox"] = True  # not the bundle's fault, perhaps: try again next night
+            else:
+                remote[report["path"]] = bundle
+            reports.append(report)
         today = date.today().isoformat()
-        # The report is written after the moves; thumbnails are read from the moved copies.
+        # The report is written after the moves; thumbnails are read from the moved copies
+        # (local bundles) or from the downloaded copies, removed after the report (S3 bundles).
         for report in reports:
             movable = report["stored"] and not report["failures"]
-            reasons = [f"{f['file']}: {f['reason']}" for f in report["failures"]] or ["not stored"]
+            if report["path"] in remote:
+                assert s3 is not None
+                try:
+                    report["moved_to"] = s3.file_away(remote[report["path"]], movable, _reasons(report), today)
+                except Exception as exc:  # noqa: BLE001 - the sources stay in the inbox, nothing is lost
+                    report["move_error"] = f"{type(exc).__name__}: {exc}"
+                    report["ok"] = False
+                continue
+            if report.get("left_in_inbox"):
+                continue
             source = Path(report["path"])
-            target = file_away(source, movable, reasons, settings, today)
+            target = file_away(source, movable, _reasons(report), settings, today)
             if target is not None:
                 report["moved_to"] = str(target)
                 for flag in report.get("flagged", []):
@@ -163,19 +202,25 @@ def run_nightly(
         except Exception as exc:  # noqa: BLE001 - index still down: report it, next night retries
             reconciled, reconcile_error = [], f"{type(exc).__name__}: {exc}"
         seconds = time.monotonic() - started
-        extra = {"inbox": str(inbox), "waiting": scan.waiting, "reconciled": reconciled,
+        waiting = scan.waiting + ([s3.describe(s3.prefix + n) for n in s3scan.waiting] if s3 and s3scan else [])
+        extra = {"inbox": str(inbox), "waiting": waiting, "reconciled": reconciled,
                  "reconcile_error": reconcile_error}
+        if settings.inbox_s3_prefix:
+            extra |= {"inbox_s3": s3.describe() if s3 else settings.inbox_s3_prefix, "inbox_s3_error": s3_error}
         html_path, json_path = write_reports(
             reports, settings.reports_dir, settings, title=f"abhilekh nightly ingest {today}",
             seconds=seconds, extra=extra, stem=f"nightly-{stamp()}",
         )
+        if s3 is not None and s3scan is not None:
+            for bundle in [*remote.values(), *(b for _, _, b in s3scan.unreadable)]:
+                s3.discard_download(bundle)
         return extra | {
             "bundles": reports,
             "archived": [r["name"] for r in reports if r.get("moved_to") and r["stored"] and not r["failures"]],
             "quarantined": [r["name"] for r in reports if r.get("moved_to") and not (r["stored"] and not r["failures"])],
             "report_html": str(html_path),
             "report_json": str(json_path),
-            "ok": all(r["ok"] for r in reports) and reconcile_error is None,
+            "ok": all(r["ok"] for r in reports) and reconcile_error is None and s3_error is None,
         }
     finally:
         lock.release()

@@ -60,7 +60,7 @@ def test_manifest_csv_yaml_and_folder(tmp_path):
 
 def test_bundles_share_one_page_pool_and_at_most_window_are_in_flight(tmp_path):
     """The engine with a stand-in OCR: pages of all bundles go through one pool of 2;
-    never more than `window` bundles in flight; reports come back in request order."""
+    never more than `window` bundles with pages in OCR; reports come back in request order."""
     from tests.conftest import make_settings
 
     settings = make_settings(tmp_path / "home")
@@ -87,18 +87,22 @@ def test_bundles_share_one_page_pool_and_at_most_window_are_in_flight(tmp_path):
         time.sleep(0.02)
         with lock:
             running["pages"] -= 1
+            left[job.bundle_id] -= 1
+            if not left[job.bundle_id]:
+                bundles_in_flight.discard(job.bundle_id)
         return PageText(job.bundle_id, job.page, job.source_name, 1, "x", 90.0, False)
+
+    left: dict[str, int] = {}
 
     def submit(job):
         nonlocal max_bundles
         with lock:
             bundles_in_flight.add(job.bundle_id)
+            left[job.bundle_id] = left.get(job.bundle_id, 0) + 1
             max_bundles = max(max_bundles, len(bundles_in_flight))
         return pool.submit(fake_ocr, job)
 
     def store(plan, pages):
-        with lock:
-            bundles_in_flight.discard(plan.bundle_id)
         raise OSError("store is down")  # keeps the test off Tesseract and PDF assembly
 
     reports = run_bundles(requests, settings, submit, store, lambda m, p: 0, window=2)
@@ -106,6 +110,51 @@ def test_bundles_share_one_page_pool_and_at_most_window_are_in_flight(tmp_path):
     assert [r["name"] for r in reports] == [f"b{b}" for b in range(5)]
     assert running["max_pages"] == 2 and max_bundles <= 2
     assert all(not r["stored"] and "store is down" in r["failures"][0]["reason"] for r in reports)
+
+
+def test_the_pool_keeps_reading_pages_while_a_bundle_is_stored(tmp_path):
+    """Storing and indexing bundle n run beside the OCR of the next bundles: a slow
+    store never leaves the page pool empty while there are pages left to read."""
+    from abhilekh.records import PageText
+    from storage.bundles import Manifest
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path / "home")
+    requests = []
+    for b in range(4):
+        folder = tmp_path / f"b{b}"
+        folder.mkdir()
+        for p in range(4):
+            Image.new("L", (40, 30), color=b * 10 + p).save(folder / f"p{p}.png")
+        requests.append(BundleRequest(str(folder), {"title": f"b{b}"}))
+    lock = threading.Lock()
+    state = {"running": 0, "done": 0}
+    busy_during_store: list[bool] = []
+    pool = ThreadPoolExecutor(max_workers=2)
+
+    def fake_ocr(job):
+        with lock:
+            state["running"] += 1
+        time.sleep(0.05)
+        with lock:
+            state["running"] -= 1
+            state["done"] += 1
+        return PageText(job.bundle_id, job.page, job.source_name, 1, "x", 90.0, False)
+
+    def store(plan, pages):
+        done_before = state["done"]
+        time.sleep(0.3)  # a slow store: assembly, puts, read-backs
+        busy_during_store.append(state["done"] > done_before)
+        return Manifest(bundle_id=plan.bundle_id, metadata=plan.metadata, sources=plan.sources,
+                        page_count=len(pages), page_confidence=[90.0] * len(pages), needs_review=[],
+                        versions={}, created_at="", errors=[])
+
+    reports = run_bundles(requests, settings, lambda job: pool.submit(fake_ocr, job), store,
+                          lambda m, p: len(p), window=1)
+    pool.shutdown()
+    assert all(r["ok"] for r in reports), reports
+    # Every store but the last had pages of a later bundle being read at the same time.
+    assert busy_during_store == [True, True, True, False]
 
 
 def test_batch_flow_reports_and_thumbnails(backend_settings, prefect_api, active, tmp_path):
