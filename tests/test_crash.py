@@ -99,7 +99,8 @@ def assert_exactly_once(settings: Settings, bundle_id: str, pages: int = PAGES) 
 
     store = open_store(settings)
     expected = {f"bundles/{bundle_id}/manifest.json", f"bundles/{bundle_id}/document.pdf"} | {
-        f"bundles/{bundle_id}/pages/{n}.json" for n in range(1, pages + 1)
+        f"bundles/{bundle_id}/{kind}/{n}.{ext}" for n in range(1, pages + 1)
+        for kind, ext in (("pages", "json"), ("thumbs", "jpg"))
     }
     keys = list(store.list(""))
     assert len(keys) == len(set(keys)) and set(keys) == expected, keys
