@@ -60,6 +60,7 @@ class PageText:
     rotation: int = 0
     skew: float = 0.0
     words: list[Word] = field(default_factory=list)
+    ocr_error: str | None = None  # set when OCR failed and the page is stored as image only
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

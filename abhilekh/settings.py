@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     ocr_psm: int = 4
     ocr_jobs: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     ocr_page_timeout: float = 180.0
+    # A page whose OCR fails this many times in a row is stored as an image-only page
+    # flagged for review, so one unreadable page cannot hold back its whole bundle.
+    ocr_page_attempts: int = Field(default=2, ge=1)
     pdf_dpi: int = 300
     # Calibrated on bench/ocr_bench.py: well-read pages score 84-93, the one page with
     # CER > 0.10 scored 61; 75 flags exactly it (thin evidence: recheck on more pages).

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 
 from abhilekh.records import Word
@@ -39,6 +40,18 @@ class ProcessedPage:
     dpi: int = 300
     pdf_page: bytes = b""  # one-page searchable PDF
     thumbnail: bytes = b""  # small grayscale JPEG of the page shown in the PDF
+
+
+def image_only_page(image: np.ndarray, dpi: int) -> ProcessedPage:
+    """The page as a picture with no text layer, for a page OCR could not read: the
+    scan is kept in the access copy and the page is flagged, instead of the whole
+    bundle waiting on it. No OpenCV clean-up either (it may be what failed)."""
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    height, width = grey.shape[:2]
+    return ProcessedPage(
+        text="", confidence=0.0, width=width, height=height, dpi=dpi,
+        pdf_page=encode_page(grey, dpi), thumbnail=make_thumbnail(grey),
+    )
 
 
 def best_reading(readings: list[tuple]) -> tuple:

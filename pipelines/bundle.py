@@ -159,7 +159,8 @@ def _work(settings: Settings, bundle_id: str) -> Path:
 def run_page(job: PageJob, settings: Settings) -> PageText:
     """OCR one page into the work directory, or reuse what a previous run left there."""
     from ingest.load import read_page
-    from ingest.process import process_page
+    from ingest.ocr import OcrError
+    from ingest.process import image_only_page, process_page
 
     work = _work(settings, job.bundle_id)
     text_path, pdf_path = work / f"{job.page}.json", work / f"{job.page}.pdf"
@@ -170,8 +171,20 @@ def run_page(job: PageJob, settings: Settings) -> PageText:
 
     with timing.stage("ocr.read"):
         source_page = read_page(Path(job.source), job.source_page, settings)
-    with timing.stage("ocr.process"):
-        result = process_page(source_page.image, source_page.dpi, settings)
+    ocr_error: str | None = None
+    for attempt in range(1, settings.ocr_page_attempts + 1):
+        try:
+            with timing.stage("ocr.process"):
+                result = process_page(source_page.image, source_page.dpi, settings)
+            ocr_error = None
+            break
+        except OcrError as exc:  # a timeout may be a busy machine: try again first
+            ocr_error = f"{type(exc).__name__}: {exc}"
+            progress.emit("page_retry", bundle_id=job.bundle_id, page=job.page, attempt=attempt, reason=ocr_error)
+    if ocr_error is not None:
+        # Keep the scan and flag the page rather than hold back the bundle (and every
+        # other page in it) until an operator acts; the report names it.
+        result = image_only_page(source_page.image, source_page.dpi)
     page = PageText(
         bundle_id=job.bundle_id,
         page=job.page,
@@ -179,13 +192,14 @@ def run_page(job: PageJob, settings: Settings) -> PageText:
         source_page=job.source_page,
         text=result.text,
         confidence=round(result.confidence, 2),
-        needs_review=result.confidence < settings.review_confidence,
+        needs_review=ocr_error is not None or result.confidence < settings.review_confidence,
         width=result.width,
         height=result.height,
         dpi=result.dpi,
         rotation=result.rotation,
         skew=round(result.skew, 2),
         words=result.words,
+        ocr_error=ocr_error,
     )
     work.mkdir(parents=True, exist_ok=True)
     # PDF and thumbnail first, text last: the text file is the "page done" marker.
@@ -250,10 +264,23 @@ def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, st
             "languages": settings.ocr_languages,
         },
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        errors=plan.failures,
+        errors=plan.failures + unread_page_errors(pages, settings),
     )
     put_verified(store, manifest_key(manifest.bundle_id), manifest.to_json(), "application/json", settings)
     return manifest
+
+
+def unread_page_errors(pages: list[PageText], settings: Settings) -> list[dict[str, str]]:
+    """One {"file", "reason"} per page stored as image only, saying what to do next."""
+    return [
+        {
+            "file": f"{p.source} (page {p.source_page})",
+            "reason": (f"OCR failed {settings.ocr_page_attempts} times ({p.ocr_error}); stored as image-only "
+                       f"page {p.page} with no searchable text, flagged for review: key its entries in or rescan it"),
+        }
+        for p in pages
+        if p.ocr_error
+    ]
 
 
 def documents_for(manifest: Manifest, pages: list[PageText]) -> list[SearchDocument]:
@@ -311,6 +338,8 @@ def already_stored(plan: BundlePlan, store: ObjectStore) -> Manifest | None:
 
 def report_for(plan: BundlePlan, manifest: Manifest | None, indexed: int, started: float, **extra) -> BundleReport:
     failures = list(plan.failures)
+    if manifest is not None:  # pages stored as image only are failures the operator must see
+        failures += [e for e in manifest.errors if e not in failures]
     flagged: list[dict] = []
     confidence = None
     if manifest is not None:
