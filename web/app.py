@@ -614,12 +614,11 @@ def create_app(settings: Settings) -> FastAPI:
         ip = client_ip(request)
         name = (username or "").strip().lower()[:64]
         window = settings.login_window_minutes * 60
-        if users.recent_failures(name, ip, window) >= settings.login_max_failures:
+        if not users.claim_attempt(name, ip, window, settings.login_max_failures):
             request.app.state.audit.record(name, "", "login_throttled", ip=ip)
             return None, 429
         user = users.verify(name, password)
-        if user is None or not user.can_search:
-            users.record_failure(name, ip)
+        if user is None or not user.can_search:  # the claimed attempt stays counted
             request.app.state.audit.record(name, "", "login_failed", ip=ip)
             return None, 401
         users.clear_failures(name, ip)

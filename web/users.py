@@ -281,21 +281,33 @@ class UserStore:
 
     # ------------------------------------------------------------ throttling
 
-    def recent_failures(self, name: str, ip: str, window_seconds: float) -> int:
-        with self._lock:
-            return self._db.execute(
-                "SELECT count(*) FROM login_failures WHERE name = ? AND ip = ? AND at > ?",
-                ((name or "").strip().lower(), ip, time.time() - window_seconds),
-            ).fetchone()[0]
+    def claim_attempt(self, name: str, ip: str, window_seconds: float, max_failures: int) -> bool:
+        """Count this log-in attempt as a failure before the password is checked, unless
+        the limit is already reached (then False: refuse it unchecked).
 
-    def record_failure(self, name: str, ip: str) -> None:
+        Check and count are one transaction (BEGIN IMMEDIATE takes SQLite's write lock),
+        so a burst of simultaneous guesses, on any thread of any server worker, cannot
+        all pass the check before any is counted. A right password then calls
+        clear_failures, which removes this claim with the real failures.
+        """
+        name = (name or "").strip().lower()[:64]
         now = time.time()
         with self._lock:
-            self._db.execute("DELETE FROM login_failures WHERE at < ?", (now - 86400,))
-            self._db.execute(
-                "INSERT INTO login_failures (name, ip, at) VALUES (?,?,?)",
-                ((name or "").strip().lower()[:64], ip, now),
-            )
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                failures = self._db.execute(
+                    "SELECT count(*) FROM login_failures WHERE name = ? AND ip = ? AND at > ?",
+                    (name, ip, now - window_seconds),
+                ).fetchone()[0]
+                allowed = failures < max_failures
+                if allowed:
+                    self._db.execute("DELETE FROM login_failures WHERE at < ?", (now - 86400,))
+                    self._db.execute("INSERT INTO login_failures (name, ip, at) VALUES (?,?,?)", (name, ip, now))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return allowed
 
     def clear_failures(self, name: str, ip: str) -> None:
         with self._lock:
