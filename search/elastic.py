@@ -173,17 +173,23 @@ def query_dsl(parsed: ParsedQuery, filters: SearchFilters | None = None) -> dict
     """The ES query for a parsed query and filters (match_all-free: empty query = filters)."""
     must = [_any_of(alts) for alts in clauses(parsed)]
     query: dict[str, Any] = {"bool": {"must": must, "filter": _filter_dsl(filters)}}
+    return _with_proximity_boost(query, parsed) if must else query
+
+
+def _with_proximity_boost(query: dict[str, Any], parsed: ParsedQuery) -> dict[str, Any]:
+    """QUERY with pages holding the query's words side by side scored PHRASE_BOOST times
+    higher (both tiers rank the same way)."""
     boost = proximity_boost(parsed)
-    if must and boost:
-        query = {
-            "function_score": {
-                "query": query,
-                "functions": [{"filter": _any_of(boost), "weight": PHRASE_BOOST}],
-                "score_mode": "multiply",
-                "boost_mode": "multiply",
-            }
+    if not boost:
+        return query
+    return {
+        "function_score": {
+            "query": query,
+            "functions": [{"filter": _any_of(boost), "weight": PHRASE_BOOST}],
+            "score_mode": "multiply",
+            "boost_mode": "multiply",
         }
-    return query
+    }
 
 
 def fuzzy_query_dsl(parsed: ParsedQuery, filters: SearchFilters | None = None) -> dict[str, Any] | None:
@@ -199,17 +205,7 @@ def fuzzy_query_dsl(parsed: ParsedQuery, filters: SearchFilters | None = None) -
             "filter": _filter_dsl(filters),
         }
     }
-    boost = proximity_boost(parsed)
-    if boost:
-        query = {
-            "function_score": {
-                "query": query,
-                "functions": [{"filter": _any_of(boost), "weight": PHRASE_BOOST}],
-                "score_mode": "multiply",
-                "boost_mode": "multiply",
-            }
-        }
-    return query
+    return _with_proximity_boost(query, parsed)
 
 
 def _new_index_name(alias: str) -> str:

@@ -194,6 +194,14 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _page_number(page: str, manifest: Manifest) -> int:
+    """PAGE from the URL as a page of the bundle, or the bilingual 404."""
+    number = int(page) if page.isdigit() else 0
+    if not 1 <= number <= manifest.page_count:
+        raise _PageError(404, "यह पृष्ठ नहीं मिला", "Page not found")
+    return number
+
+
 class _PageError(Exception):
     """An error an officer reads: a status and the same message in Hindi and English."""
 
@@ -794,9 +802,7 @@ def create_app(settings: Settings) -> FastAPI:
     def page_viewer(request: Request, bundle_id: str, page: str) -> HTMLResponse:
         user = require_user(request)
         manifest = bundle_for(request, user, bundle_id)
-        number = int(page) if page.isdigit() else 0
-        if not 1 <= number <= manifest.page_count:
-            raise _PageError(404, "यह पृष्ठ नहीं मिला", "Page not found")
+        number = _page_number(page, manifest)
         q = _text(request.query_params.get("q"), MAX_QUERY) or ""
         audit(request, user, "view_page", target=f"{bundle_id}:{number}", query=q)
         conf = (manifest.page_confidence[number - 1]
@@ -932,9 +938,7 @@ def create_app(settings: Settings) -> FastAPI:
     def page_thumbnail(request: Request, bundle_id: str, page: str) -> Response:
         user = require_user(request)
         manifest = bundle_for(request, user, bundle_id)  # station scope, every time
-        number = int(page) if page.isdigit() else 0
-        if not 1 <= number <= manifest.page_count:
-            raise _PageError(404, "यह पृष्ठ नहीं मिला", "Page not found")
+        number = _page_number(page, manifest)
         data = stored_thumbnail(request, bundle_id, number)
         if data is None:  # stored before thumbnails were made at ingest
             data = thumbnail_file(request, bundle_id, number).read_bytes()
