@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from abhilekh.prefect_env import configure_prefect
+from pipelines.prefect_env import configure_prefect
 from abhilekh.settings import get_settings
 
 configure_prefect(get_settings())
@@ -29,6 +29,7 @@ from pipelines import batch  # noqa: E402
 from pipelines import bundle as steps  # noqa: E402
 from pipelines import maintenance, nightly, timing  # noqa: E402
 from pipelines.batch import BundleRequest  # noqa: E402
+from pipelines.schedule import DEPLOYMENT  # noqa: E402
 from search import open_index  # noqa: E402
 from storage import open_store  # noqa: E402
 
@@ -106,6 +107,31 @@ def nightly_ingest(inbox: str | None = None, settle_minutes: float | None = None
     )
 
 
+def serve_nightly(cron: str, timezone: str, inbox: str | None, settle_minutes: float | None) -> None:
+    """Register nightly-ingest/nightly with a Cron schedule and run its flow runs (blocks).
+
+    Import this module only once PREFECT_API_URL is final (`abhilekh schedule` sets it
+    after starting a server): Prefect reads it at import time.
+    """
+    from pathlib import Path
+
+    from prefect.schedules import Cron
+
+    parameters: dict = {}
+    if inbox:
+        parameters["inbox"] = str(Path(inbox).resolve())
+    if settle_minutes is not None:
+        parameters["settle_minutes"] = settle_minutes
+    nightly_ingest.serve(
+        name=DEPLOYMENT,
+        schedules=[Cron(cron, timezone=timezone)],
+        parameters=parameters,
+        description="Ingest every complete bundle in the inbox, archive or quarantine it, report, reconcile.",
+        tags=["abhilekh"],
+        limit=1,  # one nightly run at a time on this machine
+    )
+
+
 def _with_pool(f):
     return f.with_options(task_runner=_pool())
 
@@ -125,5 +151,5 @@ def run_nightly(inbox: str | None = None, settle_minutes: float | None = None) -
 
 __all__ = [
     "index_bundle", "ingest_batch", "ingest_bundle", "nightly_ingest", "ocr_page", "reconcile",
-    "reindex", "run_ingest_batch", "run_ingest_bundle", "run_nightly", "store_bundle",
+    "reindex", "run_ingest_batch", "run_ingest_bundle", "run_nightly", "serve_nightly", "store_bundle",
 ]

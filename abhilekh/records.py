@@ -6,6 +6,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+def station_key(thana: str | None) -> str:
+    """The one way police stations are compared: ``strip().casefold()``, so
+    "Chhibramau " and "chhibramau" are one station. The index's thana filter and facets
+    and the users' station grants all go by it."""
+    return (thana or "").strip().casefold()
+
+
 @dataclass(frozen=True)
 class BundleMetadata:
     """What a scanning operator types in about one physical file or register."""

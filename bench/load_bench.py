@@ -111,7 +111,7 @@ def build(home: Path, pages: int, users: int, es_url: str | None, seed: int = 7,
     from storage import open_store
     from storage.bundles import (Manifest, SourceFile, pdf_key, save_manifest, save_page,
                                  thumb_key)
-    from web.users import UserStore
+    from access.users import UserStore
 
     settings = Settings(home=home, es_url=es_url, s3_endpoint=None,
                         es_index=f"load-bench-{os.getpid()}")
@@ -179,7 +179,7 @@ def start_server(settings: Settings, workers: int | None = None) -> tuple[subpro
         env["ABHILEKH_ES_URL"] = settings.es_url
         env["ABHILEKH_ES_INDEX"] = settings.es_index
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from abhilekh.cli import app; app()", "serve",
+        [sys.executable, "-c", "from cli.app import app; app()", "serve",
          *(["--workers", str(workers)] if workers else [])],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
+from abhilekh.errors import AbhilekhError
+
 if TYPE_CHECKING:
     from abhilekh.settings import Settings
 
@@ -39,7 +41,7 @@ PDFINFO_TIMEOUT = 60
 PDF_RENDER_TIMEOUT = 300
 
 
-class BadInput(Exception):
+class BadInput(AbhilekhError):
     """A source file we will not read, with a reason a scanning operator can act on."""
 
     def __init__(self, file: str | os.PathLike[str], reason: str) -> None:

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 import pytesseract
 
+from abhilekh.errors import AbhilekhError
 from abhilekh.records import Word
 from ingest.postcorrect import correct_rows
 
@@ -36,7 +37,7 @@ from ingest.postcorrect import correct_rows
 BASE_OPTIONS = ["-c", "tessedit_do_invert=0"]
 
 
-class OcrError(RuntimeError):
+class OcrError(AbhilekhError, RuntimeError):
     """Tesseract failed on a page (missing binary or language, crash, bad image)."""
 
 

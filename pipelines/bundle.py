@@ -25,6 +25,7 @@ from pipelines.identity import bundle_id_for, file_sha256
 from pipelines.retry import with_retries
 from search.base import SearchIndex
 from storage.base import IntegrityError, ObjectStore
+from storage.local import atomic_write
 from storage.bundles import (
     Manifest,
     SourceFile,
@@ -48,7 +49,6 @@ CONTROL_FILES = frozenset(
 # (ids are deterministic, so nothing doubles). ABHILEKH_TEST_INDEX_CHUNK lets the
 # crash tests make a 2-page bundle span two calls.
 INDEX_CHUNK = int(os.environ.get("ABHILEKH_TEST_INDEX_CHUNK", "64"))
-from storage.local import _atomic_write
 
 
 @dataclass(frozen=True)
@@ -203,10 +203,10 @@ def run_page(job: PageJob, settings: Settings) -> PageText:
     )
     work.mkdir(parents=True, exist_ok=True)
     # PDF and thumbnail first, text last: the text file is the "page done" marker.
-    _atomic_write(pdf_path, result.pdf_page)
+    atomic_write(pdf_path, result.pdf_page)
     if result.thumbnail:
-        _atomic_write(work / f"{job.page}.jpg", result.thumbnail)
-    _atomic_write(text_path, json.dumps(page.to_dict(), ensure_ascii=False).encode("utf-8"))
+        atomic_write(work / f"{job.page}.jpg", result.thumbnail)
+    atomic_write(text_path, json.dumps(page.to_dict(), ensure_ascii=False).encode("utf-8"))
     crashpoints.reached("ocr")
     progress.emit("page", bundle_id=job.bundle_id, page=job.page, resumed=False)
     return page

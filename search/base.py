@@ -6,11 +6,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from abhilekh.errors import AbhilekhError
 from abhilekh.records import SearchDocument, SearchFilters, SearchHit
 
 
-class SearchError(Exception):
-    """The index could not answer; the message says what to do."""
+class SearchError(AbhilekhError):
+    """The index could not answer; the message says what to do.
+
+    Transient by default (unreachable, timed out, 5xx); raisers pass
+    ``transient=False`` for what waiting cannot fix (a wrong version, refused access).
+    """
+
+    transient = True
 
 
 @dataclass

@@ -223,7 +223,8 @@ class ElasticIndex:
         if not _INDEX_NAME.match(alias) or alias in (".", ".."):
             raise SearchError(
                 f"ABHILEKH_ES_INDEX={alias!r} is not a valid Elasticsearch index name "
-                "(lowercase letters, digits, '.', '_' and '-')"
+                "(lowercase letters, digits, '.', '_' and '-')",
+                transient=False,
             )
         self.url = url.rstrip("/")
         self.alias = alias
@@ -237,7 +238,7 @@ class ElasticIndex:
     @classmethod
     def from_settings(cls, settings: Settings) -> ElasticIndex:
         if not settings.es_url:
-            raise SearchError("ABHILEKH_ES_URL is not set: no Elasticsearch configured")
+            raise SearchError("ABHILEKH_ES_URL is not set: no Elasticsearch configured", transient=False)
         return cls(settings.es_url, settings.es_index)
 
     # -- plumbing ----------------------------------------------------------------
@@ -256,7 +257,8 @@ class ElasticIndex:
             ) from None
         except UnsupportedProductError as exc:
             raise SearchError(
-                f"{doing}: {self.url} is not Elasticsearch (or not a supported one): {exc}"
+                f"{doing}: {self.url} is not Elasticsearch (or not a supported one): {exc}",
+                transient=False,
             ) from None
         except elastic_transport.ConnectionTimeout:
             raise SearchError(
@@ -268,7 +270,8 @@ class ElasticIndex:
             ) from None
         except ApiError as exc:
             raise SearchError(
-                f"{doing}: Elasticsearch at {self.url} answered {exc.meta.status}: {_reason(exc)}"
+                f"{doing}: Elasticsearch at {self.url} answered {exc.meta.status}: {_reason(exc)}",
+                transient=_transient_status(exc.meta.status),
             ) from None
         except elastic_transport.TransportError as exc:
             raise SearchError(f"{doing}: Elasticsearch at {self.url}: {exc}") from None
@@ -305,7 +308,8 @@ class ElasticIndex:
             ):
                 raise SearchError(
                     f"{self.alias!r} at {self.url} is a plain index, not an alias: delete it "
-                    "(the index is derived) or choose another ABHILEKH_ES_INDEX, then reindex"
+                    "(the index is derived) or choose another ABHILEKH_ES_INDEX, then reindex",
+                    transient=False,
                 )
             targets = self._alias_targets()
             if not targets:
@@ -442,7 +446,8 @@ class ElasticIndex:
                 name=self.alias
             ):
                 raise SearchError(
-                    f"{self.alias!r} at {self.url} is a plain index, not an alias: delete it first"
+                    f"{self.alias!r} at {self.url} is a plain index, not an alias: delete it first",
+                    transient=False,
                 )
             self._create_index(new, with_alias=False)
             try:
@@ -499,7 +504,7 @@ class ElasticIndex:
             if self.client.indices.exists(index=self.alias) and not self.client.indices.exists_alias(
                 name=self.alias
             ):
-                raise SearchError(f"{self.alias!r} at {self.url} is a plain index, not an alias")
+                raise SearchError(f"{self.alias!r} at {self.url} is a plain index, not an alias", transient=False)
             self._switch_to_new_empty()
             self._ready = True
 
@@ -660,7 +665,8 @@ class ElasticIndex:
             if "error" in part:
                 raise SearchError(
                     f"searching: Elasticsearch at {self.url} answered {part.get('status')}: "
-                    f"{_error_reason(part['error'])}"
+                    f"{_error_reason(part['error'])}",
+                    transient=_transient_status(int(part.get("status") or 500)),
                 )
         counted = parts[-1]
         return {
@@ -688,7 +694,8 @@ class ElasticIndex:
                     raise SearchError(
                         f"Elasticsearch at {self.url} does not speak the {CLIENT_MAJOR}.x API of "
                         f"this client ({reason}): run Elasticsearch {CLIENT_MAJOR}.x "
-                        "(`scripts/services start`)"
+                        "(`scripts/services start`)",
+                        transient=False,
                     ) from None
                 raise
             nodes = self.client.nodes.info(metric="_none", filter_path="nodes.*.version")
@@ -698,7 +705,8 @@ class ElasticIndex:
                 raise SearchError(
                     f"Elasticsearch at {self.url} is version {', '.join(versions)}, but the "
                     f"client is {'.'.join(map(str, _client_version))}: the major versions must "
-                    "match"
+                    "match",
+                    transient=False,
                 )
             if health.get("status") == "red":
                 raise SearchError(
@@ -709,13 +717,15 @@ class ElasticIndex:
             ):
                 raise SearchError(
                     f"{self.alias!r} at {self.url} is a plain index, not an alias: delete it and "
-                    "run `abhilekh reindex`"
+                    "run `abhilekh reindex`",
+                    transient=False,
                 )
             targets = self._alias_targets()
             if targets and self._stale(targets):
                 raise SearchError(
                     f"index {self.alias!r} at {self.url} was built by another version of the "
-                    "text normaliser: run `abhilekh reindex`"
+                    "text normaliser: run `abhilekh reindex`",
+                    transient=False,
                 )
 
     def close(self) -> None:
@@ -775,6 +785,14 @@ def _merge_aggs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
                 counts[bucket["key"]] = counts.get(bucket["key"], 0) + int(bucket["doc_count"])
         out[name] = {"buckets": [{"key": k, "doc_count": n} for k, n in counts.items()]}
     return out
+
+
+def _transient_status(status: int) -> bool:
+    """Whether an HTTP answer may change on a retry: server trouble, timeouts, throttling.
+
+    A 401/403 (refused credentials) or another 4xx (a request ES will always refuse) is
+    not worth retrying."""
+    return status >= 500 or status in (408, 429)
 
 
 def _error_reason(error: Any) -> str:

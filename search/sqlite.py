@@ -257,7 +257,8 @@ class SqliteIndex:
                 raise SearchError(
                     f"the search index at {self.path} has schema {version}, newer than "
                     f"this program ({SCHEMA_VERSION}): upgrade abhilekh or delete the "
-                    "file and re-index"
+                    "file and re-index",
+                    transient=False,
                 )
             stale = version != SCHEMA_VERSION
             if not stale:

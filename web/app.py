@@ -20,7 +20,7 @@ stations granted to them (`abhilekh users grant`). Every search is run inside th
 scope (results, facet counts, pages), and every bundle, page, thumbnail and PDF request
 checks the user's stations against the bundle's manifest, so a guessed or shared link
 does not get around it. Every search and every page/PDF view is written to the audit
-log (web/audit.py).
+log (access/audit.py).
 
 The index and the store are opened once, when the app starts, and kept on
 `app.state`. Index calls run on a small pool of threads of their own
@@ -70,11 +70,11 @@ from abhilekh.records import BundleMetadata, SearchFilters, SearchHit
 from search.base import SearchError, SearchIndex, SearchResults
 from storage.base import IntegrityError, ObjectNotFound, ObjectStore, StorageError
 from storage.bundles import Manifest, load_manifest, load_page, pdf_key, thumb_key
-from web import audit as audit_mod
-from web.audit import AuditLog
+from access import audit as audit_mod
+from access.audit import AuditLog
 from web.highlight import hit_boxes
-from web.auth import LOGIN_COOKIE, SESSION_COOKIE, Signer, cookie_secure, load_secret, safe_next
-from web.users import ROLES, User, UserError, UserStore, station_key
+from access.auth import LOGIN_COOKIE, SESSION_COOKIE, Signer, cookie_secure, load_secret, safe_next
+from access.users import ROLES, User, UserError, UserStore, station_key
 
 if TYPE_CHECKING:
     from abhilekh.settings import Settings

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from web.db import open_private_db
+from access.db import open_private_db
 
 GENESIS = "0" * 64
 COLUMNS = ("id", "at", "user", "role", "ip", "action", "query", "filters", "target",
