@@ -100,6 +100,9 @@ class SearchFilters:
     thana: str | None = None
     register: str | None = None
     year: int | None = None
+    # The stations the asker may see (a user's grants); None: every station. Part of
+    # the engine query, so totals and facets are counted inside the scope too.
+    stations: tuple[str, ...] | None = None
 
 
 @dataclass

@@ -55,6 +55,18 @@ class SearchIndex(Protocol):
         """Drop every page (the index is derived; storage keeps the truth)."""
         ...
 
+    def rebuild(self, docs: Iterable[SearchDocument]) -> int:
+        """Replace every page by `docs`; the number of distinct pages afterwards.
+
+        Searches answer from the old pages until the new ones are all in where the
+        engine allows it (Elasticsearch switches an alias; SQLite swaps in one
+        transaction)."""
+        ...
+
+    def check(self) -> None:
+        """Raise SearchError saying what is wrong when this index cannot be used."""
+        ...
+
     def close(self) -> None: ...
 
     def describe(self) -> str: ...
