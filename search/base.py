@@ -58,9 +58,9 @@ class SearchIndex(Protocol):
     def rebuild(self, docs: Iterable[SearchDocument]) -> int:
         """Replace every page by `docs`; the number of distinct pages afterwards.
 
-        Searches answer from the old pages until the new ones are all in where the
-        engine allows it (Elasticsearch switches an alias; SQLite swaps in one
-        transaction)."""
+        Elasticsearch fills a new index and then switches its alias, so searches
+        answer from the old pages until the new ones are all in; SQLite empties the
+        table, then indexes."""
         ...
 
     def check(self) -> None:

@@ -55,7 +55,7 @@ import re
 from dataclasses import dataclass, field
 
 from search.normalise import (
-    _HAS_DEV,
+    has_devanagari,
     finish_fold,
     fold,
     is_latin,
@@ -305,7 +305,7 @@ def fuzzy_clauses(q: ParsedQuery) -> list[list[Match]]:
             out[i].append(Match("folded", (term,), fuzzy=edits))
             any_fuzzy = True
         key = latin_key_of(term)
-        if key is None and _HAS_DEV.search(term):
+        if key is None and has_devanagari(term):
             # A Devanagari word OCR misread may still sound the same: its key in
             # translit (गुड्डू read as गुडू: both ``gudu``).
             out[i].append(Match("translit", (word_key(term),)))

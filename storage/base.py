@@ -58,3 +58,7 @@ class ObjectStore(Protocol):
     def describe(self) -> str:
         """One line saying where the objects live, for humans."""
         ...
+
+    def check(self) -> None:
+        """Raise StorageError saying what is wrong when this store cannot be used."""
+        ...

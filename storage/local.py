@@ -76,6 +76,10 @@ class LocalStore:
     def describe(self) -> str:
         return f"local directory {self.root}"
 
+    def check(self) -> None:
+        if not self.root.is_dir() or not os.access(self.root, os.W_OK | os.X_OK):
+            raise StorageError(f"{self.root} is not a directory this user can write to", transient=False)
+
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write so that a crash leaves either the old file or the new one, never half.
