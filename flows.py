@@ -29,6 +29,7 @@ from pipelines import batch  # noqa: E402
 from pipelines import bundle as steps  # noqa: E402
 from pipelines import maintenance, nightly, timing  # noqa: E402
 from pipelines.batch import BundleRequest  # noqa: E402
+from pipelines.report import BundleReport  # noqa: E402
 from pipelines.schedule import DEPLOYMENT  # noqa: E402
 from search import open_index  # noqa: E402
 from storage import open_store  # noqa: E402
@@ -60,10 +61,16 @@ def index_bundle(manifest: steps.Manifest, pages: list[PageText]) -> int:
         index.close()
 
 
-def _run(requests: list[BundleRequest]) -> list[dict]:
+def _reports(requests: list[BundleRequest]) -> list[BundleReport]:
     """Inside a flow run: every request through the shared page pool of that run."""
     settings = get_settings()
-    return batch.run_bundles(requests, settings, ocr_page.submit, store_bundle, index_bundle, settings.batch_bundles)
+    return batch.ingest_bundles(requests, settings, ocr_page.submit, store_bundle, index_bundle,
+                                settings.batch_bundles)
+
+
+def _run(requests: list[BundleRequest]) -> list[dict]:
+    """The reports in their JSON form: a flow's result is where they leave Python."""
+    return [r.to_dict() for r in _reports(requests)]
 
 
 @flow(name="ingest-bundle", log_prints=False, task_runner=_pool())
@@ -102,7 +109,7 @@ def nightly_ingest(inbox: str | None = None, settle_minutes: float | None = None
     from pathlib import Path
 
     return nightly.run_nightly(
-        get_settings(), _run, lambda: maintenance.reconcile(get_settings()),
+        get_settings(), _reports, lambda: maintenance.reconcile(get_settings()),
         Path(inbox) if inbox else None, settle_minutes,
     )
 

@@ -77,7 +77,7 @@ def ingest(
     from cli.progress import ingest_with_progress
 
     report = ingest_with_progress(path, metadata, console)
-    raise typer.Exit(0 if report["ok"] else 1)
+    raise typer.Exit(0 if report.ok else 1)
 
 
 @app.command()
@@ -242,8 +242,8 @@ def batch(
     reports, seconds = batch_with_progress(requests, console)
     out = report_dir or settings.reports_dir / f"batch-{stamp()}"
     html_path, json_path = write_reports(reports, out, settings, title=f"abhilekh batch: {manifest.name}", seconds=seconds)
-    failed = [r for r in reports if not r["ok"]]
-    pages = sum(r["pages"] for r in reports if r["stored"])
+    failed = [r for r in reports if not r.ok]
+    pages = sum(r.pages for r in reports if r.stored)
     console.print(f"{len(reports) - len(failed)} of {len(reports)} bundle(s) ok, {pages} page(s) stored "
                   f"in {seconds:.0f} s ({60 * pages / max(seconds, 1e-9):.1f} pages/min)")
     console.print(f"report: {escape(str(html_path))}\n        {escape(str(json_path))}")
