@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import os
 
-from pipelines.prefect_env import configure_prefect
 from abhilekh.settings import get_settings
+from pipelines.prefect_env import configure_prefect
 
 configure_prefect(get_settings())
 
@@ -25,9 +25,13 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from abhilekh.records import PageText  # noqa: E402
-from pipelines import batch  # noqa: E402
+from pipelines import (  # noqa: E402
+    batch,  # noqa: E402
+    maintenance,
+    nightly,
+    timing,
+)
 from pipelines import bundle as steps  # noqa: E402
-from pipelines import maintenance, nightly, timing  # noqa: E402
 from pipelines.batch import BundleRequest  # noqa: E402
 from pipelines.report import BundleReport  # noqa: E402
 from pipelines.schedule import DEPLOYMENT  # noqa: E402

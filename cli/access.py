@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -71,7 +71,7 @@ def _user_op(fn, *args):
 def users_add(
     name: Annotated[str, typer.Argument(help="Log-in name: a-z 0-9 . _ - @")],
     role: Annotated[str, typer.Option(help="officer, operator or admin.")] = "officer",
-    station: Annotated[Optional[list[str]], typer.Option("--station", help="A police station (thana) as written in the bundles' metadata; repeat for several.")] = None,
+    station: Annotated[list[str] | None, typer.Option("--station", help="A police station (thana) as written in the bundles' metadata; repeat for several.")] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin (scripts).")] = False,
 ) -> None:
     """Add a user; asks for the password twice (at least 8 characters)."""
@@ -148,8 +148,8 @@ def users_disable(
 @audit_app.command("export")
 def audit_export(
     fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
-    out: Annotated[Optional[Path], typer.Option("--out", help="File to write (default: stdout).")] = None,
-    since: Annotated[Optional[str], typer.Option(help="Only rows at or after this UTC time, e.g. 2025-01-31.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout).")] = None,
+    since: Annotated[str | None, typer.Option(help="Only rows at or after this UTC time, e.g. 2025-01-31.")] = None,
 ) -> None:
     """Write the whole audit log (oldest first) as CSV or JSON."""
     from access.audit import AuditLog, to_csv, to_json

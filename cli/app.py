@@ -10,10 +10,9 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -58,7 +57,7 @@ def ingest(
     path: Annotated[Path, typer.Argument(help="A folder or .zip of page scans (TIFF, JPEG, PNG, scanned PDF), or one file.")],
     thana: Annotated[str, typer.Option(help="Police station or office, e.g. Chhibramau / छिबरामऊ.")] = "",
     register: Annotated[str, typer.Option(help="Register or file type, e.g. 'Crime Register', 'General Diary'.")] = "",
-    year: Annotated[Optional[str], typer.Option(help="Year (1998) or range (1995-1998) the bundle covers.")] = None,
+    year: Annotated[str | None, typer.Option(help="Year (1998) or range (1995-1998) the bundle covers.")] = None,
     file_no: Annotated[str, typer.Option("--file-no", help="File or register number.")] = "",
     title: Annotated[str, typer.Option(help="A title officers will recognise.")] = "",
 ) -> None:
@@ -83,9 +82,9 @@ def ingest(
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="Words, a name, 'मु0अ0सं0 123/2019', 'धारा 379', a vehicle number, or a \"quoted phrase\".")],
-    thana: Annotated[Optional[str], typer.Option(help="Only this police station.")] = None,
-    register: Annotated[Optional[str], typer.Option(help="Only this register type.")] = None,
-    year: Annotated[Optional[int], typer.Option(help="Only bundles covering this year.")] = None,
+    thana: Annotated[str | None, typer.Option(help="Only this police station.")] = None,
+    register: Annotated[str | None, typer.Option(help="Only this register type.")] = None,
+    year: Annotated[int | None, typer.Option(help="Only bundles covering this year.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="How many hits.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of hits.")] = False,
 ) -> None:
@@ -150,12 +149,13 @@ def ocr(
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Address to listen on (default ABHILEKH_HOST, 127.0.0.1).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (default ABHILEKH_PORT, 8750).")] = None,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Server processes (default ABHILEKH_WEB_WORKERS, else one per CPU).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default ABHILEKH_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default ABHILEKH_PORT, 8750).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Server processes (default ABHILEKH_WEB_WORKERS, else one per CPU).")] = None,
 ) -> None:
     """The search page for officers: search box, filters, snippets, open the PDF at the page."""
-    from web.app import default_workers, serve as run
+    from web.app import default_workers
+    from web.app import serve as run
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
@@ -215,7 +215,7 @@ def doctor() -> None:
 @app.command()
 def batch(
     manifest: Annotated[Path, typer.Argument(help="A .csv or .yaml manifest (one row per bundle: path, thana, register, year, file_no, title), or a folder of bundle folders.")],
-    report_dir: Annotated[Optional[Path], typer.Option("--report-dir", help="Where report.html and report.json go (default $ABHILEKH_HOME/reports/batch-<time>).")] = None,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Where report.html and report.json go (default $ABHILEKH_HOME/reports/batch-<time>).")] = None,
 ) -> None:
     """Digitise many bundles: pages of all bundles share one OCR pool (one Tesseract per core).
 
@@ -223,9 +223,9 @@ def batch(
     then writes an HTML report (thumbnails of pages flagged for review) and a JSON report.
     Exit code 1 if any bundle had failures; rerunning the same manifest finishes them.
     """
+    from cli.progress import batch_with_progress
     from pipelines.batch import read_manifest
     from pipelines.report import stamp, write_reports
-    from cli.progress import batch_with_progress
 
     if not manifest.exists():
         err.print(f"[red]error:[/] {escape(str(manifest))} does not exist")
@@ -254,8 +254,8 @@ def batch(
 def schedule(
     cron: Annotated[str, typer.Option(help="When the nightly ingest runs (cron syntax).")] = "0 1 * * *",
     timezone: Annotated[str, typer.Option(help="Time zone the cron is read in.")] = "Asia/Kolkata",
-    inbox: Annotated[Optional[Path], typer.Option(help="Inbox folder to ingest (default ABHILEKH_INBOX, $ABHILEKH_HOME/inbox).")] = None,
-    settle_minutes: Annotated[Optional[float], typer.Option("--settle-minutes", help="A bundle unchanged this long (or with a .ready file) is complete (default ABHILEKH_INBOX_SETTLE_MINUTES).")] = None,
+    inbox: Annotated[Path | None, typer.Option(help="Inbox folder to ingest (default ABHILEKH_INBOX, $ABHILEKH_HOME/inbox).")] = None,
+    settle_minutes: Annotated[float | None, typer.Option("--settle-minutes", help="A bundle unchanged this long (or with a .ready file) is complete (default ABHILEKH_INBOX_SETTLE_MINUTES).")] = None,
     port: Annotated[int, typer.Option(help="Port of the local Prefect server started when PREFECT_API_URL is unset.")] = 4200,
 ) -> None:
     """Run the nightly ingest on a schedule: register the deployment and serve it (blocks).

@@ -75,7 +75,7 @@ def _backend(name: str, opener: Callable[[], ObjectStore | SearchIndex]) -> list
         if close is not None:
             close()
         return [Check(name, True, detail)]
-    except Exception as exc:  # every failure becomes advice, never a traceback
+    except Exception as exc:  # noqa: BLE001 - every failure becomes advice, never a traceback
         return [Check(name, False, str(exc), "see docs/operations.md; for local servers: scripts/services start")]
 
 

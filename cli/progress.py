@@ -110,7 +110,7 @@ def ocr_files(paths: list[Path], out_dir: Path, console: Console) -> list[tuple[
                 future.result()
             except BadInput as exc:
                 failures.append((path, exc.reason))
-            except Exception as exc:  # report and carry on with the other files
+            except Exception as exc:  # noqa: BLE001 - report and carry on with the other files
                 failures.append((path, f"{type(exc).__name__}: {exc}"))
             bar.advance(task_id)
     for path, reason in failures:

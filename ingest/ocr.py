@@ -30,7 +30,6 @@ from abhilekh.errors import AbhilekhError
 from abhilekh.records import Word
 from ingest.postcorrect import correct_rows
 
-
 # Tesseract 5 re-reads every doubtful line as white-on-black text. Police records
 # have none, and on noisy forms and handwriting that second pass costs ~25% of the
 # page time (measured on the FIR samples) and half of an orientation check.

@@ -160,7 +160,7 @@ def ingest_bundles(
             i, item = entry
             try:
                 report = _finish(item, settings, store_fn, index_fn, slots)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - one bundle's failure is its report, not the batch's end
                 failure = {"file": "(bundle)", "reason": _reason(exc)}
                 report = steps.report_for(item.plan, None, 0, item.started, page_failures=[failure])
             finally:
@@ -184,7 +184,7 @@ def ingest_bundles(
                     with timing.stage("plan"):
                         plan = steps.plan_bundle(Path(request.path), BundleMetadata.from_dict(request.metadata),
                                                  settings)
-                except Exception as exc:  # a missing or unreadable bundle must not sink the batch
+                except Exception as exc:  # noqa: BLE001 - a missing or unreadable bundle must not sink the batch
                     results[i] = _finish_report(_unplanned_report(request, exc, started), request)
                     continue
                 progress.emit("plan", bundle_id=plan.bundle_id, pages=len(plan.jobs), failures=plan.failures,
@@ -215,7 +215,7 @@ def ingest_bundles(
             deferred = 0
             try:
                 item = _admit(request, plan, lock, started, settings, submit_ocr)
-            except Exception as exc:  # the store unreachable past the retries: this bundle fails, not the batch
+            except Exception as exc:  # noqa: BLE001 - the store unreachable past the retries: this bundle fails
                 lock.release()
                 failure = {"file": "(storage)", "reason": _reason(exc)}
                 results[i] = _finish_report(steps.report_for(plan, None, 0, started, page_failures=[failure]), request)
@@ -263,7 +263,7 @@ def _finish(item: _InFlight, settings: Settings, store_fn: StoreFn, index_fn: In
     try:
         with timing.stage("store"):
             manifest = store_fn(plan, pages)
-    except Exception as exc:  # store down past the retries: the work files stay for a rerun
+    except Exception as exc:  # noqa: BLE001 - store down past the retries: the work files stay for a rerun
         failure = {"file": "(storage)", "reason": f"not stored: {_reason(exc)}"}
         return steps.report_for(plan, None, 0, started, page_failures=[failure])
     with timing.stage("index"):
@@ -282,7 +282,7 @@ def _collect(item: _InFlight) -> tuple[list[PageText], list[Failure]]:
         try:
             with timing.stage("wait_ocr"):
                 pages.append(future.result())
-        except Exception as exc:  # one bad page must not sink the others
+        except Exception as exc:  # noqa: BLE001 - one bad page must not sink the others
             page_failures.append({"file": f"{job.source_name} (page {job.source_page})", "reason": _reason(exc)})
     return pages, page_failures
 
@@ -291,7 +291,7 @@ def _index(index_fn: IndexFn, manifest: Manifest, pages: list[PageText]) -> tupl
     """Index now; if the index is down, the bundle is safe in storage and `reconcile` catches up."""
     try:
         return index_fn(manifest, pages), None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever the index raised, the bundle is stored
         return 0, _reason(exc)
 
 

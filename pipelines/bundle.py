@@ -14,7 +14,7 @@ import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from abhilekh import __version__
@@ -26,7 +26,6 @@ from pipelines.report import BundleReport, Failure, FlaggedPage
 from pipelines.retry import with_retries
 from search.base import SearchIndex
 from storage.base import IntegrityError, ObjectStore
-from storage.local import atomic_write
 from storage.bundles import (
     Manifest,
     SourceFile,
@@ -37,6 +36,7 @@ from storage.bundles import (
     pdf_key,
     thumb_key,
 )
+from storage.local import atomic_write
 
 # Files an operator (or the scanning station) puts beside the scans to describe the
 # bundle or mark it complete. They are not scans: planning leaves them out, so they
@@ -239,7 +239,7 @@ def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, st
             "tesseract": tesseract_version(),
             "languages": settings.ocr_languages,
         },
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         errors=plan.failures + unread_page_errors(pages, settings),
     )
     put_verified(store, manifest_key(manifest.bundle_id), manifest.to_json(), "application/json", settings)

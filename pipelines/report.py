@@ -160,7 +160,7 @@ def thumbnail_data_uri(source: str, page: int, settings: Settings) -> str | None
         buf = io.BytesIO()
         image.save(buf, "JPEG", quality=60)
         return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-    except Exception:  # a thumbnail is a nicety; the report must still be written
+    except Exception:  # noqa: BLE001 - a thumbnail is a nicety; the report must still be written
         return None
 
 

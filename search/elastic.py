@@ -25,7 +25,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import elastic_transport
@@ -189,7 +189,7 @@ def fuzzy_query_dsl(parsed: ParsedQuery, scope: Scope | None = None) -> dict[str
 
 
 def _new_index_name(alias: str) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     return f"{alias}-v{stamp}"
 
 

@@ -55,9 +55,9 @@ import re
 from dataclasses import dataclass, field
 
 from search.normalise import (
-    has_devanagari,
     finish_fold,
     fold,
+    has_devanagari,
     is_latin,
     latin_key,
     notations,

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from abhilekh.settings import Settings, activate
+from access.audit import AuditLog
 from tests.test_web import (  # noqa: F401  (fixtures)
     CR,
     GD,
@@ -21,7 +22,6 @@ from tests.test_web import (  # noqa: F401  (fixtures)
     home,
     login,
 )
-from access.audit import AuditLog
 
 
 def _rows(home: Settings) -> list[dict]:

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from abhilekh.settings import Settings
+from access.auth import cookie_secure
 from tests.test_web import (  # noqa: F401  (fixtures)
     CR,
     GD,
@@ -22,7 +23,6 @@ from tests.test_web import (  # noqa: F401  (fixtures)
     login,
 )
 from web.app import create_app
-from access.auth import cookie_secure
 
 
 def _csrf(html: str) -> str:

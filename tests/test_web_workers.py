@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from abhilekh.settings import Settings
-from tests.test_web import GD, PASSWORDS, fast_hashing, home  # noqa: F401
 from access.audit import AuditLog
+from tests.test_web import GD, PASSWORDS, fast_hashing, home  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 

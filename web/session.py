@@ -16,9 +16,9 @@ cookie signed at GET /login, web/routes/login.py).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyCookie
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -104,6 +104,12 @@ def json_only(request: Request) -> None:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json":
         raise StarletteHTTPException(415, "Content-Type must be application/json")
+
+
+# What a route takes to get the checked user (the router has already run the check;
+# FastAPI runs a dependency once per request, so this is the same call's result).
+CurrentUser = Annotated[User, Depends(require_user)]
+CurrentAdmin = Annotated[User, Depends(require_admin)]
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:

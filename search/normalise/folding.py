@@ -7,7 +7,6 @@ import unicodedata
 from functools import lru_cache
 
 from search.normalise.chars import (
-    SPACED_ABBREVIATIONS,
     _ANUSVARA,
     _FAST_TOKEN,
     _GROUP_RE,
@@ -21,6 +20,7 @@ from search.normalise.chars import (
     _RUN_RE,
     _SEGMENT_RE,
     _VIRAMA,
+    SPACED_ABBREVIATIONS,
     _general_tokeniser,
     _translate_one,
 )

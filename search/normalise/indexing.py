@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from search.normalise.folding import finish_fold, prefold
-from search.normalise.transliteration import transliterate_folded
 from search.normalise.notation import notations, stray_crime_keys
 from search.normalise.pairs import pair_keys
+from search.normalise.transliteration import transliterate_folded
 from search.normalise.vehicle import vehicle_notations
+
 
 def index_extras(text: str, folded: str, prefolded: str | None = None) -> tuple[str, str]:
     """What an index adds after ``fold(text)`` and ``transliterate_folded`` of it:

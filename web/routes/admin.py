@@ -12,10 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from access import audit as audit_mod
 from access.audit import AuditLog
-from access.users import ROLES, User, UserError, UserStore
+from access.users import ROLES, UserError, UserStore
 from web.query import int_param, text_param
 from web.render import render
-from web.session import audit, csrf_protect, require_admin
+from web.session import CurrentAdmin, audit, csrf_protect, require_admin
 
 # require_admin first: a refused officer is audited before anything else is looked at.
 router = APIRouter(prefix="/admin", include_in_schema=False,
@@ -32,7 +32,7 @@ def admin_users(request: Request) -> HTMLResponse:
 
 
 @router.post("/users")
-async def admin_users_post(request: Request, admin: User = Depends(require_admin)) -> Response:
+async def admin_users_post(request: Request, admin: CurrentAdmin) -> Response:
     form = await request.form()  # its CSRF token was checked by the router
     users: UserStore = request.app.state.users
     action = str(form.get("action") or "")
@@ -86,7 +86,7 @@ def admin_audit(request: Request) -> HTMLResponse:
 
 
 @router.get("/audit/export")
-def admin_audit_export(request: Request, format: str = "csv", admin: User = Depends(require_admin)) -> Response:
+def admin_audit_export(request: Request, admin: CurrentAdmin, format: str = "csv") -> Response:
     log: AuditLog = request.app.state.audit
     audit(request, admin, "export", detail=format)
     stamp = time.strftime("%Y%m%d-%H%M%S")

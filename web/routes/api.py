@@ -14,16 +14,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from abhilekh.records import SearchFilters
 from access.auth import SESSION_COOKIE
-from access.users import User
 from search.base import SearchError
 from web.errors import BAD_LOGIN, THROTTLED
 from web.models import HealthOut, HitOut, LoginIn, SearchOut, UserOut
-from web.query import MAX_LIMIT, MAX_OFFSET, MAX_QUERY, PAGE_SIZE, Query as SearchQuery, pdf_url, text_param, thumb_url
-from web.query import year_param
+from web.query import MAX_LIMIT, MAX_OFFSET, MAX_QUERY, PAGE_SIZE, pdf_url, text_param, thumb_url, year_param
+from web.query import Query as SearchQuery
 from web.routes.login import check_login
 from web.runtime import IndexThreads
 from web.scope import audit_search, run_search, store_of
-from web.session import audit, current_user, json_only, require_user, session_cookie, session_token, set_session_cookie
+from web.session import (
+    CurrentUser,
+    audit,
+    current_user,
+    json_only,
+    require_user,
+    session_cookie,
+    session_token,
+    set_session_cookie,
+)
 
 auth_router = APIRouter(prefix="/api", dependencies=[Depends(json_only)])
 router = APIRouter(prefix="/api", dependencies=[Depends(session_cookie), Depends(require_user), Depends(json_only)])
@@ -61,13 +69,13 @@ def api_logout(request: Request) -> Response:
             responses={401: {"description": "no session: POST /api/login first"}})
 async def api_search(
     request: Request,
+    user: CurrentUser,
     q: Annotated[str, Query(max_length=MAX_QUERY, description="words, names, numbers")] = "",
     thana: Annotated[str | None, Query(max_length=200)] = None,
     register: Annotated[str | None, Query(max_length=200)] = None,
     year: Annotated[str | None, Query(pattern=r"^(\d{1,4})?$", description="e.g. 2019")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = PAGE_SIZE,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    user: User = Depends(require_user),
 ) -> SearchOut:
     query = SearchQuery(
         q=q.strip(),

@@ -12,14 +12,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from access.users import User
 from storage.base import StorageError
 from storage.bundles import load_page, pdf_key
 from web.highlight import hit_boxes
 from web.query import MAX_QUERY, page_url, pdf_url, text_param, thumb_url, years_label
 from web.render import render
 from web.scope import bundle_for, page_number, store_of
-from web.session import audit, csrf_protect, require_user, session_cookie
+from web.session import CurrentUser, audit, csrf_protect, require_user, session_cookie
 from web.thumbs import RenderedThumbnails, read_pdf, stored_thumbnail
 
 router = APIRouter(dependencies=[Depends(session_cookie), Depends(require_user), Depends(csrf_protect)])
@@ -31,7 +30,7 @@ THUMB_CACHE = "private, max-age=3600"
 
 
 @router.get("/bundles/{bundle_id}", response_class=HTMLResponse, include_in_schema=False)
-def bundle_page(request: Request, bundle_id: str, user: User = Depends(require_user)) -> HTMLResponse:
+def bundle_page(request: Request, bundle_id: str, user: CurrentUser) -> HTMLResponse:
     manifest = bundle_for(request, user, bundle_id)
     audit(request, user, "view_bundle", target=bundle_id)
     review = set(manifest.needs_review)
@@ -60,7 +59,7 @@ def bundle_page(request: Request, bundle_id: str, user: User = Depends(require_u
 
 
 @router.get("/bundles/{bundle_id}/pages/{page}", response_class=HTMLResponse, include_in_schema=False)
-def page_viewer(request: Request, bundle_id: str, page: str, user: User = Depends(require_user)) -> HTMLResponse:
+def page_viewer(request: Request, bundle_id: str, page: str, user: CurrentUser) -> HTMLResponse:
     manifest = bundle_for(request, user, bundle_id)
     number = page_number(page, manifest)
     q = text_param(request.query_params.get("q"), MAX_QUERY) or ""
@@ -112,9 +111,9 @@ def _page_hits(request: Request, bundle_id: str, number: int, q: str) -> tuple[l
 def bundle_pdf(
     request: Request,
     bundle_id: str,
+    user: CurrentUser,
     page: Annotated[int | None, Query(ge=1, description="page being opened (audited)")] = None,
     download: Annotated[bool, Query(description="save instead of showing")] = False,
-    user: User = Depends(require_user),
 ) -> Response:
     bundle_for(request, user, bundle_id)
     data = read_pdf(store_of(request), bundle_id)
@@ -134,7 +133,7 @@ def bundle_pdf(
 
 
 @router.get("/bundles/{bundle_id}/pages/{page}/thumb.jpg", include_in_schema=False)
-def page_thumbnail(request: Request, bundle_id: str, page: str, user: User = Depends(require_user)) -> Response:
+def page_thumbnail(request: Request, bundle_id: str, page: str, user: CurrentUser) -> Response:
     manifest = bundle_for(request, user, bundle_id)  # station scope, every time
     number = page_number(page, manifest)
     store = store_of(request)

@@ -9,12 +9,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from abhilekh.records import SearchFilters, SearchHit
-from access.users import User
 from search.base import SearchError, SearchResults
 from web.query import MAX_OFFSET, PAGE_SIZE, Query, facet_options, page_url, pdf_url, query_from, thumb_url, years_label
 from web.render import render
 from web.scope import audit_search, run_search
-from web.session import csrf_protect, require_user
+from web.session import CurrentUser, csrf_protect, require_user
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_user), Depends(csrf_protect)])
 
@@ -59,7 +58,7 @@ def _paging(query: Query, results: SearchResults | None) -> dict[str, Any]:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def search_page(request: Request, user: User = Depends(require_user)) -> HTMLResponse:
+async def search_page(request: Request, user: CurrentUser) -> HTMLResponse:
     query = query_from(request.query_params)
     results: SearchResults | None = None
     error: str | None = None
