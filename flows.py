@@ -14,6 +14,7 @@ reconcile. Store and index steps retry transient errors with backoff themselves
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from abhilekh.settings import get_settings
 from pipelines.prefect_env import configure_prefect
@@ -39,7 +40,7 @@ from search import open_index  # noqa: E402
 from storage import open_store  # noqa: E402
 
 
-def _pool() -> ThreadPoolTaskRunner:
+def _pool() -> Any:  # a ThreadPoolTaskRunner; Prefect's generics do not match its own flow decorator's
     return ThreadPoolTaskRunner(max_workers=max(1, get_settings().ocr_jobs or os.cpu_count() or 1))
 
 

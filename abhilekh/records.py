@@ -29,7 +29,7 @@ class BundleMetadata:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BundleMetadata:
-        known = {k: data.get(k) for k in cls.__dataclass_fields__ if k in data}
+        known: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
 
     def years(self) -> list[int]:

@@ -13,7 +13,16 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from abhilekh.settings import get_settings
 from pipelines import progress as events
@@ -125,9 +134,7 @@ class _RateColumn(TextColumn):
     def __init__(self) -> None:
         super().__init__("")
 
-    def render(self, task):  # type: ignore[override]
-        from rich.text import Text
-
+    def render(self, task: Task) -> Text:
         elapsed = task.elapsed or 0.0
         rate = 60 * task.completed / elapsed if elapsed > 1 and task.completed else 0.0
         return Text(f"{rate:5.1f} pages/min" if rate else "   –  pages/min")

@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
@@ -80,7 +80,7 @@ def _is_junk(name: str) -> bool:
 
 
 def _walk(root: Path) -> list[Path]:
-    found: list[tuple[list, Path]] = []
+    found: list[tuple[Any, Path]] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and d.casefold() not in JUNK_DIRS]
         for name in filenames:

@@ -596,7 +596,7 @@ class _Engine:
             boost_sql = "1.0"
             boost_args = []
         want = offset + limit
-        top: list = []
+        top: list[Any] = []
         if want:
             score_sql = f"(-bm25(pages_fts, ?, ?)) * {boost_sql}"
             args = [w_folded, w_translit, *boost_args, *combo_args, expr]

@@ -28,7 +28,7 @@ BUNDLE_ID = re.compile(r"[0-9a-f]{16,64}")
 
 
 def store_of(request: Request) -> ObjectStore:
-    return request.app.state.store  # type: ignore[no-any-return]
+    return request.app.state.store
 
 
 def within_stations(filters: SearchFilters, user: User) -> SearchFilters:

@@ -39,7 +39,7 @@ session_cookie = APIKeyCookie(
 
 
 def signer(request: Request) -> Signer:
-    return request.app.state.signer  # type: ignore[no-any-return]
+    return request.app.state.signer
 
 
 def session_token(request: Request) -> str | None:
@@ -52,7 +52,7 @@ def current_user(request: Request) -> User | None:
         token = session_token(request)
         users: UserStore = request.app.state.users
         request.state.user = users.session_user(token) if token else None
-    return request.state.user  # type: ignore[no-any-return]
+    return request.state.user
 
 
 def require_user(request: Request) -> User:

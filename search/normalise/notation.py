@@ -71,7 +71,12 @@ def _notation_tokens(prefolded: str) -> list[tuple[str, str, int, int]]:
     """(kind n/w/p, text, start, end) of each token; cached for the few texts being
     indexed (``notations`` and ``vehicle_notations`` read the same text). Read-only."""
     # lastindex names the one group that matched
-    return [(_N_KIND[m.lastindex], m.group(), *m.span()) for m in _N_TOKEN.finditer(prefolded)]
+    out: list[tuple[str, str, int, int]] = []
+    for m in _N_TOKEN.finditer(prefolded):
+        kind = _N_KIND[m.lastindex or 0]
+        assert kind is not None  # every match matches one of the three groups
+        out.append((kind, m.group(), *m.span()))
+    return out
 
 
 def notations(prefolded: str) -> list[Notation]:

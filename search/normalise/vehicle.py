@@ -33,7 +33,7 @@ _VEH_RUN = re.compile(r"(?<![\d/.\-])\d{7,10}(?![\d/.\-])")
 
 def _is_date(text: str) -> bool:
     m = _VEH_DATE.fullmatch(text)
-    return bool(m) and int(m.group(1)) <= 31 and int(m.group(3)) <= 12
+    return m is not None and int(m.group(1)) <= 31 and int(m.group(3)) <= 12
 
 
 def vehicle_notations(prefolded: str, query: bool = False) -> list[Notation]:
