@@ -14,9 +14,10 @@ reconcile. Store and index steps retry transient errors with backoff themselves
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from abhilekh.prefect_env import configure_prefect
 from abhilekh.settings import get_settings
+from pipelines.prefect_env import configure_prefect
 
 configure_prefect(get_settings())
 
@@ -25,15 +26,21 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from abhilekh.records import PageText  # noqa: E402
-from pipelines import batch  # noqa: E402
+from pipelines import (  # noqa: E402
+    batch,  # noqa: E402
+    maintenance,
+    nightly,
+    timing,
+)
 from pipelines import bundle as steps  # noqa: E402
-from pipelines import maintenance, nightly, timing  # noqa: E402
 from pipelines.batch import BundleRequest  # noqa: E402
+from pipelines.report import BundleReport  # noqa: E402
+from pipelines.schedule import DEPLOYMENT  # noqa: E402
 from search import open_index  # noqa: E402
 from storage import open_store  # noqa: E402
 
 
-def _pool() -> ThreadPoolTaskRunner:
+def _pool() -> Any:  # a ThreadPoolTaskRunner; Prefect's generics do not match its own flow decorator's
     return ThreadPoolTaskRunner(max_workers=max(1, get_settings().ocr_jobs or os.cpu_count() or 1))
 
 
@@ -59,10 +66,16 @@ def index_bundle(manifest: steps.Manifest, pages: list[PageText]) -> int:
         index.close()
 
 
-def _run(requests: list[BundleRequest]) -> list[dict]:
+def _reports(requests: list[BundleRequest]) -> list[BundleReport]:
     """Inside a flow run: every request through the shared page pool of that run."""
     settings = get_settings()
-    return batch.run_bundles(requests, settings, ocr_page.submit, store_bundle, index_bundle, settings.batch_bundles)
+    return batch.ingest_bundles(requests, settings, ocr_page.submit, store_bundle, index_bundle,
+                                settings.batch_bundles)
+
+
+def _run(requests: list[BundleRequest]) -> list[dict]:
+    """The reports in their JSON form: a flow's result is where they leave Python."""
+    return [r.to_dict() for r in _reports(requests)]
 
 
 @flow(name="ingest-bundle", log_prints=False, task_runner=_pool())
@@ -101,8 +114,33 @@ def nightly_ingest(inbox: str | None = None, settle_minutes: float | None = None
     from pathlib import Path
 
     return nightly.run_nightly(
-        get_settings(), _run, lambda: maintenance.reconcile(get_settings()),
+        get_settings(), _reports, lambda: maintenance.reconcile(get_settings()),
         Path(inbox) if inbox else None, settle_minutes,
+    )
+
+
+def serve_nightly(cron: str, timezone: str, inbox: str | None, settle_minutes: float | None) -> None:
+    """Register nightly-ingest/nightly with a Cron schedule and run its flow runs (blocks).
+
+    Import this module only once PREFECT_API_URL is final (`abhilekh schedule` sets it
+    after starting a server): Prefect reads it at import time.
+    """
+    from pathlib import Path
+
+    from prefect.schedules import Cron
+
+    parameters: dict = {}
+    if inbox:
+        parameters["inbox"] = str(Path(inbox).resolve())
+    if settle_minutes is not None:
+        parameters["settle_minutes"] = settle_minutes
+    nightly_ingest.serve(
+        name=DEPLOYMENT,
+        schedules=[Cron(cron, timezone=timezone)],
+        parameters=parameters,
+        description="Ingest every complete bundle in the inbox, archive or quarantine it, report, reconcile.",
+        tags=["abhilekh"],
+        limit=1,  # one nightly run at a time on this machine
     )
 
 
@@ -125,5 +163,5 @@ def run_nightly(inbox: str | None = None, settle_minutes: float | None = None) -
 
 __all__ = [
     "index_bundle", "ingest_batch", "ingest_bundle", "nightly_ingest", "ocr_page", "reconcile",
-    "reindex", "run_ingest_batch", "run_ingest_bundle", "run_nightly", "store_bundle",
+    "reindex", "run_ingest_batch", "run_ingest_bundle", "run_nightly", "serve_nightly", "store_bundle",
 ]

@@ -6,6 +6,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+def station_key(thana: str | None) -> str:
+    """The one way police stations are compared: ``strip().casefold()``, so
+    "Chhibramau " and "chhibramau" are one station. The index's thana filter and facets
+    and the users' station grants all go by it."""
+    return (thana or "").strip().casefold()
+
+
 @dataclass(frozen=True)
 class BundleMetadata:
     """What a scanning operator types in about one physical file or register."""
@@ -22,7 +29,7 @@ class BundleMetadata:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BundleMetadata:
-        known = {k: data.get(k) for k in cls.__dataclass_fields__ if k in data}
+        known: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
 
     def years(self) -> list[int]:
@@ -93,6 +100,9 @@ class SearchFilters:
     thana: str | None = None
     register: str | None = None
     year: int | None = None
+    # The stations the asker may see (a user's grants); None: every station. Part of
+    # the engine query, so totals and facets are counted inside the scope too.
+    stations: tuple[str, ...] | None = None
 
 
 @dataclass

@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     port: int = 8750
     web_workers: int = 0  # server processes of `abhilekh serve`; 0: one per CPU
 
-    # Log-in and sessions (web/auth.py)
+    # Log-in and sessions (access/auth.py)
     secret_key: str | None = None  # signs cookies; unset: made once in <home>/secret_key
     session_hours: float = 12.0  # a session ends this long after log-in
     cookie_secure: bool | None = None  # None: Secure unless host is loopback

@@ -106,12 +106,11 @@ def _thumbnails(seed: int) -> list[bytes]:
 def build(home: Path, pages: int, users: int, es_url: str | None, seed: int = 7,
           stored_thumbs: bool = True):
     """Index, store, users. Returns {user: [queries]}."""
+    from access.users import UserStore
     from bench._corpus_text import corpus
     from search import open_index
     from storage import open_store
-    from storage.bundles import (Manifest, SourceFile, pdf_key, save_manifest, save_page,
-                                 thumb_key)
-    from web.users import UserStore
+    from storage.bundles import Manifest, SourceFile, pdf_key, save_manifest, save_page, thumb_key
 
     settings = Settings(home=home, es_url=es_url, s3_endpoint=None,
                         es_index=f"load-bench-{os.getpid()}")
@@ -179,7 +178,7 @@ def start_server(settings: Settings, workers: int | None = None) -> tuple[subpro
         env["ABHILEKH_ES_URL"] = settings.es_url
         env["ABHILEKH_ES_INDEX"] = settings.es_index
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from abhilekh.cli import app; app()", "serve",
+        [sys.executable, "-c", "from cli.app import app; app()", "serve",
          *(["--workers", str(workers)] if workers else [])],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
@@ -248,7 +247,7 @@ def _tree_cpu(pid: int) -> float:
         except OSError:
             continue
         stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
-    tree, total, grew = {pid}, 0.0, True
+    tree, grew = {pid}, True
     while grew:
         grew = False
         for p, (ppid, _) in stats.items():

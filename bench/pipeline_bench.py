@@ -83,9 +83,8 @@ def ocr_alone(bundles: list[Path], settings, jobs: int, label: str = "OCR alone"
 def pipeline(bundles: list[Path], settings, label: str) -> tuple[int, float]:
     import flows
     from abhilekh.settings import activate
-    from pipelines.batch import BundleRequest
-
     from pipelines import timing
+    from pipelines.batch import BundleRequest
 
     activate(settings)
     try:

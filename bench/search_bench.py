@@ -282,12 +282,12 @@ def batched(docs: list[SearchDocument], size: int) -> Iterator[list[SearchDocume
 
 
 def index_sqlite(b: Backend, docs: list[SearchDocument], batch: int) -> None:
-    import search.sqlite as sq
+    import search.page as page_mod  # both backends fold through search.page
 
     idx = b.index
     accs = {k: Acc() for k in ("fold", "translit", "sql_topk", "sql_facets", "sql_other")}
     with ExitStack() as st:
-        st.enter_context(patched(sq, "index_fields", accs["fold"]))
+        st.enter_context(patched(page_mod, "index_fields", accs["fold"]))
         t0 = time.perf_counter()
         for chunk in batched(docs, batch):
             idx.index(chunk)
@@ -301,14 +301,14 @@ def index_sqlite(b: Backend, docs: list[SearchDocument], batch: int) -> None:
 
 
 def index_elastic(b: Backend, docs: list[SearchDocument], batch: int) -> None:
-    import search.elastic as es_mod
+    import search.page as page_mod
 
     idx = b.index
     accs = {k: Acc() for k in ("fold", "translit", "bulk_http", "refresh", "other_http")}
     client = idx.client
 
     with ExitStack() as st:
-        st.enter_context(patched(es_mod, "index_fields", accs["fold"]))
+        st.enter_context(patched(page_mod, "index_fields", accs["fold"]))
         st.enter_context(transport_timers(client, accs))
         t0 = time.perf_counter()
         for chunk in batched(docs, batch):
@@ -334,20 +334,22 @@ def query_timers(b: Backend) -> Iterator[dict[str, Acc]]:
     """Wrap the query path of one backend; yields the accumulators."""
     accs = {k: Acc() for k in ("parse", "snippet", "engine", "sql_topk", "sql_facets", "sql_other", "other_http")}
     with ExitStack() as st:
+        import search.core
+        import search.results
+
         if b.name == "sqlite":
-            import search.sqlite as mod
+            import search.sqlite as sq
 
             idx = b.index
-            st.enter_context(patched(idx, "_search", accs["engine"]))
+            # the engine's part of a search: every ranked (exact and fuzzy) SQL round
+            st.enter_context(patched(sq._Engine, "match", accs["engine"]))
             real_db = idx._db
             idx._db = TimedConnection(real_db, accs)
             st.callback(setattr, idx, "_db", real_db)
         else:
-            import search.elastic as mod
-
             st.enter_context(transport_timers(b.index.client, accs))
-        st.enter_context(patched(mod, "parse_query", accs["parse"]))
-        st.enter_context(patched(mod, "make_snippet", accs["snippet"]))
+        st.enter_context(patched(search.core, "parse_query", accs["parse"]))
+        st.enter_context(patched(search.results, "make_snippet", accs["snippet"]))
         yield accs
 
 

@@ -298,7 +298,7 @@ def evaluate(index, queries: list[Query]) -> list[tuple[Query, int | None, float
 def summarise(results, is_readable: dict[int, bool]) -> dict[str, dict[str, float]]:
     table: dict[str, dict[str, float]] = {}
     groups: dict[str, list] = defaultdict(list)
-    for n, (q, rank, ms) in enumerate(results):
+    for n, (q, rank, _ms) in enumerate(results):
         groups[q.kind].append((n, rank))
         groups["overall"].append((n, rank))
     for kind in (*KINDS, "overall"):
@@ -315,7 +315,7 @@ def summarise(results, is_readable: dict[int, bool]) -> dict[str, dict[str, floa
 
 def print_table(name: str, table: dict[str, dict[str, float]]) -> bool:
     print(f"\n{name}")
-    print(f"| kind | queries | recall@10 | MRR | OCR-readable queries | recall@10 (readable) | MRR (readable) | target |")
+    print("| kind | queries | recall@10 | MRR | OCR-readable queries | recall@10 (readable) | MRR (readable) | target |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     ok = True
     for kind, row in table.items():

@@ -104,7 +104,7 @@ def _ink_points(grey: np.ndarray) -> np.ndarray:
     return _points(_ink_mask(_analysis_copy(grey)))
 
 
-def _profile(pts: np.ndarray, angle: float, columns: bool) -> np.ndarray:
+def _profile(pts: np.ndarray, angle: float | np.floating, columns: bool) -> np.ndarray:
     a = np.deg2rad(angle)
     c, s = np.cos(a), np.sin(a)
     if columns:  # lines running down the page, turned counter-clockwise by ANGLE

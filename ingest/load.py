@@ -16,10 +16,12 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
+
+from abhilekh.errors import AbhilekhError
 
 if TYPE_CHECKING:
     from abhilekh.settings import Settings
@@ -39,7 +41,7 @@ PDFINFO_TIMEOUT = 60
 PDF_RENDER_TIMEOUT = 300
 
 
-class BadInput(Exception):
+class BadInput(AbhilekhError):
     """A source file we will not read, with a reason a scanning operator can act on."""
 
     def __init__(self, file: str | os.PathLike[str], reason: str) -> None:
@@ -78,7 +80,7 @@ def _is_junk(name: str) -> bool:
 
 
 def _walk(root: Path) -> list[Path]:
-    found: list[tuple[list, Path]] = []
+    found: list[tuple[Any, Path]] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and d.casefold() not in JUNK_DIRS]
         for name in filenames:

@@ -26,9 +26,9 @@ import cv2
 import numpy as np
 import pytesseract
 
+from abhilekh.errors import AbhilekhError
 from abhilekh.records import Word
 from ingest.postcorrect import correct_rows
-
 
 # Tesseract 5 re-reads every doubtful line as white-on-black text. Police records
 # have none, and on noisy forms and handwriting that second pass costs ~25% of the
@@ -36,7 +36,7 @@ from ingest.postcorrect import correct_rows
 BASE_OPTIONS = ["-c", "tessedit_do_invert=0"]
 
 
-class OcrError(RuntimeError):
+class OcrError(AbhilekhError, RuntimeError):
     """Tesseract failed on a page (missing binary or language, crash, bad image)."""
 
 

@@ -9,6 +9,7 @@ page), and pages with photographs or shading as greyscale JPEG.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import cv2
 import img2pdf
@@ -168,7 +169,8 @@ def _share_fonts(pdf: pikepdf.Pdf) -> None:
 
 
 def _forms(page: pikepdf.Dictionary):
-    xobjects = page.get("/Resources", {}).get("/XObject", {})
+    resources: Any = page.get("/Resources", {})
+    xobjects = resources.get("/XObject", {})
     for key in list(xobjects.keys()):
         xobj = xobjects[key]
         if xobj.get("/Subtype") == "/Form":

@@ -40,6 +40,7 @@ from abhilekh.settings import Settings
 from pipelines import bundle as steps
 from pipelines import crashpoints, progress, timing
 from pipelines.locks import BundleBusy, BundleLock
+from pipelines.report import BundleReport, Failure
 from pipelines.retry import with_retries
 from storage import open_store
 from storage.bundles import Manifest
@@ -54,11 +55,11 @@ class BundleRequest:
     metadata: dict[str, Any] = field(default_factory=dict)
     name: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "metadata": self.metadata, "name": self.name}
 
     @classmethod
-    def from_dict(cls, data: dict) -> BundleRequest:
+    def from_dict(cls, data: dict[str, Any]) -> BundleRequest:
         return cls(str(data["path"]), dict(data.get("metadata") or {}), str(data.get("name") or ""))
 
 
@@ -124,8 +125,20 @@ def run_bundles(
     store_fn: StoreFn,
     index_fn: IndexFn,
     window: int | None = None,
-) -> list[dict]:
-    """Ingest every request; one report dict per request, in the requests' order.
+) -> list[dict[str, Any]]:
+    """``ingest_bundles``, each report in its JSON form: what the ingest flows return."""
+    return [r.to_dict() for r in ingest_bundles(requests, settings, submit_ocr, store_fn, index_fn, window)]
+
+
+def ingest_bundles(
+    requests: Sequence[BundleRequest],
+    settings: Settings,
+    submit_ocr: SubmitOcr,
+    store_fn: StoreFn,
+    index_fn: IndexFn,
+    window: int | None = None,
+) -> list[BundleReport]:
+    """Ingest every request; one report per request, in the requests' order.
 
     Two threads: this one plans bundles and queues their pages on the OCR pool while
     fewer than ``window`` bundles are being OCR'd; a finishing thread (in the same
@@ -134,7 +147,7 @@ def run_bundles(
     pages while the previous bundle is being assembled, verified and indexed.
     """
     window = max(1, window or settings.batch_bundles)
-    results: dict[int, dict] = {}
+    results: dict[int, BundleReport] = {}
     queue: deque[tuple[int, BundleRequest, steps.BundlePlan | None, float | None]] = deque(
         (i, r, None, None) for i, r in enumerate(requests)
     )
@@ -147,9 +160,9 @@ def run_bundles(
             i, item = entry
             try:
                 report = _finish(item, settings, store_fn, index_fn, slots)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - one bundle's failure is its report, not the batch's end
                 failure = {"file": "(bundle)", "reason": _reason(exc)}
-                report = steps.report_for(item.plan, None, 0, item.started, page_failures=[failure]).to_dict()
+                report = steps.report_for(item.plan, None, 0, item.started, page_failures=[failure])
             finally:
                 item.lock.release()
             results[i] = _finish_report(report, item.request)
@@ -171,7 +184,7 @@ def run_bundles(
                     with timing.stage("plan"):
                         plan = steps.plan_bundle(Path(request.path), BundleMetadata.from_dict(request.metadata),
                                                  settings)
-                except Exception as exc:  # a missing or unreadable bundle must not sink the batch
+                except Exception as exc:  # noqa: BLE001 - a missing or unreadable bundle must not sink the batch
                     results[i] = _finish_report(_unplanned_report(request, exc, started), request)
                     continue
                 progress.emit("plan", bundle_id=plan.bundle_id, pages=len(plan.jobs), failures=plan.failures,
@@ -197,16 +210,15 @@ def run_bundles(
                         deferred = 0
                     continue
                 report = steps.report_for(plan, None, 0, started, page_failures=[{"file": "(bundle)", "reason": str(exc)}])
-                results[i] = _finish_report(report.to_dict(), request)
+                results[i] = _finish_report(report, request)
                 continue
             deferred = 0
             try:
                 item = _admit(request, plan, lock, started, settings, submit_ocr)
-            except Exception as exc:  # the store unreachable past the retries: this bundle fails, not the batch
+            except Exception as exc:  # noqa: BLE001 - the store unreachable past the retries: this bundle fails
                 lock.release()
                 failure = {"file": "(storage)", "reason": _reason(exc)}
-                results[i] = _finish_report(steps.report_for(plan, None, 0, started, page_failures=[failure]).to_dict(),
-                                            request)
+                results[i] = _finish_report(steps.report_for(plan, None, 0, started, page_failures=[failure]), request)
                 continue
             slots.admitted()
             to_finish.put((i, item))
@@ -227,7 +239,7 @@ def _admit(request, plan, lock, started, settings, submit_ocr) -> _InFlight:
     return item
 
 
-def _finish(item: _InFlight, settings: Settings, store_fn: StoreFn, index_fn: IndexFn, slots: _Slots) -> dict:
+def _finish(item: _InFlight, settings: Settings, store_fn: StoreFn, index_fn: IndexFn, slots: _Slots) -> BundleReport:
     plan, started = item.plan, item.started
     try:
         pages, page_failures = _collect(item)
@@ -241,36 +253,36 @@ def _finish(item: _InFlight, settings: Settings, store_fn: StoreFn, index_fn: In
         indexed, index_error = _index(index_fn, manifest, pages)
         steps.clean_work(settings, plan.bundle_id)
         progress.emit("skip", bundle_id=plan.bundle_id, pages=manifest.page_count)
-        return steps.report_for(plan, manifest, indexed, started, already_done=True, index_error=index_error).to_dict()
+        return steps.report_for(plan, manifest, indexed, started, already_done=True, index_error=index_error)
     if page_failures:
         # Nothing is stored half-done: finished pages wait in the work directory and a
         # rerun OCRs only the pages that failed.
-        return steps.report_for(plan, None, 0, started, page_failures=page_failures).to_dict()
+        return steps.report_for(plan, None, 0, started, page_failures=page_failures)
     if not plan.jobs:
-        return steps.report_for(plan, None, 0, started).to_dict()
+        return steps.report_for(plan, None, 0, started)
     try:
         with timing.stage("store"):
             manifest = store_fn(plan, pages)
-    except Exception as exc:  # store down past the retries: the work files stay for a rerun
+    except Exception as exc:  # noqa: BLE001 - store down past the retries: the work files stay for a rerun
         failure = {"file": "(storage)", "reason": f"not stored: {_reason(exc)}"}
-        return steps.report_for(plan, None, 0, started, page_failures=[failure]).to_dict()
+        return steps.report_for(plan, None, 0, started, page_failures=[failure])
     with timing.stage("index"):
         indexed, index_error = _index(index_fn, manifest, pages)
     crashpoints.reached("done")
     with timing.stage("clean_work"):
         steps.clean_work(settings, plan.bundle_id)
-    return steps.report_for(plan, manifest, indexed, started, index_error=index_error).to_dict()
+    return steps.report_for(plan, manifest, indexed, started, index_error=index_error)
 
 
-def _collect(item: _InFlight) -> tuple[list[PageText], list[dict[str, str]]]:
+def _collect(item: _InFlight) -> tuple[list[PageText], list[Failure]]:
     """Every page's OCR result, waiting for each; a failed page is named, not raised."""
     pages: list[PageText] = []
-    page_failures: list[dict[str, str]] = []
+    page_failures: list[Failure] = []
     for job, future in zip(item.plan.jobs, item.futures):
         try:
             with timing.stage("wait_ocr"):
                 pages.append(future.result())
-        except Exception as exc:  # one bad page must not sink the others
+        except Exception as exc:  # noqa: BLE001 - one bad page must not sink the others
             page_failures.append({"file": f"{job.source_name} (page {job.source_page})", "reason": _reason(exc)})
     return pages, page_failures
 
@@ -279,7 +291,7 @@ def _index(index_fn: IndexFn, manifest: Manifest, pages: list[PageText]) -> tupl
     """Index now; if the index is down, the bundle is safe in storage and `reconcile` catches up."""
     try:
         return index_fn(manifest, pages), None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever the index raised, the bundle is stored
         return 0, _reason(exc)
 
 
@@ -291,16 +303,16 @@ def _name(request: BundleRequest) -> str:
     return request.name or Path(request.path).name
 
 
-def _unplanned_report(request: BundleRequest, exc: Exception, started: float) -> dict:
-    return steps.BundleReport(
+def _unplanned_report(request: BundleRequest, exc: Exception, started: float) -> BundleReport:
+    return BundleReport(
         bundle_id="", path=request.path, pages=0, stored=False, indexed_pages=0,
         failures=[{"file": _name(request), "reason": _reason(exc)}], needs_review=[],
         seconds=round(time.monotonic() - started, 2), metadata=dict(request.metadata),
-    ).to_dict()
+    )
 
 
-def _finish_report(report: dict, request: BundleRequest) -> dict:
-    report["name"] = _name(request)
+def _finish_report(report: BundleReport, request: BundleRequest) -> BundleReport:
+    report.name = _name(request)
     progress.emit("bundle", report=report)
     return report
 

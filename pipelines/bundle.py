@@ -13,8 +13,8 @@ import os
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from abhilekh import __version__
@@ -22,6 +22,7 @@ from abhilekh.records import BundleMetadata, PageText, SearchDocument
 from abhilekh.settings import Settings
 from pipelines import crashpoints, progress, timing
 from pipelines.identity import bundle_id_for, file_sha256
+from pipelines.report import BundleReport, Failure, FlaggedPage
 from pipelines.retry import with_retries
 from search.base import SearchIndex
 from storage.base import IntegrityError, ObjectStore
@@ -35,6 +36,7 @@ from storage.bundles import (
     pdf_key,
     thumb_key,
 )
+from storage.local import atomic_write
 
 # Files an operator (or the scanning station) puts beside the scans to describe the
 # bundle or mark it complete. They are not scans: planning leaves them out, so they
@@ -48,7 +50,6 @@ CONTROL_FILES = frozenset(
 # (ids are deterministic, so nothing doubles). ABHILEKH_TEST_INDEX_CHUNK lets the
 # crash tests make a 2-page bundle span two calls.
 INDEX_CHUNK = int(os.environ.get("ABHILEKH_TEST_INDEX_CHUNK", "64"))
-from storage.local import _atomic_write
 
 
 @dataclass(frozen=True)
@@ -67,32 +68,7 @@ class BundlePlan:
     metadata: BundleMetadata
     sources: list[SourceFile]
     jobs: list[PageJob]
-    failures: list[dict[str, str]] = field(default_factory=list)  # {"file", "reason"}
-
-
-@dataclass
-class BundleReport:
-    bundle_id: str
-    path: str
-    pages: int
-    stored: bool
-    indexed_pages: int
-    failures: list[dict[str, str]]
-    needs_review: list[int]
-    already_done: bool = False
-    index_error: str | None = None
-    seconds: float = 0.0
-    name: str = ""  # what the operator calls it (folder name or manifest row)
-    confidence: float | None = None  # mean page confidence
-    flagged: list[dict] = field(default_factory=list)  # {page, source, source_page, confidence}
-    metadata: dict = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.stored and not self.failures and self.index_error is None
-
-    def to_dict(self) -> dict:
-        return asdict(self) | {"ok": self.ok}
+    failures: list[Failure] = field(default_factory=list)
 
 
 def plan_bundle(path: Path, metadata: BundleMetadata, settings: Settings) -> BundlePlan:
@@ -203,10 +179,10 @@ def run_page(job: PageJob, settings: Settings) -> PageText:
     )
     work.mkdir(parents=True, exist_ok=True)
     # PDF and thumbnail first, text last: the text file is the "page done" marker.
-    _atomic_write(pdf_path, result.pdf_page)
+    atomic_write(pdf_path, result.pdf_page)
     if result.thumbnail:
-        _atomic_write(work / f"{job.page}.jpg", result.thumbnail)
-    _atomic_write(text_path, json.dumps(page.to_dict(), ensure_ascii=False).encode("utf-8"))
+        atomic_write(work / f"{job.page}.jpg", result.thumbnail)
+    atomic_write(text_path, json.dumps(page.to_dict(), ensure_ascii=False).encode("utf-8"))
     crashpoints.reached("ocr")
     progress.emit("page", bundle_id=job.bundle_id, page=job.page, resumed=False)
     return page
@@ -263,7 +239,7 @@ def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, st
             "tesseract": tesseract_version(),
             "languages": settings.ocr_languages,
         },
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         errors=plan.failures + unread_page_errors(pages, settings),
     )
     put_verified(store, manifest_key(manifest.bundle_id), manifest.to_json(), "application/json", settings)
@@ -336,23 +312,31 @@ def already_stored(plan: BundlePlan, store: ObjectStore) -> Manifest | None:
     return load_manifest(store, plan.bundle_id)
 
 
-def report_for(plan: BundlePlan, manifest: Manifest | None, indexed: int, started: float, **extra) -> BundleReport:
+def report_for(
+    plan: BundlePlan,
+    manifest: Manifest | None,
+    indexed: int,
+    started: float,
+    page_failures: list[Failure] | None = None,
+    already_done: bool = False,
+    index_error: str | None = None,
+) -> BundleReport:
     failures = list(plan.failures)
     if manifest is not None:  # pages stored as image only are failures the operator must see
         failures += [e for e in manifest.errors if e not in failures]
-    flagged: list[dict] = []
+    flagged: list[FlaggedPage] = []
     confidence = None
     if manifest is not None:
         jobs = {j.page: j for j in plan.jobs}
         for n in manifest.needs_review:
             job = jobs.get(n)
-            flagged.append({
-                "page": n,
-                "source": job.source if job else "",
-                "source_name": job.source_name if job else "",
-                "source_page": job.source_page if job else 0,
-                "confidence": manifest.page_confidence[n - 1] if n <= len(manifest.page_confidence) else None,
-            })
+            flagged.append(FlaggedPage(
+                page=n,
+                source=job.source if job else "",
+                source_name=job.source_name if job else "",
+                source_page=job.source_page if job else 0,
+                confidence=manifest.page_confidence[n - 1] if n <= len(manifest.page_confidence) else None,
+            ))
         if manifest.page_confidence:
             confidence = round(sum(manifest.page_confidence) / len(manifest.page_confidence), 2)
     return BundleReport(
@@ -361,13 +345,14 @@ def report_for(plan: BundlePlan, manifest: Manifest | None, indexed: int, starte
         pages=manifest.page_count if manifest else len(plan.jobs),
         stored=manifest is not None,
         indexed_pages=indexed,
-        failures=failures + extra.pop("page_failures", []),
+        failures=failures + (page_failures or []),
         needs_review=manifest.needs_review if manifest else [],
+        already_done=already_done,
+        index_error=index_error,
         seconds=round(time.monotonic() - started, 2),
         confidence=confidence,
         flagged=flagged,
         metadata=plan.metadata.to_dict(),
-        **extra,
     )
 
 

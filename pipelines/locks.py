@@ -18,9 +18,13 @@ import os
 import time
 from pathlib import Path
 
+from abhilekh.errors import AbhilekhError
 
-class BundleBusy(Exception):
+
+class BundleBusy(AbhilekhError):
     """Another ingest of the same bundle holds its lock."""
+
+    transient = True
 
 
 class BundleLock:

@@ -26,11 +26,7 @@ def reindex(settings: Settings, console: Console | None = None) -> int:
     """Build the index afresh from storage alone."""
     store, index = open_store(settings), open_index(settings)
     try:
-        rebuild = getattr(index, "rebuild", None)
-        if rebuild is not None:  # Elasticsearch: new versioned index, then switch the alias
-            return rebuild(stored_documents(store))
-        index.clear()
-        return index.index(stored_documents(store))
+        return index.rebuild(stored_documents(store))
     finally:
         index.close()
 

@@ -44,7 +44,7 @@ from typing import Any
 from abhilekh.settings import Settings
 from pipelines.batch import BundleRequest, bundle_metadata_file, read_metadata_file
 from pipelines.locks import BundleBusy, BundleLock
-from pipelines.report import stamp, write_reports
+from pipelines.report import BundleReport, stamp, write_reports
 
 READY_MARKERS = (".ready", "READY")
 
@@ -120,20 +120,17 @@ def file_away(source: Path, ok: bool, reasons: list[str], settings: Settings, to
     return target
 
 
-RunRequests = Callable[[list[BundleRequest]], list[dict]]
+RunRequests = Callable[[list[BundleRequest]], list[BundleReport]]
 Reconcile = Callable[[], list[str]]
 
 
-def _unreadable_report(name: str, path: str, reason: str) -> dict[str, Any]:
-    return {
-        "name": name, "path": path, "bundle_id": "", "pages": 0, "stored": False,
-        "indexed_pages": 0, "failures": [{"file": name, "reason": reason}], "needs_review": [],
-        "ok": False, "seconds": 0.0, "metadata": {}, "flagged": [],
-    }
+def _unreadable_report(name: str, path: str, reason: str) -> BundleReport:
+    return BundleReport(bundle_id="", path=path, pages=0, stored=False, indexed_pages=0,
+                        failures=[{"file": name, "reason": reason}], needs_review=[], name=name)
 
 
-def _reasons(report: dict) -> list[str]:
-    return [f"{f['file']}: {f['reason']}" for f in report["failures"]] or ["not stored"]
+def _reasons(report: BundleReport) -> list[str]:
+    return [f"{f['file']}: {f['reason']}" for f in report.failures] or ["not stored"]
 
 
 def run_nightly(
@@ -170,32 +167,31 @@ def run_nightly(
         for name, reason, bundle in (s3scan.unreadable if s3scan else []):
             report = _unreadable_report(name, str(bundle.request_path.resolve()), reason)
             if reason.startswith("download failed"):
-                report["left_in_inbox"] = True  # not the bundle's fault, perhaps: try again next night
+                report.left_in_inbox = True  # not the bundle's fault, perhaps: try again next night
             else:
-                remote[report["path"]] = bundle
+                remote[report.path] = bundle
             reports.append(report)
         today = date.today().isoformat()
         # The report is written after the moves; thumbnails are read from the moved copies
         # (local bundles) or from the downloaded copies, removed after the report (S3 bundles).
         for report in reports:
-            movable = report["stored"] and not report["failures"]
-            if report["path"] in remote:
+            movable = report.stored and not report.failures
+            if report.path in remote:
                 assert s3 is not None
                 try:
-                    report["moved_to"] = s3.file_away(remote[report["path"]], movable, _reasons(report), today)
+                    report.moved_to = s3.file_away(remote[report.path], movable, _reasons(report), today)
                 except Exception as exc:  # noqa: BLE001 - the sources stay in the inbox, nothing is lost
-                    report["move_error"] = f"{type(exc).__name__}: {exc}"
-                    report["ok"] = False
+                    report.move_error = f"{type(exc).__name__}: {exc}"  # and the report is not ok
                 continue
-            if report.get("left_in_inbox"):
+            if report.left_in_inbox:
                 continue
-            source = Path(report["path"])
+            source = Path(report.path)
             target = file_away(source, movable, _reasons(report), settings, today)
             if target is not None:
-                report["moved_to"] = str(target)
-                for flag in report.get("flagged", []):
-                    if flag.get("source", "").startswith(str(source)):
-                        flag["source"] = str(target) + flag["source"][len(str(source)):]
+                report.moved_to = str(target)
+                for flag in report.flagged:
+                    if flag.source.startswith(str(source)):
+                        flag.source = str(target) + flag.source[len(str(source)):]
         try:
             reconciled = reconcile()
             reconcile_error = None
@@ -214,13 +210,14 @@ def run_nightly(
         if s3 is not None and s3scan is not None:
             for bundle in [*remote.values(), *(b for _, _, b in s3scan.unreadable)]:
                 s3.discard_download(bundle)
+        # The flow's result: where the reports become JSON.
         return extra | {
-            "bundles": reports,
-            "archived": [r["name"] for r in reports if r.get("moved_to") and r["stored"] and not r["failures"]],
-            "quarantined": [r["name"] for r in reports if r.get("moved_to") and not (r["stored"] and not r["failures"])],
+            "bundles": [r.to_dict() for r in reports],
+            "archived": [r.name for r in reports if r.moved_to and r.stored and not r.failures],
+            "quarantined": [r.name for r in reports if r.moved_to and not (r.stored and not r.failures)],
             "report_html": str(html_path),
             "report_json": str(json_path),
-            "ok": all(r["ok"] for r in reports) and reconcile_error is None and s3_error is None,
+            "ok": all(r.ok for r in reports) and reconcile_error is None and s3_error is None,
         }
     finally:
         lock.release()

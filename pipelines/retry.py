@@ -1,8 +1,10 @@
-"""Retry transient store and index errors with exponential backoff.
+"""Retry transient errors with exponential backoff.
 
-Transient: the server could not be reached, timed out or answered 5xx — anything
-raised as StorageError or SearchError except a missing object or a failed checksum,
-which retrying cannot fix.
+Which errors are transient is said where they are raised (``abhilekh.errors``): a
+server that could not be reached, timed out or answered 5xx is; a missing object, a
+failed checksum, refused credentials or a wrong server version is not, and retrying
+those would only keep the operator from the message. Python's own ConnectionError and
+TimeoutError (raised by code outside our error tree) count as transient too.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from search.base import SearchError
-from storage.base import IntegrityError, ObjectNotFound, StorageError
+from abhilekh.errors import AbhilekhError
 
 T = TypeVar("T")
 log = logging.getLogger("abhilekh.retry")
 
-TRANSIENT = (StorageError, SearchError, ConnectionError, TimeoutError)
-PERMANENT = (ObjectNotFound, IntegrityError)
+
+def is_transient(exc: BaseException) -> bool:
+    """Would the same call perhaps succeed in a while?"""
+    if isinstance(exc, AbhilekhError):
+        return exc.transient
+    return isinstance(exc, (ConnectionError, TimeoutError))
 
 
 def with_retries(fn: Callable[[], T], what: str, attempts: int = 4, backoff: float = 1.0) -> T:
@@ -29,10 +34,8 @@ def with_retries(fn: Callable[[], T], what: str, attempts: int = 4, backoff: flo
     for attempt in range(1, attempts + 1):
         try:
             return fn()
-        except PERMANENT:
-            raise
-        except TRANSIENT as exc:
-            if attempt == attempts:
+        except Exception as exc:
+            if not is_transient(exc) or attempt == attempts:
                 raise
             delay = backoff * (2 ** (attempt - 1)) * random.uniform(0.75, 1.25)
             log.warning("%s failed (%s); retry %d of %d in %.1f s", what, exc, attempt, attempts - 1, delay)

@@ -169,7 +169,7 @@ class S3Inbox:
             target.parent.mkdir(parents=True, exist_ok=True)
             digest = hashlib.sha256()
             # match_etag: the bytes we ingest are the version we listed, and later move.
-            headers = {"If-Match": f'"{obj.etag}"'} if obj.etag else None
+            headers: dict[str, str | list[str] | tuple[str]] | None = {"If-Match": f'"{obj.etag}"'} if obj.etag else None
             response = self.client.get_object(self.bucket, obj.key, request_headers=headers)
             try:
                 with open(target, "wb") as out:

@@ -6,8 +6,9 @@ never runs schedules, so scheduling needs a real server:
   * otherwise a local `prefect server start` is launched on 127.0.0.1 (`--port`,
     default 4200) with its SQLite database in $ABHILEKH_HOME/prefect, and stopped
     when `abhilekh schedule` stops.
-This process then serves the deployment `nightly-ingest/nightly`: it polls the server
-and runs each scheduled (or manually triggered) run as a child process.
+This process then serves the deployment `nightly-ingest/nightly` (``flows.serve_nightly``):
+it polls the server and runs each scheduled (or manually triggered) run as a child
+process. This module only manages the server; it never imports the flows.
 """
 
 from __future__ import annotations
@@ -94,23 +95,3 @@ def stop_server(proc: subprocess.Popen, timeout: float = 20.0) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-
-
-def serve_nightly(cron: str, timezone: str, inbox: str | None, settle_minutes: float | None) -> None:
-    """Register nightly-ingest/nightly with a Cron schedule and run its flow runs (blocks)."""
-    import flows  # Prefect is imported now, after PREFECT_API_URL is final
-    from prefect.schedules import Cron
-
-    parameters: dict = {}
-    if inbox:
-        parameters["inbox"] = str(Path(inbox).resolve())
-    if settle_minutes is not None:
-        parameters["settle_minutes"] = settle_minutes
-    flows.nightly_ingest.serve(
-        name=DEPLOYMENT,
-        schedules=[Cron(cron, timezone=timezone)],
-        parameters=parameters,
-        description="Ingest every complete bundle in the inbox, archive or quarantine it, report, reconcile.",
-        tags=["abhilekh"],
-        limit=1,  # one nightly run at a time on this machine
-    )

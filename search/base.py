@@ -6,11 +6,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from abhilekh.errors import AbhilekhError
 from abhilekh.records import SearchDocument, SearchFilters, SearchHit
 
 
-class SearchError(Exception):
-    """The index could not answer; the message says what to do."""
+class SearchError(AbhilekhError):
+    """The index could not answer; the message says what to do.
+
+    Transient by default (unreachable, timed out, 5xx); raisers pass
+    ``transient=False`` for what waiting cannot fix (a wrong version, refused access).
+    """
+
+    transient = True
 
 
 @dataclass
@@ -46,6 +53,18 @@ class SearchIndex(Protocol):
 
     def clear(self) -> None:
         """Drop every page (the index is derived; storage keeps the truth)."""
+        ...
+
+    def rebuild(self, docs: Iterable[SearchDocument]) -> int:
+        """Replace every page by `docs`; the number of distinct pages afterwards.
+
+        Elasticsearch fills a new index and then switches its alias, so searches
+        answer from the old pages until the new ones are all in; SQLite empties the
+        table, then indexes."""
+        ...
+
+    def check(self) -> None:
+        """Raise SearchError saying what is wrong when this index cannot be used."""
         ...
 
     def close(self) -> None: ...

@@ -1,7 +1,8 @@
 """The production search index: Elasticsearch, through the official client.
 
-It answers like ``search.sqlite.SqliteIndex`` (the reference behaviour) because both
-eat the same preprocessed text and the same parsed query:
+It answers like ``search.sqlite.SqliteIndex`` because both are engines under one core:
+the same indexed page (``search.page``), the same search with its fuzzy tier
+(``search.core``), the same hits and facets (``search.results``). Here:
 
 - every page is folded and transliterated in Python (``search.normalise``) before it
   reaches Elasticsearch; the fields ``folded`` and ``translit`` hold those tokens joined
@@ -10,8 +11,8 @@ eat the same preprocessed text and the same parsed query:
 - queries are built only from ``search.query.clauses`` / ``proximity_boost``
   (``match_phrase`` / ``prefix`` / ``match_phrase_prefix`` on those fields, weighted by
   ``FIELD_WEIGHTS``); no typed character ever reaches ES query syntax;
-- filters, facets, totals and snippets follow SqliteIndex (snippets are cut from the
-  raw OCR text by ``search.snippet.make_snippet``).
+- filters are ``term``/``range`` filters on keyword fields; facets are terms
+  aggregations counted in the same ``_msearch`` round trip as the hits.
 
 Pages live in a versioned index ``<es_index>-v<timestamp>`` behind the alias
 ``settings.es_index``: ``rebuild`` and ``clear`` write a new index and switch the alias
@@ -24,31 +25,30 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import elastic_transport
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, UnsupportedProductError, helpers
 from elasticsearch import __version__ as _client_version
 
-from abhilekh.records import BundleMetadata, SearchDocument, SearchFilters, SearchHit
-from search.base import SearchError, SearchResults
-from search.normalise import NORMALISE_VERSION, index_fields
+from abhilekh.records import BundleMetadata, SearchDocument
+from search.base import SearchError
+from search.core import Scope, SearchCore, Tier
+from search.normalise import NORMALISE_VERSION
+from search.page import IndexedPage, indexed_pages, unique_pages
 from search.query import (
     FIELD_WEIGHTS,
     FUZZY_LENGTHS,
     FUZZY_MAX_EXPANSIONS,
-    FUZZY_MIN_HITS,
     PHRASE_BOOST,
     Match,
     ParsedQuery,
     clauses,
     fuzzy_clauses,
-    fuzzy_score,
-    parse_query,
     proximity_boost,
 )
-from search.snippet import make_snippet
+from search.results import Facets, Found, Row
 
 if TYPE_CHECKING:
     from abhilekh.settings import Settings
@@ -56,8 +56,6 @@ if TYPE_CHECKING:
 __all__ = ["MAPPING", "SCHEMA_VERSION", "ElasticIndex", "fuzzy_query_dsl", "query_dsl"]
 
 SCHEMA_VERSION = 1
-SNIPPET_WIDTH = 200
-MAX_FACET_YEARS = 200  # as SqliteIndex: a page's year range counts in at most this many
 FACET_SIZE = 1000
 MAX_WINDOW = 10_000  # index.max_result_window
 BULK_CHUNK = 500
@@ -101,24 +99,6 @@ _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _START_HINT = "is it running? `scripts/services start`, then `eval \"$(scripts/services env)\"`"
 
 
-def _thana_key(thana: str | None) -> str:
-    return (thana or "").strip().casefold()
-
-
-# ----------------------------------------------------------------------------- folding
-
-
-def _searchable(doc: SearchDocument) -> str:
-    md = doc.metadata
-    return "\n".join((doc.text or "", md.title or "", md.file_no or "", md.thana or ""))
-
-
-def _fold_all(docs: list[SearchDocument]) -> Iterator[tuple[str, str]]:
-    """``index_fields`` of each page's searchable text, in order, lazily."""
-    for doc in docs:
-        yield index_fields(_searchable(doc))
-
-
 # ----------------------------------------------------------------------------- query
 
 
@@ -154,25 +134,25 @@ def _any_of(alts: list[Match]) -> dict[str, Any]:
     return {"bool": {"should": [_match_dsl(a) for a in alts], "minimum_should_match": 1}}
 
 
-def _filter_dsl(filters: SearchFilters | None) -> list[dict[str, Any]]:
+def _filter_dsl(scope: Scope | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    if filters is None:
+    if scope is None:
         return out
-    if filters.thana is not None and filters.thana.strip():
-        out.append({"term": {"thana_key": _thana_key(filters.thana)}})
-    if filters.register is not None and filters.register != "":
-        out.append({"term": {"register": filters.register}})
-    if filters.year is not None:
-        year = int(filters.year)
-        out.append({"range": {"year": {"lte": year}}})
-        out.append({"range": {"year_end": {"gte": year}}})
+    keys = scope.thana_keys
+    if keys is not None:
+        out.append({"term": {"thana_key": keys[0]}} if len(keys) == 1 else {"terms": {"thana_key": list(keys)}})
+    if scope.register is not None:
+        out.append({"term": {"register": scope.register}})
+    if scope.year is not None:
+        out.append({"range": {"year": {"lte": scope.year}}})
+        out.append({"range": {"year_end": {"gte": scope.year}}})
     return out
 
 
-def query_dsl(parsed: ParsedQuery, filters: SearchFilters | None = None) -> dict[str, Any]:
-    """The ES query for a parsed query and filters (match_all-free: empty query = filters)."""
+def query_dsl(parsed: ParsedQuery, scope: Scope | None = None) -> dict[str, Any]:
+    """The ES query for a parsed query in a scope (match_all-free: empty query = filters)."""
     must = [_any_of(alts) for alts in clauses(parsed)]
-    query: dict[str, Any] = {"bool": {"must": must, "filter": _filter_dsl(filters)}}
+    query: dict[str, Any] = {"bool": {"must": must, "filter": _filter_dsl(scope)}}
     return _with_proximity_boost(query, parsed) if must else query
 
 
@@ -192,7 +172,7 @@ def _with_proximity_boost(query: dict[str, Any], parsed: ParsedQuery) -> dict[st
     }
 
 
-def fuzzy_query_dsl(parsed: ParsedQuery, filters: SearchFilters | None = None) -> dict[str, Any] | None:
+def fuzzy_query_dsl(parsed: ParsedQuery, scope: Scope | None = None) -> dict[str, Any] | None:
     """The ES query for the pages only fuzzy matching finds (``fuzzy_clauses`` minus the
     exact query); None when no word may be matched fuzzily."""
     fuzzy = fuzzy_clauses(parsed)
@@ -202,28 +182,29 @@ def fuzzy_query_dsl(parsed: ParsedQuery, filters: SearchFilters | None = None) -
         "bool": {
             "must": [_any_of(alts) for alts in fuzzy],
             "must_not": [{"bool": {"must": [_any_of(alts) for alts in clauses(parsed)]}}],
-            "filter": _filter_dsl(filters),
+            "filter": _filter_dsl(scope),
         }
     }
     return _with_proximity_boost(query, parsed)
 
 
 def _new_index_name(alias: str) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     return f"{alias}-v{stamp}"
 
 
 # ----------------------------------------------------------------------------- index
 
 
-class ElasticIndex:
+class ElasticIndex(SearchCore):
     """``search.base.SearchIndex`` on an Elasticsearch alias."""
 
     def __init__(self, url: str, alias: str = "abhilekh-pages", request_timeout: float = 30.0) -> None:
         if not _INDEX_NAME.match(alias) or alias in (".", ".."):
             raise SearchError(
                 f"ABHILEKH_ES_INDEX={alias!r} is not a valid Elasticsearch index name "
-                "(lowercase letters, digits, '.', '_' and '-')"
+                "(lowercase letters, digits, '.', '_' and '-')",
+                transient=False,
             )
         self.url = url.rstrip("/")
         self.alias = alias
@@ -237,7 +218,7 @@ class ElasticIndex:
     @classmethod
     def from_settings(cls, settings: Settings) -> ElasticIndex:
         if not settings.es_url:
-            raise SearchError("ABHILEKH_ES_URL is not set: no Elasticsearch configured")
+            raise SearchError("ABHILEKH_ES_URL is not set: no Elasticsearch configured", transient=False)
         return cls(settings.es_url, settings.es_index)
 
     # -- plumbing ----------------------------------------------------------------
@@ -256,7 +237,8 @@ class ElasticIndex:
             ) from None
         except UnsupportedProductError as exc:
             raise SearchError(
-                f"{doing}: {self.url} is not Elasticsearch (or not a supported one): {exc}"
+                f"{doing}: {self.url} is not Elasticsearch (or not a supported one): {exc}",
+                transient=False,
             ) from None
         except elastic_transport.ConnectionTimeout:
             raise SearchError(
@@ -268,7 +250,8 @@ class ElasticIndex:
             ) from None
         except ApiError as exc:
             raise SearchError(
-                f"{doing}: Elasticsearch at {self.url} answered {exc.meta.status}: {_reason(exc)}"
+                f"{doing}: Elasticsearch at {self.url} answered {exc.meta.status}: {_reason(exc)}",
+                transient=_transient_status(exc.meta.status),
             ) from None
         except elastic_transport.TransportError as exc:
             raise SearchError(f"{doing}: Elasticsearch at {self.url}: {exc}") from None
@@ -305,7 +288,8 @@ class ElasticIndex:
             ):
                 raise SearchError(
                     f"{self.alias!r} at {self.url} is a plain index, not an alias: delete it "
-                    "(the index is derived) or choose another ABHILEKH_ES_INDEX, then reindex"
+                    "(the index is derived) or choose another ABHILEKH_ES_INDEX, then reindex",
+                    transient=False,
                 )
             targets = self._alias_targets()
             if not targets:
@@ -348,35 +332,26 @@ class ElasticIndex:
         self._create_index(new, with_alias=False)
         self._switch(new)
 
-    def _source(self, doc: SearchDocument, fields: tuple[str, str] | None = None) -> dict[str, Any]:
-        """The ES document of a page; ``fields``: ``index_fields`` of its searchable
-        text when already computed."""
-        md = doc.metadata
-        year_end = md.year
-        if md.year is not None and md.year_to is not None and md.year_to >= md.year:
-            year_end = md.year_to
-        years: list[int] = []
-        if md.year is not None:
-            end = min(year_end if year_end is not None else md.year, md.year + MAX_FACET_YEARS - 1)
-            years = list(range(md.year, end + 1))
-        folded, translit = fields if fields is not None else index_fields(_searchable(doc))
+    @staticmethod
+    def _source(pg: IndexedPage) -> dict[str, Any]:
+        """The ES document of a page."""
         return {
-            "bundle_id": doc.bundle_id,
-            "page": int(doc.page),
-            "folded": folded,
-            "translit": translit,
-            "text": doc.text or "",
-            "thana": md.thana or "",
-            "thana_key": _thana_key(md.thana),
-            "register": md.register or "",
-            "file_no": md.file_no or "",
-            "title": md.title or "",
-            "year": md.year,
-            "year_to": md.year_to,
-            "year_end": year_end,
-            "years": years,
-            "confidence": float(doc.confidence),
-            "needs_review": bool(doc.needs_review),
+            "bundle_id": pg.bundle_id,
+            "page": pg.page,
+            "folded": pg.folded,
+            "translit": pg.translit,
+            "text": pg.text,
+            "thana": pg.thana,
+            "thana_key": pg.thana_key,
+            "register": pg.register,
+            "file_no": pg.file_no,
+            "title": pg.title,
+            "year": pg.year,
+            "year_to": pg.year_to,
+            "year_end": pg.year_end,
+            "years": list(pg.years),
+            "confidence": pg.confidence,
+            "needs_review": pg.needs_review,
         }
 
     def _bulk(
@@ -392,14 +367,9 @@ class ElasticIndex:
         docs = docs if isinstance(docs, list) else list(docs)
 
         def actions() -> Iterator[dict[str, Any]]:
-            for doc, fields in zip(docs, _fold_all(docs)):
-                ids.add(doc.id)
-                yield {
-                    "_op_type": "index",
-                    "_index": index,
-                    "_id": doc.id,
-                    "_source": self._source(doc, fields),
-                }
+            for pg in indexed_pages(docs):
+                ids.add(pg.id)
+                yield {"_op_type": "index", "_index": index, "_id": pg.id, "_source": self._source(pg)}
 
         # require_alias: writing through a vanished alias must fail, not auto-create a
         # plain index with guessed mappings under the alias's name
@@ -411,22 +381,20 @@ class ElasticIndex:
 
     def index(self, docs: Iterable[SearchDocument]) -> int:
         """Add or replace pages by id (`<bundle_id>:<page>`); searchable on return."""
-        unique: dict[str, SearchDocument] = {}
-        for doc in docs:
-            unique[doc.id] = doc
+        unique = unique_pages(docs)
         if not unique:
             return 0
         with self._errors(f"indexing {len(unique)} page(s) into {self.alias!r}"):
             self._prepare(create=True)
             try:
-                n = self._bulk(self.alias, list(unique.values()), alias=True)
+                n = self._bulk(self.alias, unique, alias=True)
             except helpers.BulkIndexError as exc:
                 if "index_not_found" not in str(exc.errors[:1]):
                     raise
                 # the alias was dropped by someone else since we checked it: recreate
                 self._ready = False
                 self._prepare(create=True)
-                n = self._bulk(self.alias, list(unique.values()), alias=True)
+                n = self._bulk(self.alias, unique, alias=True)
             self.client.indices.refresh(index=self.alias)
         return n
 
@@ -442,7 +410,8 @@ class ElasticIndex:
                 name=self.alias
             ):
                 raise SearchError(
-                    f"{self.alias!r} at {self.url} is a plain index, not an alias: delete it first"
+                    f"{self.alias!r} at {self.url} is a plain index, not an alias: delete it first",
+                    transient=False,
                 )
             self._create_index(new, with_alias=False)
             try:
@@ -499,7 +468,7 @@ class ElasticIndex:
             if self.client.indices.exists(index=self.alias) and not self.client.indices.exists_alias(
                 name=self.alias
             ):
-                raise SearchError(f"{self.alias!r} at {self.url} is a plain index, not an alias")
+                raise SearchError(f"{self.alias!r} at {self.url} is a plain index, not an alias", transient=False)
             self._switch_to_new_empty()
             self._ready = True
 
@@ -552,79 +521,14 @@ class ElasticIndex:
                     break
         return dict(sorted(out.items()))
 
-    def search(
-        self,
-        query: str,
-        filters: SearchFilters | None = None,
-        limit: int = 10,
-        offset: int = 0,
-    ) -> SearchResults:
-        """Pages matching every query word (BM25, higher score = better) and filters.
-
-        As SqliteIndex: an empty query with filters browses the filtered pages in
-        bundle/page order; an empty query without filters returns nothing; facets count
-        all matching pages.
-        """
-        parsed = parse_query(query or "")
-        limit = max(0, int(limit))
-        offset = max(0, int(offset))
-        browse = parsed.is_empty
-        if browse and not _filter_dsl(filters):
-            return SearchResults(hits=[], total=0, facets={})
-        # ES pages at most MAX_WINDOW deep; beyond that, totals and facets only.
-        size = max(0, min(limit, MAX_WINDOW - offset)) if offset < MAX_WINDOW else 0
-        sort: list[Any] = [{"bundle_id": "asc"}, {"page": "asc"}]
-        if not browse:
-            sort.insert(0, {"_score": "desc"})
+    @contextmanager
+    def _engine(self) -> Iterator[_Engine | None]:
         with self._errors("searching"):
-            if not self._prepare(create=False):
-                return SearchResults(hits=[], total=0, facets=_facets({}))
-            resp = self._query(query_dsl(parsed, filters), offset if size else 0, size, sort)
-            found = [(h["_source"], self._score(h, browse)) for h in resp["hits"]["hits"]]
-            total = int(resp["hits"]["total"]["value"])
-            aggs = resp.get("aggregations", {})
-            if not browse and total < FUZZY_MIN_HITS:
-                # Fewer than FUZZY_MIN_HITS exact hits: pages that match only with
-                # OCR-like errors come after all of them (as SqliteIndex).
-                fuzzy = fuzzy_query_dsl(parsed, filters)
-                want = min(offset + size, MAX_WINDOW) if size else 0
-                more = self._query(fuzzy, 0, want, sort) if fuzzy else None
-                if more is not None and int(more["hits"]["total"]["value"]):
-                    if offset or size < total:
-                        exact = self._query(
-                            query_dsl(parsed, filters), 0, FUZZY_MIN_HITS, sort, facets=False
-                        )
-                        exact_found = [(h["_source"], self._score(h, False)) for h in exact["hits"]["hits"]]
-                    else:
-                        exact_found = found
-                    floor = min((sc for _, sc in exact_found), default=None)
-                    extra = [(h["_source"], fuzzy_score(self._score(h, False), floor))
-                             for h in more["hits"]["hits"]]
-                    found = (exact_found + extra)[offset : offset + size] if size else []
-                    total += int(more["hits"]["total"]["value"])
-                    aggs = _merge_aggs(aggs, more.get("aggregations", {}))
-        hits = []
-        for src, score in found:
-            plain, markup = make_snippet(src.get("text", ""), parsed, SNIPPET_WIDTH)
-            hits.append(
-                SearchHit(
-                    bundle_id=src["bundle_id"],
-                    page=int(src["page"]),
-                    score=score,
-                    snippet=plain,
-                    snippet_html=markup,
-                    metadata=BundleMetadata(
-                        thana=src.get("thana", ""),
-                        register=src.get("register", ""),
-                        year=src.get("year"),
-                        year_to=src.get("year_to"),
-                        file_no=src.get("file_no", ""),
-                        title=src.get("title", ""),
-                    ),
-                    confidence=float(src.get("confidence", 0.0)),
-                )
-            )
-        return SearchResults(hits=hits, total=total, facets=_facets(aggs))
+            yield _Engine(self) if self._prepare(create=False) else None
+
+    def _window(self, limit: int, offset: int) -> int:
+        # ES pages at most MAX_WINDOW deep; beyond that, totals and facets only.
+        return max(0, min(limit, MAX_WINDOW - offset)) if offset < MAX_WINDOW else 0
 
     def _query(
         self, query: dict[str, Any], offset: int, size: int, sort: list[Any], facets: bool = True
@@ -660,7 +564,8 @@ class ElasticIndex:
             if "error" in part:
                 raise SearchError(
                     f"searching: Elasticsearch at {self.url} answered {part.get('status')}: "
-                    f"{_error_reason(part['error'])}"
+                    f"{_error_reason(part['error'])}",
+                    transient=_transient_status(int(part.get("status") or 500)),
                 )
         counted = parts[-1]
         return {
@@ -670,10 +575,6 @@ class ElasticIndex:
             },
             "aggregations": counted.get("aggregations", {}),
         }
-
-    @staticmethod
-    def _score(hit: dict[str, Any], browse: bool) -> float:
-        return 0.0 if browse else float(hit.get("_score") or hit["sort"][0] or 0.0)
 
     # -- operations --------------------------------------------------------------
 
@@ -688,7 +589,8 @@ class ElasticIndex:
                     raise SearchError(
                         f"Elasticsearch at {self.url} does not speak the {CLIENT_MAJOR}.x API of "
                         f"this client ({reason}): run Elasticsearch {CLIENT_MAJOR}.x "
-                        "(`scripts/services start`)"
+                        "(`scripts/services start`)",
+                        transient=False,
                     ) from None
                 raise
             nodes = self.client.nodes.info(metric="_none", filter_path="nodes.*.version")
@@ -698,7 +600,8 @@ class ElasticIndex:
                 raise SearchError(
                     f"Elasticsearch at {self.url} is version {', '.join(versions)}, but the "
                     f"client is {'.'.join(map(str, _client_version))}: the major versions must "
-                    "match"
+                    "match",
+                    transient=False,
                 )
             if health.get("status") == "red":
                 raise SearchError(
@@ -709,13 +612,15 @@ class ElasticIndex:
             ):
                 raise SearchError(
                     f"{self.alias!r} at {self.url} is a plain index, not an alias: delete it and "
-                    "run `abhilekh reindex`"
+                    "run `abhilekh reindex`",
+                    transient=False,
                 )
             targets = self._alias_targets()
             if targets and self._stale(targets):
                 raise SearchError(
                     f"index {self.alias!r} at {self.url} was built by another version of the "
-                    "text normaliser: run `abhilekh reindex`"
+                    "text normaliser: run `abhilekh reindex`",
+                    transient=False,
                 )
 
     def close(self) -> None:
@@ -734,47 +639,73 @@ class ElasticIndex:
         self.close()
 
 
-def _facets(aggs: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """Shape ES terms aggregations like SqliteIndex's facets."""
-    thana_counts: dict[str, int] = {}
-    label_votes: dict[str, dict[str, int]] = {}
+_BROWSE_SORT: list[Any] = [{"bundle_id": "asc"}, {"page": "asc"}]
+_RANK_SORT: list[Any] = [{"_score": "desc"}, *_BROWSE_SORT]
+
+
+class _Engine:
+    """``search.core.Engine`` on an Elasticsearch alias."""
+
+    def __init__(self, index: ElasticIndex) -> None:
+        self.index = index
+
+    def browse(self, scope: Scope, limit: int, offset: int) -> Found:
+        resp = self.index._query(query_dsl(ParsedQuery(), scope), offset if limit else 0, limit, _BROWSE_SORT)
+        return _found(resp, browse=True)
+
+    def match(
+        self, parsed: ParsedQuery, scope: Scope, tier: Tier, limit: int, offset: int, facets: bool = True
+    ) -> Found | None:
+        query = query_dsl(parsed, scope) if tier is Tier.EXACT else fuzzy_query_dsl(parsed, scope)
+        if query is None:
+            return None
+        resp = self.index._query(query, offset if limit else 0, limit, _RANK_SORT, facets=facets)
+        return _found(resp, browse=False)
+
+
+def _found(resp: dict[str, Any], browse: bool) -> Found:
+    rows = []
+    for hit in resp["hits"]["hits"]:
+        src = hit["_source"]
+        rows.append(
+            Row(
+                bundle_id=src["bundle_id"],
+                page=int(src["page"]),
+                text=src.get("text", ""),
+                metadata=BundleMetadata(
+                    thana=src.get("thana", ""),
+                    register=src.get("register", ""),
+                    year=src.get("year"),
+                    year_to=src.get("year_to"),
+                    file_no=src.get("file_no", ""),
+                    title=src.get("title", ""),
+                ),
+                confidence=float(src.get("confidence", 0.0)),
+                needs_review=bool(src.get("needs_review", False)),
+                score=0.0 if browse else float(hit.get("_score") or hit["sort"][0] or 0.0),
+            )
+        )
+    return Found(rows, int(resp["hits"]["total"]["value"]), _facets(resp.get("aggregations", {})))
+
+
+def _facets(aggs: dict[str, Any]) -> Facets:
+    """ES terms aggregations as counts (``years`` holds every year of a page's range)."""
+    facets = Facets()
     for b in aggs.get("thana", {}).get("buckets", []):
-        raw = str(b["key"])
-        if not raw:
-            continue
-        key = _thana_key(raw)
-        if not key:
-            continue
-        thana_counts[key] = thana_counts.get(key, 0) + int(b["doc_count"])
-        votes = label_votes.setdefault(key, {})
-        votes[raw.strip()] = votes.get(raw.strip(), 0) + int(b["doc_count"])
-    thanas = {
-        max(label_votes[k].items(), key=lambda kv: (kv[1], kv[0]))[0]: n
-        for k, n in thana_counts.items()
-    }
-    registers = {
-        str(b["key"]): int(b["doc_count"])
-        for b in aggs.get("register", {}).get("buckets", [])
-        if b["key"] != ""
-    }
-    years = {int(b["key"]): int(b["doc_count"]) for b in aggs.get("year", {}).get("buckets", [])}
-    return {
-        "thana": dict(sorted(thanas.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "register": dict(sorted(registers.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "year": {str(y): years[y] for y in sorted(years)},
-    }
+        facets.add_thana(str(b["key"]), int(b["doc_count"]))
+    for b in aggs.get("register", {}).get("buckets", []):
+        facets.add_register(str(b["key"]), int(b["doc_count"]))
+    for b in aggs.get("year", {}).get("buckets", []):
+        facets.add_year(int(b["key"]), int(b["doc_count"]))
+    return facets
 
 
-def _merge_aggs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """Terms aggregations of two disjoint page sets, added up bucket by bucket."""
-    out: dict[str, Any] = {}
-    for name in set(a) | set(b):
-        counts: dict[Any, int] = {}
-        for agg in (a.get(name, {}), b.get(name, {})):
-            for bucket in agg.get("buckets", []):
-                counts[bucket["key"]] = counts.get(bucket["key"], 0) + int(bucket["doc_count"])
-        out[name] = {"buckets": [{"key": k, "doc_count": n} for k, n in counts.items()]}
-    return out
+def _transient_status(status: int) -> bool:
+    """Whether an HTTP answer may change on a retry: server trouble, timeouts, throttling.
+
+    A 401/403 (refused credentials) or another 4xx (a request ES will always refuse) is
+    not worth retrying."""
+    return status >= 500 or status in (408, 429)
 
 
 def _error_reason(error: Any) -> str:

@@ -52,12 +52,14 @@ How a backend must evaluate it (``clauses`` and ``proximity_boost`` spell this o
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from search.normalise import (
-    _HAS_DEV,
     finish_fold,
     fold,
+    has_devanagari,
     is_latin,
     latin_key,
     notations,
@@ -88,6 +90,8 @@ __all__ = [
     "proximity_boost",
     "translit_tokens",
 ]
+
+T = TypeVar("T")
 
 FIELD_WEIGHTS = {"folded": 1.0, "translit": 0.6}
 PHRASE_BOOST = 2.0
@@ -131,7 +135,7 @@ class Notation:
     numbers: tuple[str, ...] = ()
 
 
-def _add(items: list, item, budget: list[int]) -> None:
+def _add(items: list[T], item: T, budget: list[int]) -> None:
     if item not in items and budget[0] > 0:
         items.append(item)
         budget[0] -= 1
@@ -305,7 +309,7 @@ def fuzzy_clauses(q: ParsedQuery) -> list[list[Match]]:
             out[i].append(Match("folded", (term,), fuzzy=edits))
             any_fuzzy = True
         key = latin_key_of(term)
-        if key is None and _HAS_DEV.search(term):
+        if key is None and has_devanagari(term):
             # A Devanagari word OCR misread may still sound the same: its key in
             # translit (गुड्डू read as गुडू: both ``gudu``).
             out[i].append(Match("translit", (word_key(term),)))
@@ -353,7 +357,7 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return min(prev[lb], limit + 1)
 
 
-def fuzzy_expand(token: str, edits: int, vocabulary) -> list[str]:
+def fuzzy_expand(token: str, edits: int, vocabulary: Iterable[str]) -> list[str]:
     """Indexed tokens (other than ``token``) within ``edits`` of it, best first, at most
     ``FUZZY_MAX_EXPANSIONS``: ordered as Lucene's fuzzy query keeps its top terms
     (similarity 1 - distance / shorter length, then term order)."""

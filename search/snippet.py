@@ -20,7 +20,7 @@ import re
 from search.normalise import fold, fold_word, word_key
 from search.query import ParsedQuery, highlight_terms
 
-__all__ = ["ELLIPSIS", "make_snippet"]
+__all__ = ["ELLIPSIS", "make_snippet", "marked_words"]
 
 ELLIPSIS = "…"
 _WORD = re.compile(r"\S+")
@@ -29,7 +29,8 @@ _ABBREV_PIECE = re.compile(r"^[\u0900-\u0963\u0971-\u097f]+[0\u0966\u0970oO.]$")
 _MAX_PIECES = 4
 
 
-def _matches(words: list[str], query: ParsedQuery) -> list[bool]:
+def marked_words(words: list[str], query: ParsedQuery) -> list[bool]:
+    """For each raw word, whether a snippet marks it (the page viewer boxes the same)."""
     terms = highlight_terms(query)
     prefixes = tuple(query.prefixes)
     keys = set(query.latin_keys)
@@ -107,7 +108,7 @@ def make_snippet(raw_text: str, query: ParsedQuery, width: int = 200) -> tuple[s
         return "", ""
     words = [m.group(0) for m in found]
     spans = [m.span() for m in found]
-    marked = _matches(words, query) if not query.is_empty else [False] * len(words)
+    marked = marked_words(words, query) if not query.is_empty else [False] * len(words)
     lo, hi = _window(spans, marked, width)
     head = ELLIPSIS if lo > 0 else ""
     tail = ELLIPSIS if hi < len(words) - 1 else ""

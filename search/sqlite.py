@@ -1,5 +1,9 @@
 """The embedded search index: one SQLite file with an FTS5 table.
 
+What a page stores (``search.page``), how a search runs and what it answers
+(``search.core``, ``search.results``) is shared with Elasticsearch; this module is the
+engine: the tables, and the SQL that browses, ranks and counts.
+
 Layout (schema version ``SCHEMA_VERSION`` in ``PRAGMA user_version``):
 - ``pages``: one row per page, id ``<bundle_id>:<page>``, and the bundle metadata
   (filters, facets, hits); kept small so facet counts over many pages stay fast;
@@ -36,33 +40,31 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from abhilekh.records import BundleMetadata, SearchDocument, SearchFilters, SearchHit
-from search.base import SearchError, SearchResults
-from search.normalise import NORMALISE_VERSION, index_fields
+from abhilekh.records import BundleMetadata, SearchDocument
+from search.base import SearchError
+from search.core import Scope, SearchCore, Tier
+from search.normalise import NORMALISE_VERSION
+from search.page import indexed_page, unique_pages
 from search.query import (
     FIELD_WEIGHTS,
-    FUZZY_MIN_HITS,
     PHRASE_BOOST,
     Match,
     ParsedQuery,
     clauses,
     fuzzy_clauses,
     fuzzy_expand,
-    fuzzy_score,
-    parse_query,
     proximity_boost,
 )
-from search.snippet import make_snippet
+from search.results import Facets, Found, Row
 
 __all__ = ["SCHEMA_VERSION", "SqliteIndex", "fts_expression"]
 
 SCHEMA_VERSION = 2
 TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* N* Co Mn Mc'"
-SNIPPET_WIDTH = 200
 CACHE_KIB = -65536  # page cache per connection: 64 MiB (PRAGMA cache_size)
 MMAP_BYTES = 1 << 30  # reads through mmap, up to 1 GiB of the file (PRAGMA mmap_size)
-MAX_FACET_YEARS = 200  # a page's year range counted in at most this many years
 
 _SCHEMA = f"""
 CREATE TABLE pages (
@@ -132,7 +134,7 @@ TIE_SLACK = 16
 
 _COLUMNS = (
     "p.bundle_id, p.page, t.text, p.thana, p.register, p.year, p.year_to, "
-    "p.file_no, p.title, p.confidence"
+    "p.file_no, p.title, p.confidence, p.needs_review"
 )
 
 
@@ -160,11 +162,7 @@ def _vocab_terms(text: str) -> set[str]:
     return {t for t in text.split() if len(t) >= 3 and not t.isdigit()}
 
 
-def _thana_key(thana: str | None) -> str:
-    return (thana or "").strip().casefold()
-
-
-class SqliteIndex:
+class SqliteIndex(SearchCore):
     """``search.base.SearchIndex`` on one SQLite FTS5 file."""
 
     def __init__(self, path: Path | str) -> None:
@@ -257,7 +255,8 @@ class SqliteIndex:
                 raise SearchError(
                     f"the search index at {self.path} has schema {version}, newer than "
                     f"this program ({SCHEMA_VERSION}): upgrade abhilekh or delete the "
-                    "file and re-index"
+                    "file and re-index",
+                    transient=False,
                 )
             stale = version != SCHEMA_VERSION
             if not stale:
@@ -296,47 +295,37 @@ class SqliteIndex:
 
     def index(self, docs: Iterable[SearchDocument]) -> int:
         """Add or replace pages by id, in one transaction; visible on return."""
-        unique: dict[str, SearchDocument] = {}
-        for doc in docs:
-            unique[doc.id] = doc
-        if not unique:
+        pages = [indexed_page(doc) for doc in unique_pages(docs)]
+        if not pages:
             return 0
         page_rows = []
         fts_rows = []
         text_rows = []
         vocab_folded: set[str] = set()
         vocab_translit: set[str] = set()
-        for doc_id, doc in unique.items():
-            md = doc.metadata
-            year_end = md.year
-            if md.year is not None and md.year_to is not None and md.year_to >= md.year:
-                year_end = md.year_to
+        for pg in pages:
             page_rows.append(
                 (
-                    doc_id,
-                    doc.bundle_id,
-                    int(doc.page),
-                    md.thana or "",
-                    _thana_key(md.thana),
-                    md.register or "",
-                    md.year,
-                    md.year_to,
-                    year_end,
-                    md.file_no or "",
-                    md.title or "",
-                    float(doc.confidence),
-                    1 if doc.needs_review else 0,
+                    pg.id,
+                    pg.bundle_id,
+                    pg.page,
+                    pg.thana,
+                    pg.thana_key,
+                    pg.register,
+                    pg.year,
+                    pg.year_to,
+                    pg.year_end,
+                    pg.file_no,
+                    pg.title,
+                    pg.confidence,
+                    1 if pg.needs_review else 0,
                 )
             )
-            searchable = "\n".join(
-                (doc.text or "", md.title or "", md.file_no or "", md.thana or "")
-            )
-            folded, translit = index_fields(searchable)
-            vocab_folded |= _vocab_terms(folded)
-            vocab_translit |= _vocab_terms(translit)
-            fts_rows.append((folded, translit, doc_id))
-            text_rows.append((doc.text or "", doc_id))
-        ids = [(doc_id,) for doc_id in unique]
+            vocab_folded |= _vocab_terms(pg.folded)
+            vocab_translit |= _vocab_terms(pg.translit)
+            fts_rows.append((pg.folded, pg.translit, pg.id))
+            text_rows.append((pg.text, pg.id))
+        ids = [(pg.id,) for pg in pages]
         with self._transaction() as db:
             db.executemany(
                 "DELETE FROM pages_fts WHERE rowid = (SELECT rowid FROM pages WHERE id = ?)",
@@ -384,7 +373,7 @@ class SqliteIndex:
                 [("folded", t, len(t)) for t in vocab_folded]
                 + [("translit", t, len(t)) for t in vocab_translit],
             )
-        return len(unique)
+        return len(pages)
 
     def delete_bundle(self, bundle_id: str) -> None:
         with self._transaction() as db:
@@ -420,97 +409,127 @@ class SqliteIndex:
             ).fetchall()
         return {b: int(n) for b, n in rows}
 
-    @staticmethod
-    def _filter_sql(filters: SearchFilters | None) -> tuple[str, list]:
-        where: list[str] = []
-        args: list = []
-        if filters is not None:
-            if filters.thana is not None and filters.thana.strip():
-                where.append("p.thana_key = ?")
-                args.append(_thana_key(filters.thana))
-            if filters.register is not None and filters.register != "":
-                where.append("p.register = ?")
-                args.append(filters.register)
-            if filters.year is not None:
-                where.append("p.year <= ? AND p.year_end >= ?")
-                args.extend([int(filters.year), int(filters.year)])
-        return " AND ".join(where), args
+    def rebuild(self, docs: Iterable[SearchDocument]) -> int:
+        """Empty the index, then index `docs` (searches meanwhile see fewer pages)."""
+        self.clear()
+        return self.index(docs)
 
-    def search(
-        self,
-        query: str,
-        filters: SearchFilters | None = None,
-        limit: int = 10,
-        offset: int = 0,
-    ) -> SearchResults:
-        """Pages matching every query word (BM25, higher score = better) and filters.
-
-        An empty query with filters browses the filtered pages in bundle/page order; an
-        empty query without filters returns nothing. Facets count all matching pages.
-        """
-        parsed = parse_query(query or "")
-        limit = max(0, int(limit))
-        offset = max(0, int(offset))
-        where, fargs = self._filter_sql(filters)
+    def check(self) -> None:
+        """Raise SearchError when the file cannot be read."""
         try:
-            if parsed.is_empty and not where:
-                return SearchResults(hits=[], total=0, facets={})
+            with self._lock:
+                self._db.execute("SELECT count(*) FROM pages").fetchone()
+        except sqlite3.Error as exc:
+            raise SearchError(f"cannot read the search index at {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _engine(self) -> Iterator[_Engine]:
+        try:
             with self._reading() as db:
-                if parsed.is_empty:
-                    rows, groups = self._browse(db, where, fargs, limit, offset)
-                else:
-                    rows, groups = self._search(db, parsed, where, fargs, limit, offset)
+                yield _Engine(db)
         except sqlite3.Error as exc:
             message = f"search in {self.path} failed: {exc}; re-index if it persists"
             raise SearchError(message) from exc
-        return self._results(parsed, rows, groups)  # snippets outside the lock
 
-    def _browse(
-        self, db: sqlite3.Connection, where: str, fargs: list, limit: int, offset: int
-    ) -> tuple[list, list]:
-        rows = db.execute(
+    # -- lifecycle ---------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for db in [*self._readers, self._db]:
+                try:
+                    db.close()
+                except sqlite3.Error:
+                    pass
+            self._readers.clear()
+
+    def describe(self) -> str:
+        return f"SQLite FTS5 index at {self.path}"
+
+    def __enter__(self) -> SqliteIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _filter_sql(scope: Scope) -> tuple[str, list[Any]]:
+    """The WHERE clause of a scope, over ``pages p`` or ``facet_combo p`` alike."""
+    where: list[str] = []
+    args: list[Any] = []
+    keys = scope.thana_keys
+    if keys is not None:
+        where.append("p.thana_key = ?" if len(keys) == 1 else f"p.thana_key IN ({','.join('?' * len(keys))})")
+        args.extend(keys)
+    if scope.register is not None:
+        where.append("p.register = ?")
+        args.append(scope.register)
+    if scope.year is not None:
+        where.append("p.year <= ? AND p.year_end >= ?")
+        args.extend([scope.year, scope.year])
+    return " AND ".join(where), args
+
+
+def _found(rows: list[Any], groups: list[Any]) -> Found:
+    facets = Facets()
+    total = 0
+    for thana, register, year, year_end, n in groups:
+        total += n
+        facets.add_thana(thana, n)
+        facets.add_register(register, n)
+        facets.add_years(year, year_end, n)
+    found = [
+        Row(
+            bundle_id=bundle_id,
+            page=int(page),
+            text=text,
+            metadata=BundleMetadata(
+                thana=thana, register=register, year=year, year_to=year_to, file_no=file_no, title=title
+            ),
+            confidence=float(conf),
+            needs_review=bool(review),
+            score=float(score),
+        )
+        for bundle_id, page, text, thana, register, year, year_to, file_no, title, conf, review, score in rows
+    ]
+    return Found(found, total, facets)
+
+
+class _Engine:
+    """``search.core.Engine`` on one SQLite connection."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def browse(self, scope: Scope, limit: int, offset: int) -> Found:
+        where, fargs = _filter_sql(scope)
+        rows = self.db.execute(
             f"SELECT {_COLUMNS}, 0.0 FROM pages p JOIN page_text t ON t.rowid = p.rowid"
             f" WHERE {where}"
             " ORDER BY p.bundle_id, p.page LIMIT ? OFFSET ?",
             [*fargs, limit, offset],
         ).fetchall()
-        groups = db.execute(
+        groups = self.db.execute(
             "SELECT p.thana, p.register, p.year, p.year_end, count(*) FROM pages p"
             f" WHERE {where} GROUP BY 1, 2, 3, 4",
             fargs,
         ).fetchall()
-        return rows, groups
+        return _found(rows, groups)
 
-    def _search(
-        self,
-        db: sqlite3.Connection,
-        parsed: ParsedQuery,
-        where: str,
-        fargs: list,
-        limit: int,
-        offset: int,
-    ) -> tuple[list, list]:
+    def match(
+        self, parsed: ParsedQuery, scope: Scope, tier: Tier, limit: int, offset: int, facets: bool = True
+    ) -> Found | None:
         expr = fts_expression(parsed)
-        boost_alts = proximity_boost(parsed)
-        rows, groups = self._run(db, expr, boost_alts, where, fargs, limit, offset)
-        if sum(g[-1] for g in groups) >= FUZZY_MIN_HITS:
-            return rows, groups
-        fuzzy = self._fuzzy_expression(db, parsed)
-        if not fuzzy:
-            return rows, groups
-        # Fewer than FUZZY_MIN_HITS exact hits: pages that match only with OCR-like
-        # errors come after all of them (search.query.fuzzy_clauses).
-        exact, _ = self._run(db, expr, boost_alts, where, fargs, FUZZY_MIN_HITS, 0)
-        more, more_groups = self._run(
-            db, f"({fuzzy}) NOT ({expr})", boost_alts, where, fargs, offset + limit, 0
-        )
-        if not more_groups:
-            return rows, groups
-        floor = min((r[-1] for r in exact), default=None)
-        more = [(*r[:-1], fuzzy_score(r[-1], floor)) for r in more]
-        return (exact + more)[offset : offset + limit], groups + more_groups
+        if tier is Tier.FUZZY:
+            fuzzy = self._fuzzy_expression(parsed)
+            if not fuzzy:
+                return None
+            expr = f"({fuzzy}) NOT ({expr})"
+        where, fargs = _filter_sql(scope)
+        rows, groups = self._run(expr, proximity_boost(parsed), where, fargs, limit, offset)
+        return _found(rows, groups)
 
-    def _fuzzy_expression(self, db: sqlite3.Connection, parsed: ParsedQuery) -> str:
+    def _fuzzy_expression(self, parsed: ParsedQuery) -> str:
         """The FTS5 expression of ``fuzzy_clauses``, fuzzy matches expanded through the
         vocabulary; "" when no fuzzy alternative found a candidate and no clause was dropped."""
         out = []
@@ -528,7 +547,7 @@ class SqliteIndex:
                     plain.append(m)
                     continue
                 token = m.tokens[0]
-                rows = db.execute(
+                rows = self.db.execute(
                     "SELECT term FROM vocab WHERE field = ? AND len BETWEEN ? AND ?",
                     (m.field, len(token) - m.fuzzy, len(token) + m.fuzzy),
                 )
@@ -542,14 +561,13 @@ class SqliteIndex:
 
     def _run(
         self,
-        db: sqlite3.Connection,
         expr: str,
         boost_alts: list[Match],
         where: str,
-        fargs: list,
+        fargs: list[Any],
         limit: int,
         offset: int,
-    ) -> tuple[list, list]:
+    ) -> tuple[list[Any], list[Any]]:
         """Rows of the hits ``offset:offset+limit`` (by score, then bundle and page) and
         the facet groups of every match.
 
@@ -578,18 +596,18 @@ class SqliteIndex:
             boost_sql = "1.0"
             boost_args = []
         want = offset + limit
-        top: list = []
+        top: list[Any] = []
         if want:
             score_sql = f"(-bm25(pages_fts, ?, ?)) * {boost_sql}"
             args = [w_folded, w_translit, *boost_args, *combo_args, expr]
-            fetched = db.execute(
+            fetched = self.db.execute(
                 f"SELECT f.rowid, {score_sql} AS score FROM pages_fts f{combo_join}"
                 " WHERE pages_fts MATCH ? ORDER BY score DESC LIMIT ?",
                 [*args, want + TIE_SLACK],
             ).fetchall()
             if len(fetched) > want and fetched[-1][1] == fetched[want - 1][1]:
                 # more ties than TIE_SLACK at the cut: rank every match
-                fetched = db.execute(
+                fetched = self.db.execute(
                     f"SELECT f.rowid, {score_sql} AS score FROM pages_fts f{combo_join}"
                     " WHERE pages_fts MATCH ?",
                     args,
@@ -599,7 +617,7 @@ class SqliteIndex:
                 fetched = [r for r in fetched if r[1] >= cut]
             order = {
                 r[0]: (r[1], r[2])
-                for r in db.execute(
+                for r in self.db.execute(
                     f"SELECT rowid, bundle_id, page FROM pages"
                     f" WHERE rowid IN ({','.join('?' * len(fetched))})",
                     [r[0] for r in fetched],
@@ -615,7 +633,7 @@ class SqliteIndex:
             # Texts only for the hits shown, not for every page the sorter saw.
             details = {
                 r[0]: r[1:]
-                for r in db.execute(
+                for r in self.db.execute(
                     f"SELECT p.rowid, {_COLUMNS} FROM pages p JOIN page_text t"
                     f" ON t.rowid = p.rowid WHERE p.rowid IN ({','.join('?' * len(top))})",
                     [r[0] for r in top],
@@ -624,7 +642,7 @@ class SqliteIndex:
             rows = [(*details[rowid], score) for rowid, score in top if rowid in details]
         if not combo_join:
             combo_join = " JOIN page_facet c ON c.rowid = f.rowid"
-        groups = db.execute(
+        groups = self.db.execute(
             "SELECT k.thana, k.register, k.year, k.year_end, g.n FROM"
             " (SELECT c.combo AS combo, count(*) AS n"
             f" FROM pages_fts f{combo_join} WHERE pages_fts MATCH ? GROUP BY c.combo) g"
@@ -632,72 +650,3 @@ class SqliteIndex:
             [*combo_args, expr],
         ).fetchall()
         return rows, groups
-
-    @staticmethod
-    def _results(parsed: ParsedQuery, rows: list, groups: list) -> SearchResults:
-        hits = []
-        for row in rows:
-            bundle_id, page, text, thana, register, year, year_to, file_no, title, conf, score = row
-            plain, markup = make_snippet(text, parsed, SNIPPET_WIDTH)
-            hits.append(
-                SearchHit(
-                    bundle_id=bundle_id,
-                    page=int(page),
-                    score=float(score),
-                    snippet=plain,
-                    snippet_html=markup,
-                    metadata=BundleMetadata(
-                        thana=thana,
-                        register=register,
-                        year=year,
-                        year_to=year_to,
-                        file_no=file_no,
-                        title=title,
-                    ),
-                    confidence=float(conf),
-                )
-            )
-        total = 0
-        thanas: dict[str, int] = {}
-        thana_label: dict[str, str] = {}
-        registers: dict[str, int] = {}
-        years: dict[int, int] = {}
-        for thana, register, year, year_end, n in groups:
-            total += n
-            if thana:
-                key = _thana_key(thana)
-                label = thana_label.setdefault(key, thana.strip())
-                thanas[label] = thanas.get(label, 0) + n
-            if register:
-                registers[register] = registers.get(register, 0) + n
-            if year is not None:
-                end = min(year_end if year_end is not None else year, year + MAX_FACET_YEARS - 1)
-                for y in range(year, end + 1):
-                    years[y] = years.get(y, 0) + n
-        facets = {
-            "thana": dict(sorted(thanas.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "register": dict(sorted(registers.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "year": {str(y): years[y] for y in sorted(years)},
-        }
-        return SearchResults(hits=hits, total=total, facets=facets)
-
-    # -- lifecycle ---------------------------------------------------------------
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            for db in [*self._readers, self._db]:
-                try:
-                    db.close()
-                except sqlite3.Error:
-                    pass
-            self._readers.clear()
-
-    def describe(self) -> str:
-        return f"SQLite FTS5 index at {self.path}"
-
-    def __enter__(self) -> SqliteIndex:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

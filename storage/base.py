@@ -5,17 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
+from abhilekh.errors import AbhilekhError
 
-class StorageError(Exception):
-    """The store could not do what was asked; the message says what and why."""
+
+class StorageError(AbhilekhError):
+    """The store could not do what was asked; the message says what and why.
+
+    Transient by default (the server was unreachable, slow or answered 5xx); raisers
+    pass ``transient=False`` for what waiting cannot fix (refused credentials, a bad key).
+    """
+
+    transient = True
 
 
 class ObjectNotFound(StorageError):
-    pass
+    transient = False
 
 
 class IntegrityError(StorageError):
     """An object's bytes no longer match the sha256 recorded when it was written."""
+
+    transient = False
 
 
 class ObjectStore(Protocol):
@@ -47,4 +57,8 @@ class ObjectStore(Protocol):
 
     def describe(self) -> str:
         """One line saying where the objects live, for humans."""
+        ...
+
+    def check(self) -> None:
+        """Raise StorageError saying what is wrong when this store cannot be used."""
         ...

@@ -22,7 +22,7 @@ class LocalStore:
     def _path(self, key: str) -> Path:
         parts = [p for p in key.split("/") if p]
         if not parts or any(p in (".", "..") or p.endswith(_SIDECAR) for p in parts):
-            raise StorageError(f"invalid object key: {key!r}")
+            raise StorageError(f"invalid object key: {key!r}", transient=False)
         return self.root.joinpath(*parts)
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
@@ -35,8 +35,8 @@ class LocalStore:
         # Write the checksum first, then the object: a reader that finds the object
         # always finds a checksum, and a crash leaves at worst a stale sidecar that the
         # next put overwrites.
-        _atomic_write(sidecar, digest.encode())
-        _atomic_write(path, data)
+        atomic_write(sidecar, digest.encode())
+        atomic_write(path, data)
         return True
 
     def get(self, key: str) -> bytes:
@@ -76,9 +76,15 @@ class LocalStore:
     def describe(self) -> str:
         return f"local directory {self.root}"
 
+    def check(self) -> None:
+        if not self.root.is_dir() or not os.access(self.root, os.W_OK | os.X_OK):
+            raise StorageError(f"{self.root} is not a directory this user can write to", transient=False)
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write so that a crash leaves either the old file or the new one, never half."""
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write so that a crash leaves either the old file or the new one, never half.
+
+    Also the pipelines' work directory uses it: a page file there is whole or absent."""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

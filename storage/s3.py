@@ -83,7 +83,7 @@ class S3Store:
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Store:
         if not settings.s3_endpoint:
-            raise StorageError("ABHILEKH_S3_ENDPOINT is not set: no S3 store configured")
+            raise StorageError("ABHILEKH_S3_ENDPOINT is not set: no S3 store configured", transient=False)
         return cls(
             endpoint=settings.s3_endpoint,
             access_key=settings.s3_access_key,
@@ -102,7 +102,7 @@ class S3Store:
         """The same keys LocalStore accepts, spelled the same way."""
         parts = [p for p in key.split("/") if p]
         if not parts or any(p in (".", "..") or p.endswith(".sha256") for p in parts):
-            raise StorageError(f"invalid object key: {key!r}")
+            raise StorageError(f"invalid object key: {key!r}", transient=False)
         return "/".join(parts)
 
     @contextmanager
@@ -121,7 +121,8 @@ class S3Store:
                 raise StorageError(
                     f"{doing}: MinIO at {self.url} refused the credentials ({e.code}): "
                     "check ABHILEKH_S3_ACCESS_KEY and ABHILEKH_S3_SECRET_KEY "
-                    "(`scripts/services env` prints the local ones)"
+                    "(`scripts/services env` prints the local ones)",
+                    transient=False,  # waiting does not make a wrong password right
                 ) from None
             raise StorageError(f"{doing}: MinIO at {self.url} said {e.code}: {e.message}") from e
         except (ServerError, InvalidResponseError) as e:
@@ -242,7 +243,8 @@ class S3Store:
         if not found:
             raise StorageError(
                 f"bucket {self.bucket!r} does not exist at {self.url}: it is created by the "
-                "first ingest; check ABHILEKH_S3_BUCKET if you expected stored bundles"
+                "first ingest; check ABHILEKH_S3_BUCKET if you expected stored bundles",
+                transient=False,
             )
 
     def remove_bucket(self) -> None:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from abhilekh.settings import Settings, activate
+from access.audit import AuditLog
 from tests.test_web import (  # noqa: F401  (fixtures)
     CR,
     GD,
@@ -21,7 +22,6 @@ from tests.test_web import (  # noqa: F401  (fixtures)
     home,
     login,
 )
-from web.audit import AuditLog
 
 
 def _rows(home: Settings) -> list[dict]:
@@ -126,7 +126,7 @@ def test_export_csv_and_json(client: TestClient) -> None:
 
 
 def test_cli_users_and_audit_export(home: Settings, tmp_path, request) -> None:
-    from abhilekh.cli import app
+    from cli.app import app
 
     activate(home)
     request.addfinalizer(lambda: activate(None))
@@ -146,7 +146,7 @@ def test_cli_users_and_audit_export(home: Settings, tmp_path, request) -> None:
     assert users["lal"]["stations"] == ["छिबरामऊ"] and users["chief"]["role"] == "admin"
     r = runner.invoke(app, ["users", "passwd", "lal", "--password-stdin"], input="new-pass-123\n")
     assert r.exit_code == 0
-    from web.users import UserStore
+    from access.users import UserStore
 
     store = UserStore(home.users_path)
     assert store.verify("lal", "new-pass-123") is not None

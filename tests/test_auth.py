@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from abhilekh.settings import Settings
+from access.auth import cookie_secure
 from tests.test_web import (  # noqa: F401  (fixtures)
     CR,
     GD,
@@ -22,7 +23,6 @@ from tests.test_web import (  # noqa: F401  (fixtures)
     login,
 )
 from web.app import create_app
-from web.auth import cookie_secure
 
 
 def _csrf(html: str) -> str:
@@ -336,7 +336,7 @@ def test_a_burst_of_simultaneous_guesses_cannot_pass_the_limit(home: Settings) -
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
 
-    from web.users import UserStore
+    from access.users import UserStore
 
     stores = [UserStore(home.home / "burst-users.sqlite3") for _ in range(4)]
     start = Barrier(40)

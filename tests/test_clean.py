@@ -11,12 +11,11 @@ import pytest
 
 from abhilekh.settings import Settings
 from ingest import clean, geometry
-from tests.fixtures import synthetic
-from tests.fixtures.synthetic import cer
 from ingest.clean import CleanedPage, clean_page
 from ingest.load import read_page
 from ingest.ocr import ocr_image
-
+from tests.fixtures import synthetic
+from tests.fixtures.synthetic import cer
 
 
 def prose(n_lines: int, words_per_line: int = 9, seed: int = 1) -> list[str]:

@@ -84,7 +84,7 @@ def test_doctor_on_embedded_defaults(tmp_path):
 
 @pytest.mark.parametrize("value", ["1998", "1995-1998"])
 def test_year_option_accepts_years_and_ranges(value):
-    from abhilekh.cli import _parse_years
+    from cli.app import _parse_years
 
     start, end = _parse_years(value)
     assert start == int(value[:4]) and (end is None or end == 1998)

@@ -91,10 +91,9 @@ def test_bundle_end_to_end(backend_settings, bundle_dir, prefect_api, active, tm
 
 
 def test_bad_files_are_reported_quarantined_and_the_rest_ingested(prefect_api, active, tmp_path):
+    import flows
     from tests.conftest import make_settings
     from tests.fixtures.pagegen import write_bad_inputs
-
-    import flows
 
     settings = active(make_settings(tmp_path / "home"))
     bundle = tmp_path / "mixed"
@@ -122,12 +121,11 @@ def test_bad_files_are_reported_quarantined_and_the_rest_ingested(prefect_api, a
 
 def test_interrupted_run_resumes_from_finished_pages(prefect_api, active, tmp_path, bundle_dir):
     """Pages finished before a crash are not OCR'd again, and nothing is duplicated."""
-    from tests.conftest import make_settings
-
     import flows
     from abhilekh.records import BundleMetadata
     from pipelines import bundle as steps
     from pipelines import progress
+    from tests.conftest import make_settings
 
     settings = active(make_settings(tmp_path / "home"))
     path, _ = bundle_dir

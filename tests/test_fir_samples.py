@@ -17,9 +17,8 @@ from storage.bundles import load_manifest, load_page
 
 
 def test_real_fir_scans_go_through_the_whole_pipeline(fir_samples, prefect_api, active, tmp_path):
-    from tests.conftest import make_settings
-
     import flows
+    from tests.conftest import make_settings
 
     settings = active(make_settings(tmp_path / "home"))
     bundle = tmp_path / "fir"

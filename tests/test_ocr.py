@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from ingest import ocr
+from ingest.ocr import OcrResult, OcrTimeout, ocr_image, page_text, parse_tsv, tesseract_version
 from tests.fixtures import synthetic
 from tests.fixtures.synthetic import cer
-from ingest.ocr import OcrResult, OcrTimeout, ocr_image, page_text, parse_tsv, tesseract_version
 
 LINES = [
     "रमेश यादव पुत्र सुरेश ग्राम छिबरामऊ",

@@ -13,10 +13,10 @@ import pytest
 
 from abhilekh.settings import Settings
 from ingest import clean, geometry
-from tests.fixtures import synthetic
 from ingest.ocr import ocr_image
 from ingest.pdf import add_text_layer, assemble, encode_page, is_bilevel
 from ingest.process import ProcessedPage, process_page
+from tests.fixtures import synthetic
 
 LINES = [
     "रमेश यादव पुत्र सुरेश ग्राम छिबरामऊ",

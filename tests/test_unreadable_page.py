@@ -16,10 +16,9 @@ from tests.fixtures.pagegen import make_bundle
 
 
 def test_a_page_ocr_cannot_read_is_stored_as_image_only_and_reported(prefect_api, active, tmp_path):
-    from tests.conftest import make_settings
-
     import flows
     from pipelines import progress
+    from tests.conftest import make_settings
 
     settings = make_settings(tmp_path / "home").model_copy(update={"ocr_page_timeout": 0.001, "ocr_page_attempts": 2})
     active(settings)

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 
 from abhilekh.records import BundleMetadata, SearchDocument
 from abhilekh.settings import Settings
+from access import users as web_users
 from storage.bundles import Manifest, SourceFile, pdf_key, save_manifest
 from storage.local import LocalStore
-from web import users as web_users
 from web.app import create_app
 
 # Cheap hashing for tests only (production keeps argon2-cffi's RFC 9106 defaults).

@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 
 from abhilekh.records import PageText, Word
 from abhilekh.settings import Settings
+from access.audit import AuditLog
 from ingest.thumbnail import make_thumbnail
 from storage.bundles import save_page, thumb_key
 from storage.local import LocalStore
 from tests.test_browser import _wait, browser, server  # noqa: F401  (fixtures)
 from tests.test_web import GD, PASSWORDS, anon, client, fast_hashing, home, login  # noqa: F401
-from web.audit import AuditLog
 
 # Page 1 of GD: "वादी रमेश यादव ..." as OCR'd, in a 2480 x 3508 frame; one hostile word.
 WORDS = [("वादी", 200, 300), ("रमेश", 420, 300), ("यादव", 640, 300), ("पुत्र", 860, 300),

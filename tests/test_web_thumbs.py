@@ -9,8 +9,8 @@ from abhilekh.settings import Settings
 from ingest.thumbnail import make_thumbnail
 from storage.bundles import thumb_key
 from storage.local import LocalStore
-from web.app import create_app
 from tests.test_web import CR, GD, anon, client, fast_hashing, home, login  # noqa: F401
+from web.app import create_app
 
 
 def _store_thumbs(settings: Settings, bundle_id: str, pages: int) -> dict[int, bytes]:

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from abhilekh.settings import Settings
+from access.audit import AuditLog
 from tests.test_web import GD, PASSWORDS, fast_hashing, home  # noqa: F401
-from web.audit import AuditLog
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,7 +75,7 @@ def served(home: Settings):  # noqa: F811
            if not k.startswith(("ABHILEKH_ES_", "ABHILEKH_S3_"))}
     env.update(ABHILEKH_HOME=str(home.home), ABHILEKH_HOST="127.0.0.1")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from abhilekh.cli import app; app()", "serve",
+        [sys.executable, "-c", "from cli.app import app; app()", "serve",
          "--workers", "2", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )

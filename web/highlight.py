@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from abhilekh.records import PageText
 from search.query import parse_query
-from search.snippet import _matches  # the snippet's own matcher: one notion of "a hit"
+from search.snippet import marked_words  # the snippets' own matcher: one notion of "a hit"
 
 MAX_BOXES = 200  # a query matching most of a page is not helped by more
 
@@ -33,7 +33,7 @@ def hit_boxes(page: PageText, query: str) -> list[Box]:
     parsed = parse_query(query or "")
     if parsed.is_empty or not page.words:
         return []
-    marked = _matches([w.text for w in page.words], parsed)
+    marked = marked_words([w.text for w in page.words], parsed)
     boxes = [Box(w.left, w.top, w.width, w.height)
              for w, hit in zip(page.words, marked) if hit and w.width > 0 and w.height > 0]
     return boxes[:MAX_BOXES]

@@ -23,11 +23,11 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from web.db import open_private_db
+from access.db import open_private_db
 
 GENESIS = "0" * 64
 COLUMNS = ("id", "at", "user", "role", "ip", "action", "query", "filters", "target",
@@ -104,7 +104,7 @@ class AuditLog:
         detail: str = "",
     ) -> int:
         """Append one row; returns its id. The only way rows get into the log."""
-        at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        at = datetime.now(UTC).isoformat(timespec="milliseconds")
         filters_json = json.dumps(
             {k: v for k, v in (filters or {}).items() if v not in (None, "")},
             ensure_ascii=False, sort_keys=True,

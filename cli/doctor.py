@@ -13,6 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from abhilekh.settings import Settings
+from search.base import SearchIndex
+from storage.base import ObjectStore
 
 APT = "sudo apt-get install -y"
 
@@ -64,18 +66,16 @@ def check_home(settings: Settings) -> list[Check]:
                       "set ABHILEKH_HOME to a directory you can write")]
 
 
-def _backend(name: str, opener: Callable[[], object]) -> list[Check]:
+def _backend(name: str, opener: Callable[[], ObjectStore | SearchIndex]) -> list[Check]:
     try:
         backend = opener()
-        check = getattr(backend, "check", None)
-        if check is not None:
-            check()
-        detail = backend.describe()  # type: ignore[attr-defined]
-        close = getattr(backend, "close", None)
+        backend.check()
+        detail = backend.describe()
+        close = getattr(backend, "close", None)  # an index has one; a store may
         if close is not None:
             close()
         return [Check(name, True, detail)]
-    except Exception as exc:  # every failure becomes advice, never a traceback
+    except Exception as exc:  # noqa: BLE001 - every failure becomes advice, never a traceback
         return [Check(name, False, str(exc), "see docs/operations.md; for local servers: scripts/services start")]
 
 

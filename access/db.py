@@ -1,4 +1,4 @@
-"""Opening the web's private SQLite files (users, audit) the same careful way."""
+"""Opening the private SQLite files of access control (users, audit) the same careful way."""
 
 from __future__ import annotations
 

@@ -13,8 +13,9 @@ Roles
               which review needs)
     admin     everything, every station; users and the audit log
 
-Station values are compared the way the index compares its `thana` filter:
-`strip().casefold()`, so "Chhibramau " and "chhibramau" are one station.
+Station values are compared the way the index compares its `thana` filter
+(``abhilekh.records.station_key``: `strip().casefold()`), so "Chhibramau " and
+"chhibramau" are one station.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from web.db import open_private_db
+from abhilekh.errors import AbhilekhError
+from abhilekh.records import station_key
+from access.db import open_private_db
+
+__all__ = ["HASHER", "ROLES", "User", "UserError", "UserStore", "check_name", "check_password", "station_key"]
 
 ROLES = ("officer", "operator", "admin")
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-@")
@@ -42,13 +47,10 @@ MIN_PASSWORD = 8
 HASHER = PasswordHasher()
 
 
-def station_key(thana: str | None) -> str:
-    """The same key the search index filters `thana` by."""
-    return (thana or "").strip().casefold()
-
-
-class UserError(ValueError):
+class UserError(AbhilekhError, ValueError):
     """A user operation that cannot be done; the message says why."""
+
+    exit_code = 2  # the command asked for something that cannot be
 
 
 @dataclass(frozen=True)

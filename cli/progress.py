@@ -1,17 +1,33 @@
-"""Running pipelines for a person at a terminal: progress bars and summaries."""
+"""Running pipelines for a person at a terminal: progress bars and summaries.
+
+The flows return their reports as JSON (what Prefect records); they are read back
+into ``BundleReport`` here, at the edge, and printed from the typed form.
+"""
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from abhilekh.settings import get_settings
 from pipelines import progress as events
+from pipelines.batch import BundleRequest
+from pipelines.report import BundleReport, as_reports
 
 
 def _progress_bar(console: Console) -> Progress:
@@ -27,7 +43,7 @@ def _progress_bar(console: Console) -> Progress:
     )
 
 
-def ingest_with_progress(path: Path, metadata: dict, console: Console) -> dict:
+def ingest_with_progress(path: Path, metadata: dict[str, Any], console: Console) -> BundleReport:
     """Run the ingest-bundle flow with a per-page progress bar; print the outcome."""
     console.print(f"Reading {escape(str(path))} … (the first run starts Prefect's local API, ~10-30 s)")
     import flows  # imported late: Prefect's start-up cost is paid only by commands that need it
@@ -52,32 +68,32 @@ def ingest_with_progress(path: Path, metadata: dict, console: Console) -> dict:
     unsubscribe = events.subscribe(listen)
     try:
         with bar:
-            report = flows.run_ingest_bundle(str(path), metadata)
+            report = BundleReport.from_dict(flows.run_ingest_bundle(str(path), metadata))
     finally:
         unsubscribe()
     print_report(report, console)
     return report
 
 
-def print_report(report: dict, console: Console) -> None:
+def print_report(report: BundleReport, console: Console) -> None:
     settings = get_settings()
-    console.print(f"bundle id : {report['bundle_id']}")
-    state = "already ingested — nothing new to do" if report["already_done"] else ("stored" if report["stored"] else "NOT stored")
-    console.print(f"pages     : {report['pages']} ({state}; {report['indexed_pages']} indexed)")
-    if report["needs_review"]:
-        pages = ", ".join(map(str, report["needs_review"]))
+    console.print(f"bundle id : {report.bundle_id}")
+    state = "already ingested — nothing new to do" if report.already_done else ("stored" if report.stored else "NOT stored")
+    console.print(f"pages     : {report.pages} ({state}; {report.indexed_pages} indexed)")
+    if report.needs_review:
+        pages = ", ".join(map(str, report.needs_review))
         console.print(f"[yellow]review    : low OCR confidence on page(s) {pages} — rescan or key in by hand[/]")
-    if report.get("index_error"):
-        console.print(f"[red]index     : not indexed ({escape(report['index_error'])}); "
+    if report.index_error:
+        console.print(f"[red]index     : not indexed ({escape(report.index_error)}); "
                       "the bundle is safe in storage — run `abhilekh reconcile` once the index is back[/]")
-    if report["failures"]:
-        console.print(f"[red]failures  : {len(report['failures'])}[/]")
-        for failure in report["failures"]:
+    if report.failures:
+        console.print(f"[red]failures  : {len(report.failures)}[/]")
+        for failure in report.failures:
             console.print(f"  [red]✗[/] {escape(failure['file'])}: {escape(failure['reason'])}")
-        console.print(f"  rejected files were copied to {settings.quarantine_dir / report['bundle_id']}")
-        if not report["stored"]:
+        console.print(f"  rejected files were copied to {settings.quarantine_dir / report.bundle_id}")
+        if not report.stored:
             console.print("  nothing was stored; fix the cause and run the same command again — finished pages are kept")
-    console.print("[green]done[/]" if report["ok"] else "[red]finished with problems (exit code 1)[/]")
+    console.print("[green]done[/]" if report.ok else "[red]finished with problems (exit code 1)[/]")
 
 
 def ocr_files(paths: list[Path], out_dir: Path, console: Console) -> list[tuple[Path, str]]:
@@ -103,7 +119,7 @@ def ocr_files(paths: list[Path], out_dir: Path, console: Console) -> list[tuple[
                 future.result()
             except BadInput as exc:
                 failures.append((path, exc.reason))
-            except Exception as exc:  # report and carry on with the other files
+            except Exception as exc:  # noqa: BLE001 - report and carry on with the other files
                 failures.append((path, f"{type(exc).__name__}: {exc}"))
             bar.advance(task_id)
     for path, reason in failures:
@@ -118,15 +134,13 @@ class _RateColumn(TextColumn):
     def __init__(self) -> None:
         super().__init__("")
 
-    def render(self, task):  # type: ignore[override]
-        from rich.text import Text
-
+    def render(self, task: Task) -> Text:
         elapsed = task.elapsed or 0.0
         rate = 60 * task.completed / elapsed if elapsed > 1 and task.completed else 0.0
         return Text(f"{rate:5.1f} pages/min" if rate else "   –  pages/min")
 
 
-def batch_with_progress(requests: list, console: Console) -> tuple[list[dict], float]:
+def batch_with_progress(requests: list[BundleRequest], console: Console) -> tuple[list[BundleReport], float]:
     """Run the ingest-batch flow: one overall bar (pages, bundles, rate, ETA), a line per bundle."""
     import time
 
@@ -178,24 +192,24 @@ def batch_with_progress(requests: list, console: Console) -> tuple[list[dict], f
     started = time.monotonic()
     try:
         with bar:
-            reports = flows.run_ingest_batch(requests)
+            reports = as_reports(flows.run_ingest_batch(requests))
     finally:
         unsubscribe()
     return reports, time.monotonic() - started
 
 
-def bundle_line(r: dict) -> str:
-    conf = "" if r.get("confidence") is None else f" · confidence {r['confidence']:.0f}"
-    flagged = f" · [yellow]{len(r['needs_review'])} to review[/]" if r.get("needs_review") else ""
-    if r["ok"]:
-        state = "[green]✓[/]" + (" (already ingested)" if r.get("already_done") else "")
-    elif r["stored"]:
+def bundle_line(r: BundleReport) -> str:
+    conf = "" if r.confidence is None else f" · confidence {r.confidence:.0f}"
+    flagged = f" · [yellow]{len(r.needs_review)} to review[/]" if r.needs_review else ""
+    if r.ok:
+        state = "[green]✓[/]" + (" (already ingested)" if r.already_done else "")
+    elif r.stored:
         state = "[yellow]![/]"
     else:
         state = "[red]✗[/]"
-    line = f"{state} {escape(r.get('name') or r['path'])}: {r['pages']} page(s){conf}{flagged} · {r.get('seconds', 0):.1f} s"
-    for failure in r["failures"]:
+    line = f"{state} {escape(r.name or r.path)}: {r.pages} page(s){conf}{flagged} · {r.seconds:.1f} s"
+    for failure in r.failures:
         line += f"\n    [red]✗[/] {escape(str(failure['file']))}: {escape(str(failure['reason']))}"
-    if r.get("index_error"):
+    if r.index_error:
         line += "\n    [red]not indexed[/] (stored safely; `abhilekh reconcile` indexes it later)"
     return line

@@ -1,4 +1,8 @@
-"""The `abhilekh` command: digitise bundles, search them, run the web page."""
+"""The `abhilekh` command: digitise bundles, search them, run the web page.
+
+Users and the audit log have their sub-commands in cli/access.py; progress bars and
+summaries of long runs are in cli/progress.py; `doctor` in cli/doctor.py.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,16 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from abhilekh.errors import AbhilekhError
 from abhilekh.settings import get_settings
+from cli.access import audit_app, users_app
+from cli.output import console, err
 
 app = typer.Typer(
     name="abhilekh",
@@ -31,8 +37,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
 
 
 def _parse_years(value: str | None) -> tuple[int | None, int | None]:
@@ -53,7 +57,7 @@ def ingest(
     path: Annotated[Path, typer.Argument(help="A folder or .zip of page scans (TIFF, JPEG, PNG, scanned PDF), or one file.")],
     thana: Annotated[str, typer.Option(help="Police station or office, e.g. Chhibramau / छिबरामऊ.")] = "",
     register: Annotated[str, typer.Option(help="Register or file type, e.g. 'Crime Register', 'General Diary'.")] = "",
-    year: Annotated[Optional[str], typer.Option(help="Year (1998) or range (1995-1998) the bundle covers.")] = None,
+    year: Annotated[str | None, typer.Option(help="Year (1998) or range (1995-1998) the bundle covers.")] = None,
     file_no: Annotated[str, typer.Option("--file-no", help="File or register number.")] = "",
     title: Annotated[str, typer.Option(help="A title officers will recognise.")] = "",
 ) -> None:
@@ -69,18 +73,18 @@ def ingest(
     start, end = _parse_years(year)
     metadata = {"thana": thana, "register": register, "year": start, "year_to": end,
                 "file_no": file_no, "title": title or path.stem}
-    from pipelines.runner import ingest_with_progress
+    from cli.progress import ingest_with_progress
 
     report = ingest_with_progress(path, metadata, console)
-    raise typer.Exit(0 if report["ok"] else 1)
+    raise typer.Exit(0 if report.ok else 1)
 
 
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="Words, a name, 'मु0अ0सं0 123/2019', 'धारा 379', a vehicle number, or a \"quoted phrase\".")],
-    thana: Annotated[Optional[str], typer.Option(help="Only this police station.")] = None,
-    register: Annotated[Optional[str], typer.Option(help="Only this register type.")] = None,
-    year: Annotated[Optional[int], typer.Option(help="Only bundles covering this year.")] = None,
+    thana: Annotated[str | None, typer.Option(help="Only this police station.")] = None,
+    register: Annotated[str | None, typer.Option(help="Only this register type.")] = None,
+    year: Annotated[int | None, typer.Option(help="Only bundles covering this year.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="How many hits.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of hits.")] = False,
 ) -> None:
@@ -137,7 +141,7 @@ def ocr(
     Writes OUT_DIR/<stem>.txt with the page text (pages of a multi-page file separated
     by form feeds). One single-threaded Tesseract per ABHILEKH_OCR_JOBS.
     """
-    from pipelines.runner import ocr_files
+    from cli.progress import ocr_files
 
     failures = ocr_files(images, out_dir, console)
     raise typer.Exit(1 if failures else 0)
@@ -145,12 +149,13 @@ def ocr(
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Address to listen on (default ABHILEKH_HOST, 127.0.0.1).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (default ABHILEKH_PORT, 8750).")] = None,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Server processes (default ABHILEKH_WEB_WORKERS, else one per CPU).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default ABHILEKH_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default ABHILEKH_PORT, 8750).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Server processes (default ABHILEKH_WEB_WORKERS, else one per CPU).")] = None,
 ) -> None:
     """The search page for officers: search box, filters, snippets, open the PDF at the page."""
-    from web.app import default_workers, serve as run
+    from web.app import default_workers
+    from web.app import serve as run
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
@@ -201,7 +206,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON ob
 @app.command()
 def doctor() -> None:
     """Check Tesseract and its Hindi/English data, poppler, the data directory and servers."""
-    from abhilekh.doctor import run_checks
+    from cli.doctor import run_checks
 
     ok = run_checks(get_settings(), console)
     raise typer.Exit(0 if ok else 1)
@@ -210,7 +215,7 @@ def doctor() -> None:
 @app.command()
 def batch(
     manifest: Annotated[Path, typer.Argument(help="A .csv or .yaml manifest (one row per bundle: path, thana, register, year, file_no, title), or a folder of bundle folders.")],
-    report_dir: Annotated[Optional[Path], typer.Option("--report-dir", help="Where report.html and report.json go (default $ABHILEKH_HOME/reports/batch-<time>).")] = None,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Where report.html and report.json go (default $ABHILEKH_HOME/reports/batch-<time>).")] = None,
 ) -> None:
     """Digitise many bundles: pages of all bundles share one OCR pool (one Tesseract per core).
 
@@ -218,9 +223,9 @@ def batch(
     then writes an HTML report (thumbnails of pages flagged for review) and a JSON report.
     Exit code 1 if any bundle had failures; rerunning the same manifest finishes them.
     """
+    from cli.progress import batch_with_progress
     from pipelines.batch import read_manifest
     from pipelines.report import stamp, write_reports
-    from pipelines.runner import batch_with_progress
 
     if not manifest.exists():
         err.print(f"[red]error:[/] {escape(str(manifest))} does not exist")
@@ -237,8 +242,8 @@ def batch(
     reports, seconds = batch_with_progress(requests, console)
     out = report_dir or settings.reports_dir / f"batch-{stamp()}"
     html_path, json_path = write_reports(reports, out, settings, title=f"abhilekh batch: {manifest.name}", seconds=seconds)
-    failed = [r for r in reports if not r["ok"]]
-    pages = sum(r["pages"] for r in reports if r["stored"])
+    failed = [r for r in reports if not r.ok]
+    pages = sum(r.pages for r in reports if r.stored)
     console.print(f"{len(reports) - len(failed)} of {len(reports)} bundle(s) ok, {pages} page(s) stored "
                   f"in {seconds:.0f} s ({60 * pages / max(seconds, 1e-9):.1f} pages/min)")
     console.print(f"report: {escape(str(html_path))}\n        {escape(str(json_path))}")
@@ -249,8 +254,8 @@ def batch(
 def schedule(
     cron: Annotated[str, typer.Option(help="When the nightly ingest runs (cron syntax).")] = "0 1 * * *",
     timezone: Annotated[str, typer.Option(help="Time zone the cron is read in.")] = "Asia/Kolkata",
-    inbox: Annotated[Optional[Path], typer.Option(help="Inbox folder to ingest (default ABHILEKH_INBOX, $ABHILEKH_HOME/inbox).")] = None,
-    settle_minutes: Annotated[Optional[float], typer.Option("--settle-minutes", help="A bundle unchanged this long (or with a .ready file) is complete (default ABHILEKH_INBOX_SETTLE_MINUTES).")] = None,
+    inbox: Annotated[Path | None, typer.Option(help="Inbox folder to ingest (default ABHILEKH_INBOX, $ABHILEKH_HOME/inbox).")] = None,
+    settle_minutes: Annotated[float | None, typer.Option("--settle-minutes", help="A bundle unchanged this long (or with a .ready file) is complete (default ABHILEKH_INBOX_SETTLE_MINUTES).")] = None,
     port: Annotated[int, typer.Option(help="Port of the local Prefect server started when PREFECT_API_URL is unset.")] = 4200,
 ) -> None:
     """Run the nightly ingest on a schedule: register the deployment and serve it (blocks).
@@ -283,189 +288,27 @@ def schedule(
     where = inbox or settings.inbox_dir
     console.print(f"nightly ingest of {escape(str(where))} at '{escape(cron)}' ({escape(timezone)}); Ctrl+C stops")
     try:
-        sched.serve_nightly(cron, timezone, str(inbox) if inbox else None, settle_minutes)
+        import flows  # Prefect is imported now, after PREFECT_API_URL is final
+
+        flows.serve_nightly(cron, timezone, str(inbox) if inbox else None, settle_minutes)
     finally:
         if proc is not None:
             sched.stop_server(proc)
 
 
-# --------------------------------------------------------------------------- users, audit
-
-users_app = typer.Typer(
-    help=(
-        "Web log-in accounts (stored in $ABHILEKH_HOME/users.sqlite3, argon2id hashes).\n\n"
-        "Roles: officer (search and view the stations granted), operator (ingest and review; "
-        "on the web like an officer), admin (every station, users, audit log).\n\n"
-        "First admin:  abhilekh users add admin --role admin"
-    ),
-    no_args_is_help=True,
-)
-audit_app = typer.Typer(help="The append-only audit log of searches and page views.",
-                        no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 
 
-def _read_password(password_stdin: bool, confirm: bool = True) -> str:
-    if password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    return typer.prompt("Password / पासवर्ड", hide_input=True, confirmation_prompt=confirm)
-
-
-def _user_store():
-    from web.users import UserStore
-
-    return UserStore(get_settings().users_path)
-
-
-def _audit_cli(action: str, target: str, detail: str = "") -> None:
-    import getpass
-
-    from web.audit import AuditLog
-
-    log = AuditLog(get_settings().audit_path)
+def main() -> None:
+    """The console script. A failure abhilekh names (``abhilekh.errors``) ends the
+    command with its message and its exit code, not a traceback."""
     try:
-        log.record(f"cli:{getpass.getuser()}", "admin", "admin", target=target, detail=detail)
-    finally:
-        log.close()
-
-
-def _user_op(fn, *args):
-    from web.users import UserError
-
-    store = _user_store()
-    try:
-        return fn(store, *args)
-    except UserError as exc:
+        app()
+    except AbhilekhError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(2) from None
-    finally:
-        store.close()
-
-
-@users_app.command("add")
-def users_add(
-    name: Annotated[str, typer.Argument(help="Log-in name: a-z 0-9 . _ - @")],
-    role: Annotated[str, typer.Option(help="officer, operator or admin.")] = "officer",
-    station: Annotated[Optional[list[str]], typer.Option("--station", help="A police station (thana) as written in the bundles' metadata; repeat for several.")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin (scripts).")] = False,
-) -> None:
-    """Add a user; asks for the password twice (at least 8 characters)."""
-    password = _read_password(password_stdin)
-    user = _user_op(lambda s: s.add(name, role, password, station or []))
-    _audit_cli("admin", user.name, f"add {user.role} {', '.join(user.stations)}".strip())
-    console.print(f"added {escape(user.name)} ({user.role}) stations: "
-                  f"{escape(', '.join(user.stations)) or ('all' if user.is_admin else 'none')}")
-
-
-@users_app.command("list")
-def users_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """List users, roles and stations."""
-    users = _user_op(lambda s: s.list())
-    if as_json:
-        print(json.dumps([{"name": u.name, "role": u.role, "stations": list(u.stations),
-                           "disabled": u.disabled} for u in users], ensure_ascii=False, indent=2))
-        return
-    table = Table(title="users / उपयोगकर्ता")
-    for column in ("name", "role", "stations", "state"):
-        table.add_column(column)
-    for u in users:
-        table.add_row(escape(u.name), u.role,
-                      "all" if u.is_admin else escape(", ".join(u.stations)) or "—",
-                      "disabled" if u.disabled else "active")
-    console.print(table)
-
-
-@users_app.command("grant")
-def users_grant(
-    name: Annotated[str, typer.Argument()],
-    stations: Annotated[list[str], typer.Argument(help="Stations (thana) as in the bundles' metadata.")],
-) -> None:
-    """Let a user see these stations' records."""
-    user = _user_op(lambda s: s.grant(name, stations))
-    _audit_cli("admin", user.name, "grant " + ", ".join(stations))
-    console.print(f"{escape(user.name)}: {escape(', '.join(user.stations))}")
-
-
-@users_app.command("revoke")
-def users_revoke(
-    name: Annotated[str, typer.Argument()],
-    stations: Annotated[list[str], typer.Argument()],
-) -> None:
-    """Take stations away from a user."""
-    user = _user_op(lambda s: s.revoke(name, stations))
-    _audit_cli("admin", user.name, "revoke " + ", ".join(stations))
-    console.print(f"{escape(user.name)}: {escape(', '.join(user.stations)) or 'no stations'}")
-
-
-@users_app.command("passwd")
-def users_passwd(
-    name: Annotated[str, typer.Argument()],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
-) -> None:
-    """Set a new password (ends the user's sessions)."""
-    password = _read_password(password_stdin)
-    _user_op(lambda s: s.set_password(name, password))
-    _audit_cli("admin", name.lower(), "password")
-    console.print(f"password of {escape(name)} changed")
-
-
-@users_app.command("disable")
-def users_disable(
-    name: Annotated[str, typer.Argument()],
-    enable: Annotated[bool, typer.Option("--enable", help="Enable again instead.")] = False,
-) -> None:
-    """Disable a user (ends their sessions at once), or --enable again."""
-    _user_op(lambda s: s.set_disabled(name, not enable))
-    _audit_cli("admin", name.lower(), "enable" if enable else "disable")
-    console.print(f"{escape(name)} {'enabled' if enable else 'disabled'}")
-
-
-@audit_app.command("export")
-def audit_export(
-    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
-    out: Annotated[Optional[Path], typer.Option("--out", help="File to write (default: stdout).")] = None,
-    since: Annotated[Optional[str], typer.Option(help="Only rows at or after this UTC time, e.g. 2025-01-31.")] = None,
-) -> None:
-    """Write the whole audit log (oldest first) as CSV or JSON."""
-    from web.audit import AuditLog, to_csv, to_json
-
-    if fmt not in ("csv", "json"):
-        raise typer.BadParameter("csv or json", param_hint="--format")
-    log = AuditLog(get_settings().audit_path)
-    try:
-        chunks = (to_csv if fmt == "csv" else to_json)(log.iter_all(since))
-        if out is None:
-            for chunk in chunks:
-                sys.stdout.write(chunk)
-        else:
-            with out.open("w", encoding="utf-8", newline="") as f:
-                for chunk in chunks:
-                    f.write(chunk)
-            console.print(f"wrote {escape(str(out))}")
-    finally:
-        log.close()
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the hash chain: exit 1 and name the first altered row if it is broken."""
-    from web.audit import AuditLog
-
-    log = AuditLog(get_settings().audit_path)
-    try:
-        ok, n, last = log.verify()
-    finally:
-        log.close()
-    if not ok:
-        err.print(f"[red]audit log altered at row {n}[/]")
-        raise typer.Exit(1)
-    console.print(f"audit log intact: {n} row(s); last hash {last}")
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    main()

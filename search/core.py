@@ -1,0 +1,150 @@
+"""The search both backends run: one core, two engines.
+
+``SearchCore.search`` is the whole of a search, written once:
+
+    parse_query(text) ─► Scope.of(filters) ─► nothing to look for? empty answer
+        │
+        ├─ no words, some filter: engine.browse      (bundle / page order, score 0)
+        └─ words: engine.match(EXACT)
+              fewer than FUZZY_MIN_HITS pages? engine.match(FUZZY): the pages only
+              OCR-tolerant matching finds, after every exact hit, each scored by
+              fuzzy_score below the lowest exact score (search.query)
+        ▼
+    hits (snippets) and facets (search.results)
+
+A backend subclasses ``SearchCore`` and supplies ``_engine()``: a context manager
+yielding an ``Engine`` bound to its connection (or None when there is no index yet),
+turning the engine's own errors into ``SearchError``. Engines differ only in how they
+ask their database; what a page, a hit, a facet or the fuzzy tier means is here.
+
+Scope. ``SearchFilters.stations`` (the stations a user may see; None: all) is part of
+the engine query like any filter, so totals, facets and pages are counted inside it
+by the engine. A ``thana`` filter outside those stations finds nothing.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from abhilekh.records import SearchFilters, station_key
+from search.base import SearchResults
+from search.query import FUZZY_MIN_HITS, ParsedQuery, fuzzy_score, parse_query
+from search.results import Facets, Found, hits
+
+__all__ = ["Engine", "Scope", "SearchCore", "Tier"]
+
+
+class Tier(Enum):
+    EXACT = "exact"  # search.query.clauses
+    FUZZY = "fuzzy"  # search.query.fuzzy_clauses, minus the exact matches
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The filters, as engines apply them. ``thana_keys``: None for every station, else
+    the station keys a page's ``thana_key`` must be one of (empty: none at all)."""
+
+    thana_keys: tuple[str, ...] | None = None
+    register: str | None = None
+    year: int | None = None
+
+    @classmethod
+    def of(cls, filters: SearchFilters | None) -> Scope:
+        if filters is None:
+            return cls()
+        keys: tuple[str, ...] | None = None
+        if filters.thana is not None and filters.thana.strip():
+            keys = (station_key(filters.thana),)
+        if filters.stations is not None:
+            allowed = tuple(dict.fromkeys(k for k in map(station_key, filters.stations) if k))
+            keys = allowed if keys is None else tuple(k for k in keys if k in allowed)
+        register = filters.register if filters.register is not None and filters.register != "" else None
+        year = int(filters.year) if filters.year is not None else None
+        return cls(keys, register, year)
+
+    @property
+    def empty(self) -> bool:
+        """No page can be in scope (no station allowed)."""
+        return self.thana_keys == ()
+
+    @property
+    def filters_anything(self) -> bool:
+        return self.thana_keys is not None or self.register is not None or self.year is not None
+
+
+class Engine(Protocol):
+    """One backend's way of asking its database, for the length of one search."""
+
+    def browse(self, scope: Scope, limit: int, offset: int) -> Found:
+        """Pages in scope in bundle / page order, score 0; facets of all of them."""
+        ...
+
+    def match(
+        self, parsed: ParsedQuery, scope: Scope, tier: Tier, limit: int, offset: int, facets: bool = True
+    ) -> Found | None:
+        """Pages in scope matching `tier` of the query, best first (score, then bundle
+        id, then page); facets of every match (when asked). None: the query has no
+        such tier (FUZZY: no word may be matched fuzzily)."""
+        ...
+
+
+class SearchCore:
+    """``search.base.SearchIndex.search`` for every backend."""
+
+    def _engine(self) -> AbstractContextManager[Engine | None]:
+        raise NotImplementedError
+
+    def _window(self, limit: int, offset: int) -> int:
+        """How many of the `limit` hits from `offset` the engine can return."""
+        return limit
+
+    def search(
+        self,
+        query: str,
+        filters: SearchFilters | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> SearchResults:
+        """Pages matching every query word (BM25, higher score = better) and filters.
+
+        An empty query with filters browses the filtered pages in bundle/page order; an
+        empty query without filters returns nothing. Facets count all matching pages.
+        """
+        parsed = parse_query(query or "")
+        limit = max(0, int(limit))
+        offset = max(0, int(offset))
+        scope = Scope.of(filters)
+        if scope.empty or (parsed.is_empty and not scope.filters_anything):
+            return SearchResults(hits=[], total=0, facets={})
+        size = self._window(limit, offset)
+        with self._engine() as engine:
+            if engine is None:  # nothing indexed yet
+                return SearchResults(hits=[], total=0, facets=Facets().shape())
+            if parsed.is_empty:
+                found = engine.browse(scope, size, offset)
+            else:
+                found = _with_fuzzy_tier(engine, parsed, scope, size, offset)
+        # snippets are cut after the engine is released
+        return SearchResults(hits=hits(parsed, found.rows), total=found.total, facets=found.facets.shape())
+
+
+def _with_fuzzy_tier(engine: Engine, parsed: ParsedQuery, scope: Scope, size: int, offset: int) -> Found:
+    first = engine.match(parsed, scope, Tier.EXACT, size, offset)
+    assert first is not None  # every non-empty query has an exact tier
+    if first.total >= FUZZY_MIN_HITS:
+        return first
+    more = engine.match(parsed, scope, Tier.FUZZY, offset + size if size else 0, 0)
+    if more is None or not more.total:
+        return first
+    # The exact hits from the top (all of them: fewer than FUZZY_MIN_HITS).
+    exact = first if not offset and size >= first.total else engine.match(
+        parsed, scope, Tier.EXACT, FUZZY_MIN_HITS, 0, facets=False
+    )
+    assert exact is not None
+    floor = min((r.score for r in exact.rows), default=None)
+    extra = [r.rescored(fuzzy_score(r.score, floor)) for r in more.rows]
+    rows = (exact.rows + extra)[offset : offset + size] if size else []
+    return Found(rows, first.total + more.total, first.facets.add(more.facets))

@@ -1,0 +1,8 @@
+"""One router per concern; web/app.py includes them all.
+
+    login.py    GET/POST /login, POST /logout
+    search.py   GET /                                    (session)
+    bundles.py  /bundles/...: bundle, page viewer, thumbnail, PDF   (session)
+    admin.py    /admin/users, /admin/audit               (admin)
+    api.py      /api/login, /api/logout, /api/search, /healthz
+"""

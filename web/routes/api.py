@@ -1,0 +1,117 @@
+"""The JSON API: log-in and log-out for API clients, the search, and a health check.
+
+Every POST must be application/json (``json_only``); the search needs a session.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from abhilekh.records import SearchFilters
+from access.auth import SESSION_COOKIE
+from search.base import SearchError
+from web.errors import BAD_LOGIN, THROTTLED
+from web.models import HealthOut, HitOut, LoginIn, SearchOut, UserOut
+from web.query import MAX_LIMIT, MAX_OFFSET, MAX_QUERY, PAGE_SIZE, pdf_url, text_param, thumb_url, year_param
+from web.query import Query as SearchQuery
+from web.routes.login import check_login
+from web.runtime import IndexThreads
+from web.scope import audit_search, run_search, store_of
+from web.session import (
+    CurrentUser,
+    audit,
+    current_user,
+    json_only,
+    require_user,
+    session_cookie,
+    session_token,
+    set_session_cookie,
+)
+
+auth_router = APIRouter(prefix="/api", dependencies=[Depends(json_only)])
+router = APIRouter(prefix="/api", dependencies=[Depends(session_cookie), Depends(require_user), Depends(json_only)])
+health_router = APIRouter()
+
+
+@auth_router.post("/login", response_model=UserOut, summary="Log in; sets the session cookie",
+                  responses={401: {"description": "wrong name or password"},
+                             429: {"description": "too many failures; wait 15 minutes"}})
+def api_login(request: Request, body: LoginIn) -> Response:
+    user, status = check_login(request, body.username, body.password)
+    if user is None:
+        text = THROTTLED if status == 429 else BAD_LOGIN
+        return JSONResponse({"detail": f"{text[0]} / {text[1]}"}, status)
+    token = request.app.state.users.new_session(user.name, request.app.state.settings.session_hours)
+    response = JSONResponse(UserOut(name=user.name, role=user.role, stations=list(user.stations)).model_dump())
+    set_session_cookie(request, response, token)
+    return response
+
+
+@auth_router.post("/logout", status_code=204, summary="End the session", response_class=Response)
+def api_logout(request: Request) -> Response:
+    user = current_user(request)
+    token = session_token(request)
+    if user is not None and token:
+        request.app.state.users.end_session(token)
+        audit(request, user, "logout")
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/search", response_model=SearchOut,
+            summary="Search the pages (needs a session; only the user's stations)",
+            responses={401: {"description": "no session: POST /api/login first"}})
+async def api_search(
+    request: Request,
+    user: CurrentUser,
+    q: Annotated[str, Query(max_length=MAX_QUERY, description="words, names, numbers")] = "",
+    thana: Annotated[str | None, Query(max_length=200)] = None,
+    register: Annotated[str | None, Query(max_length=200)] = None,
+    year: Annotated[str | None, Query(pattern=r"^(\d{1,4})?$", description="e.g. 2019")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> SearchOut:
+    query = SearchQuery(
+        q=q.strip(),
+        filters=SearchFilters(thana=text_param(thana), register=text_param(register), year=year_param(year)),
+        limit=limit,
+        offset=offset,
+    )
+    if not query.active:
+        return SearchOut(total=0, hits=[], facets={})
+    try:
+        results = await run_search(request, user, query)
+    except SearchError as exc:
+        raise StarletteHTTPException(503, str(exc)) from None
+    await run_in_threadpool(audit_search, request, user, query, results, "api")
+    return SearchOut(
+        total=results.total,
+        hits=[
+            HitOut(
+                bundle_id=h.bundle_id,
+                page=h.page,
+                score=h.score,
+                snippet=h.snippet,
+                snippet_html=h.snippet_html,
+                metadata=h.metadata,
+                confidence=h.confidence,
+                pdf=pdf_url(h.bundle_id, h.page),
+                thumbnail=thumb_url(h.bundle_id, h.page),
+            )
+            for h in results.hits
+        ],
+        facets={k: {str(v): n for v, n in vals.items()} for k, vals in results.facets.items()},
+    )
+
+
+@health_router.get("/healthz", response_model=HealthOut, summary="Which index and store are in use")
+async def healthz(request: Request) -> HealthOut:
+    worker: IndexThreads = request.app.state.index
+    index = await worker.call(worker.index.describe)
+    return HealthOut(ok=True, index=index, store=store_of(request).describe())

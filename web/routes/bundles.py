@@ -1,0 +1,150 @@
+"""One bundle: its page list, the page viewer, page thumbnails and the searchable PDF.
+
+Every route checks the user's stations against the bundle's manifest (web/scope.py)
+and writes what was opened to the audit log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from storage.base import StorageError
+from storage.bundles import load_page, pdf_key
+from web.highlight import hit_boxes
+from web.query import MAX_QUERY, page_url, pdf_url, text_param, thumb_url, years_label
+from web.render import render
+from web.scope import bundle_for, page_number, store_of
+from web.session import CurrentUser, audit, csrf_protect, require_user, session_cookie
+from web.thumbs import RenderedThumbnails, read_pdf, stored_thumbnail
+
+router = APIRouter(dependencies=[Depends(session_cookie), Depends(require_user), Depends(csrf_protect)])
+
+# A browser keeps a thumbnail for an hour without asking (a result list shows ~10, and
+# officers page back and forth); after that it revalidates with If-None-Match, which
+# goes through the log-in and station check again. `private`: never in a shared cache.
+THUMB_CACHE = "private, max-age=3600"
+
+
+@router.get("/bundles/{bundle_id}", response_class=HTMLResponse, include_in_schema=False)
+def bundle_page(request: Request, bundle_id: str, user: CurrentUser) -> HTMLResponse:
+    manifest = bundle_for(request, user, bundle_id)
+    audit(request, user, "view_bundle", target=bundle_id)
+    review = set(manifest.needs_review)
+    pages = [
+        {
+            "number": n,
+            "url": pdf_url(bundle_id, n),
+            "view": page_url(bundle_id, n),
+            "confidence": manifest.page_confidence[n - 1] if n <= len(manifest.page_confidence) else None,
+            "needs_review": n in review,
+        }
+        for n in range(1, manifest.page_count + 1)
+    ]
+    return render(
+        request,
+        "bundle.html",
+        manifest=manifest,
+        meta=manifest.metadata,
+        years=years_label(manifest.metadata),
+        pages=pages,
+        review=sorted(review),
+        has_pdf=store_of(request).exists(pdf_key(bundle_id)),
+        pdf=pdf_url(bundle_id),
+        download=f"/bundles/{bundle_id}/document.pdf?download=1",
+    )
+
+
+@router.get("/bundles/{bundle_id}/pages/{page}", response_class=HTMLResponse, include_in_schema=False)
+def page_viewer(request: Request, bundle_id: str, page: str, user: CurrentUser) -> HTMLResponse:
+    manifest = bundle_for(request, user, bundle_id)
+    number = page_number(page, manifest)
+    q = text_param(request.query_params.get("q"), MAX_QUERY) or ""
+    audit(request, user, "view_page", target=f"{bundle_id}:{number}", query=q)
+    conf = manifest.page_confidence[number - 1] if number <= len(manifest.page_confidence) else None
+    boxes, frame = _page_hits(request, bundle_id, number, q)
+    return render(
+        request,
+        "page.html",
+        manifest=manifest,
+        meta=manifest.metadata,
+        years=years_label(manifest.metadata),
+        number=number,
+        confidence=conf,
+        needs_review=number in set(manifest.needs_review),
+        pdf=pdf_url(bundle_id, number),
+        thumb=thumb_url(bundle_id, number),
+        bundle=f"/bundles/{bundle_id}",
+        download=f"/bundles/{bundle_id}/document.pdf?download=1",
+        prev=page_url(bundle_id, number - 1, q) if number > 1 else None,
+        next=page_url(bundle_id, number + 1, q) if number < manifest.page_count else None,
+        q=q,
+        boxes=boxes,
+        frame=frame,
+    )
+
+
+def _page_hits(request: Request, bundle_id: str, number: int, q: str) -> tuple[list[Any], tuple[int, int] | None]:
+    """The query's word boxes on the page and the page's frame (width, height); no
+    boxes, not an error, when the page's OCR is unreadable: the viewer still works."""
+    if not q:
+        return [], None
+    try:
+        text = load_page(store_of(request), bundle_id, number)
+    except (StorageError, ValueError, KeyError, TypeError):
+        return [], None
+    if text.width <= 0 or text.height <= 0:
+        return [], None
+    return hit_boxes(text, q), (text.width, text.height)
+
+
+@router.get(
+    "/bundles/{bundle_id}/document.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, 403: {"description": "not your station"},
+               404: {"description": "unknown"}},
+    summary="The bundle's searchable PDF, inline (needs a session; station-checked)",
+)
+def bundle_pdf(
+    request: Request,
+    bundle_id: str,
+    user: CurrentUser,
+    page: Annotated[int | None, Query(ge=1, description="page being opened (audited)")] = None,
+    download: Annotated[bool, Query(description="save instead of showing")] = False,
+) -> Response:
+    bundle_for(request, user, bundle_id)
+    data = read_pdf(store_of(request), bundle_id)
+    audit(request, user, "download" if download else "view_pdf",
+          target=f"{bundle_id}:{page}" if page else bundle_id)
+    disposition = "attachment" if download else "inline"
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{bundle_id[:16]}.pdf"',
+            # Not kept by the browser: every view is checked and audited, and
+            # nothing stays on a shared computer after log-out.
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.get("/bundles/{bundle_id}/pages/{page}/thumb.jpg", include_in_schema=False)
+def page_thumbnail(request: Request, bundle_id: str, page: str, user: CurrentUser) -> Response:
+    manifest = bundle_for(request, user, bundle_id)  # station scope, every time
+    number = page_number(page, manifest)
+    store = store_of(request)
+    data = stored_thumbnail(store, bundle_id, number)
+    if data is None:  # stored before thumbnails were made at ingest
+        rendered: RenderedThumbnails = request.app.state.thumbs
+        data = rendered.file(store, bundle_id, number).read_bytes()
+    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": THUMB_CACHE}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="image/jpeg", headers=headers)
+
+

@@ -1,0 +1,99 @@
+"""What the app holds while it runs: the index on threads of its own, the manifest
+cache, and the security headers on every response."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from search.base import SearchIndex
+from storage.base import ObjectStore
+from storage.bundles import Manifest, load_manifest
+
+T = TypeVar("T")
+
+INDEX_THREADS = 4  # searches at once (SQLite and the ES client release the GIL while they wait)
+MANIFEST_TTL = 60.0  # seconds a manifest's station is trusted from memory
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; object-src 'self'; frame-ancestors 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class IndexThreads:
+    """A few threads that open, query and close the index."""
+
+    def __init__(self, opener: Callable[[], SearchIndex]) -> None:
+        self._pool = ThreadPoolExecutor(
+            max_workers=INDEX_THREADS, thread_name_prefix="abhilekh-index"
+        )
+        try:
+            self.index: SearchIndex = self._pool.submit(opener).result()
+        except BaseException:
+            self._pool.shutdown()
+            raise
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+
+    def close(self) -> None:
+        try:
+            self._pool.submit(self.index.close).result()
+        finally:
+            self._pool.shutdown()
+
+
+class Manifests:
+    """Bundle manifests, kept briefly in memory: every PDF request checks one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, Manifest]] = {}
+
+    def get(self, store: ObjectStore, bundle_id: str) -> Manifest | None:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(bundle_id)
+        if cached and now - cached[0] < MANIFEST_TTL:
+            return cached[1]
+        manifest = load_manifest(store, bundle_id)
+        if manifest is not None:
+            with self._lock:
+                if len(self._cache) > 4096:
+                    self._cache.clear()
+                self._cache[bundle_id] = (now, manifest)
+        return manifest
+
+
+class SecurityHeaders:
+    """Add the security headers to every response, errors and static files included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,82 @@
+"""Who may see what, per request: searches run inside the user's stations, and every
+bundle, page, thumbnail and PDF is checked against its manifest's station.
+
+The stations go into the engine query (``SearchFilters.stations``), so totals, facet
+counts and paging are the engine's own, exactly as an admin's search over the same
+stations; a thana filter outside them finds nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from fastapi import Request
+
+from abhilekh.records import SearchFilters
+from access.users import User
+from search.base import SearchResults
+from storage.base import IntegrityError, ObjectStore, StorageError
+from storage.bundles import Manifest
+from web.errors import NOT_ALLOWED, PageError, not_found_bundle, store_down
+from web.query import Query
+from web.runtime import IndexThreads, Manifests
+from web.session import audit
+
+# Bundle ids are sha256 hex digests; shorter prefixes are accepted for hand-typed URLs.
+BUNDLE_ID = re.compile(r"[0-9a-f]{16,64}")
+
+
+def store_of(request: Request) -> ObjectStore:
+    return request.app.state.store
+
+
+def within_stations(filters: SearchFilters, user: User) -> SearchFilters:
+    """The filters, limited to what `user` may see (admins: everything)."""
+    return filters if user.is_admin else dataclasses.replace(filters, stations=tuple(user.stations))
+
+
+async def run_search(request: Request, user: User, query: Query) -> SearchResults:
+    """The search, inside the user's stations."""
+    worker: IndexThreads = request.app.state.index
+    return await worker.call(worker.index.search, query.q, within_stations(query.filters, user),
+                             limit=query.limit, offset=query.offset)
+
+
+def audit_search(request: Request, user: User, query: Query, results: SearchResults, via: str) -> None:
+    f = query.filters
+    audit(
+        request, user, "search", query=query.q,
+        filters={"thana": f.thana, "register": f.register, "year": f.year,
+                 "offset": query.offset or None, "via": via},
+        target=" ".join(f"{h.bundle_id}:{h.page}" for h in results.hits),
+        detail=f"total={results.total}",
+    )
+
+
+def bundle_for(request: Request, user: User, bundle_id: str) -> Manifest:
+    """The bundle's manifest if it exists and the user may see its station."""
+    if not BUNDLE_ID.fullmatch(bundle_id):
+        raise not_found_bundle()
+    manifests: Manifests = request.app.state.manifests
+    try:
+        manifest = manifests.get(store_of(request), bundle_id)
+    except IntegrityError:
+        raise PageError(500, "इस फ़ाइल का विवरण क्षतिग्रस्त है",
+                        "This bundle's manifest fails its integrity check") from None
+    except StorageError as exc:
+        raise store_down(exc) from None
+    if manifest is None:
+        raise not_found_bundle()
+    if not user.may_see(manifest.metadata.thana):
+        audit(request, user, "denied", target=bundle_id, detail=request.url.path)
+        raise PageError(403, *NOT_ALLOWED)
+    return manifest
+
+
+def page_number(page: str, manifest: Manifest) -> int:
+    """PAGE from the URL as a page of the bundle, or the bilingual 404."""
+    number = int(page) if page.isdigit() else 0
+    if not 1 <= number <= manifest.page_count:
+        raise PageError(404, "यह पृष्ठ नहीं मिला", "Page not found")
+    return number

@@ -1,0 +1,90 @@
+"""The searchable PDF and page thumbnails, read from the store for the bundle routes.
+
+A bundle stored before thumbnails were made at ingest has none in the store: its page
+previews are rendered here with pdftoppm on first view, once per page (a lock per page
+and one per bundle's PDF copy, so parallel requests wait rather than render twice).
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+from storage.base import IntegrityError, ObjectNotFound, ObjectStore, StorageError
+from storage.bundles import pdf_key, thumb_key
+from web.errors import PageError, not_found_bundle, store_down
+
+
+def read_pdf(store: ObjectStore, bundle_id: str) -> bytes:
+    try:
+        return store.get(pdf_key(bundle_id))
+    except ObjectNotFound:
+        raise not_found_bundle() from None
+    except IntegrityError:
+        raise PageError(
+            500,
+            "यह PDF क्षतिग्रस्त है, व्यवस्थापक को सूचित करें",
+            "This PDF fails its integrity check; tell the administrator",
+        ) from None
+    except StorageError as exc:
+        raise store_down(exc) from None
+
+
+def stored_thumbnail(store: ObjectStore, bundle_id: str, page: int) -> bytes | None:
+    """The thumbnail ingest stored, or None for a bundle stored before that."""
+    try:
+        return store.get(thumb_key(bundle_id, page))
+    except ObjectNotFound:
+        return None
+    except IntegrityError:
+        return None  # a damaged preview is re-rendered from the (verified) PDF
+    except StorageError as exc:
+        raise store_down(exc) from None
+
+
+class RenderedThumbnails:
+    """Previews rendered from the PDF, cached under ``ABHILEKH_HOME/thumbs``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, name: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+    def file(self, store: ObjectStore, bundle_id: str, page: int) -> Path:
+        path = self.root / bundle_id / f"{page}.jpg"
+        if path.exists():
+            return path
+        with self._lock(f"{bundle_id}:{page}"):
+            if path.exists():
+                return path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # One verified copy of the PDF per bundle next to its thumbnails, so each
+            # further page costs one pdftoppm run, not a store read.
+            src = path.parent / "document.pdf"
+            with self._lock(bundle_id):
+                if not src.exists():
+                    tmp_pdf = path.parent / f".{secrets.token_hex(6)}.pdf"
+                    tmp_pdf.write_bytes(read_pdf(store, bundle_id))
+                    tmp_pdf.replace(src)
+            with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+                out = Path(tmp) / "out"
+                try:
+                    subprocess.run(
+                        ["pdftoppm", "-jpeg", "-jpegopt", "quality=70", "-f", str(page),
+                         "-l", str(page), "-scale-to", "200", "-singlefile", str(src), str(out)],
+                        check=True, capture_output=True, timeout=60,
+                    )
+                except (OSError, subprocess.SubprocessError):
+                    raise PageError(503, "पूर्वावलोकन नहीं बन सका",
+                                    "Could not render the page preview") from None
+                Path(f"{out}.jpg").replace(path)
+        with self._guard:
+            self._locks.pop(f"{bundle_id}:{page}", None)
+        return path
