@@ -201,6 +201,13 @@ def _new_index_name(alias: str) -> str:
     return f"{alias}-v{stamp}"
 
 
+def _first_index_name(alias: str) -> str:
+    """The name of an alias's first index: the same in every process, so two first
+    writers at once collide on it ("already exists") instead of putting two indices
+    behind the alias, which leaves it with no write index and refuses every write."""
+    return f"{alias}-v{'0' * 20}"
+
+
 # ----------------------------------------------------------------------------- index
 
 
@@ -329,11 +336,13 @@ class ElasticIndex(SearchCore):
                 if not create:
                     return False
                 try:
-                    self._create_index(_new_index_name(self.alias), with_alias=True)
+                    self._create_index(_first_index_name(self.alias), with_alias=True)
                 except ApiError as exc:
-                    # another process created it first
-                    if "already_exists" not in _reason(exc) or not self._alias_targets():
+                    if "already_exists" not in _reason(exc):
                         raise
+                    # another process created it first; or a first index lost its alias
+                    if not self._alias_targets():
+                        self._create_index(_new_index_name(self.alias), with_alias=True)
             elif self._stale(targets):
                 self._switch_to_new_empty()
             self._ready = True

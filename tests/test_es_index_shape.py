@@ -4,6 +4,7 @@ tests/test_cluster.py.)"""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,39 @@ def test_es_url_may_list_several_nodes_and_says_which_when_none_answers():
         index.close()
     with pytest.raises(SearchError, match="ABHILEKH_ES_URL is empty"):
         ElasticIndex(" , ", "shape-test")
+
+
+@pytest.mark.servers
+def test_two_first_writers_at_once_share_one_index(tmp_path: Path):
+    """Two machines ingesting into a new alias at the same moment: before the first
+    index had a fixed name each created its own behind the alias, and every write after
+    failed with "no write index is defined for alias" (seen in test_crash's two-machine
+    case under load; this barrier makes it happen every time)."""
+    from search.elastic import ElasticIndex
+
+    settings = make_settings(tmp_path / "home", index="elastic")
+    writers = [ElasticIndex.from_settings(settings) for _ in range(3)]
+    barrier = threading.Barrier(len(writers))
+    errors: list[Exception] = []
+
+    def write(n: int) -> None:
+        barrier.wait()
+        try:
+            writers[n].index([_page(n + 1)])
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(len(writers))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        assert len(writers[0].client.indices.get_alias(name=settings.es_index)) == 1
+        writers[0].client.indices.refresh(index=settings.es_index)
+        assert writers[0].count() == len(writers)
+    finally:
+        writers[0].drop()
+        for w in writers:
+            w.close()
