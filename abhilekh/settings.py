@@ -48,13 +48,24 @@ class Settings(BaseSettings):
     max_pdf_pages: int = 2000
 
     # Backends: unset means the embedded ones under `home`.
-    es_url: str | None = None
+    es_url: str | None = None  # one URL, or several separated by commas (a cluster's nodes)
     es_index: str = "abhilekh-pages"
+    # Shape of an index, applied when one is created (first use, reindex, clear).
+    # Sized for one district (docs/operations.md, "Index shards"): ~20 stations of
+    # tens of thousands of pages is ~1M pages, 4-8 GB in Elasticsearch (3.7 KB a page
+    # measured), and one shard holds 10-50 GB well; more primaries would only make
+    # every search visit more shards. Replicas "0-1" (auto-expand): a copy on a second
+    # node as soon as there is one, so a node can be lost; none on a single node,
+    # which could never place it and would stay yellow.
+    es_shards: int = Field(default=1, ge=1, le=1024)
+    es_replicas: str = Field(default="0-1", pattern=r"^\d+(-(\d+|all))?$")
     s3_endpoint: str | None = None
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
     s3_bucket: str = "abhilekh"
     s3_secure: bool = False
+    # Workflow state (e-files, users, audit): used by e-files; unset = SQLite under home.
+    database_url: str | None = None
 
     # Web page
     host: str = "127.0.0.1"

@@ -94,9 +94,17 @@ _FACET_AGGS = {
     "register": {"terms": {"field": "register", "size": FACET_SIZE}},
     "year": {"terms": {"field": "years", "size": FACET_SIZE}},
 }
-_SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "max_result_window": MAX_WINDOW}
+_SETTINGS: dict[str, Any] = {"max_result_window": MAX_WINDOW}
+_REPLICAS = re.compile(r"^\d+(-(\d+|all))?$")
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _START_HINT = "is it running? `scripts/services start`, then `eval \"$(scripts/services env)\"`"
+
+
+def _replica_setting(replicas: str) -> dict[str, Any]:
+    """``"1"`` -> a fixed number of replicas; ``"0-1"`` / ``"0-all"`` -> auto-expanding."""
+    if "-" in replicas:
+        return {"auto_expand_replicas": replicas}
+    return {"number_of_replicas": int(replicas)}
 
 
 # ----------------------------------------------------------------------------- query
@@ -193,24 +201,54 @@ def _new_index_name(alias: str) -> str:
     return f"{alias}-v{stamp}"
 
 
+def _first_index_name(alias: str) -> str:
+    """The name of an alias's first index: the same in every process, so two first
+    writers at once collide on it ("already exists") instead of putting two indices
+    behind the alias, which leaves it with no write index and refuses every write."""
+    return f"{alias}-v{'0' * 20}"
+
+
 # ----------------------------------------------------------------------------- index
 
 
 class ElasticIndex(SearchCore):
     """``search.base.SearchIndex`` on an Elasticsearch alias."""
 
-    def __init__(self, url: str, alias: str = "abhilekh-pages", request_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        alias: str = "abhilekh-pages",
+        request_timeout: float = 30.0,
+        shards: int = 1,
+        replicas: str = "0-1",
+    ) -> None:
+        """``url``: one node, or several separated by commas (the client spreads
+        requests over them and skips a node that is down). ``shards`` / ``replicas``
+        shape every index this creates (``Settings.es_shards`` / ``es_replicas``);
+        replicas ``"N-M"`` or ``"N-all"`` auto-expand with the number of nodes."""
         if not _INDEX_NAME.match(alias) or alias in (".", ".."):
             raise SearchError(
                 f"ABHILEKH_ES_INDEX={alias!r} is not a valid Elasticsearch index name "
                 "(lowercase letters, digits, '.', '_' and '-')",
                 transient=False,
             )
-        self.url = url.rstrip("/")
+        hosts = [u.strip().rstrip("/") for u in url.split(",") if u.strip()]
+        if not hosts:
+            raise SearchError(
+                "ABHILEKH_ES_URL is empty: give one URL, or several separated by commas", transient=False
+            )
+        if int(shards) < 1 or not _REPLICAS.match(str(replicas)):
+            raise SearchError(
+                f"index shape shards={shards!r} replicas={replicas!r}: ABHILEKH_ES_SHARDS must be "
+                "at least 1, ABHILEKH_ES_REPLICAS a number or a range such as 0-1",
+                transient=False,
+            )
+        self.url = ",".join(hosts)
         self.alias = alias
+        self.index_settings: dict[str, Any] = {**_SETTINGS, "number_of_shards": int(shards), **_replica_setting(str(replicas))}
         self._versioned = re.compile(rf"^{re.escape(alias)}-v\d{{20}}$")
         self.client = Elasticsearch(
-            self.url, request_timeout=request_timeout, max_retries=1, retry_on_timeout=False
+            hosts, request_timeout=request_timeout, max_retries=len(hosts), retry_on_timeout=False
         )
         self._lock = threading.RLock()
         self._ready = False  # alias checked (and emptied if folded by another normaliser)
@@ -219,7 +257,9 @@ class ElasticIndex(SearchCore):
     def from_settings(cls, settings: Settings) -> ElasticIndex:
         if not settings.es_url:
             raise SearchError("ABHILEKH_ES_URL is not set: no Elasticsearch configured", transient=False)
-        return cls(settings.es_url, settings.es_index)
+        return cls(
+            settings.es_url, settings.es_index, shards=settings.es_shards, replicas=settings.es_replicas
+        )
 
     # -- plumbing ----------------------------------------------------------------
 
@@ -265,7 +305,7 @@ class ElasticIndex(SearchCore):
         return sorted(found.keys())
 
     def _create_index(self, name: str, with_alias: bool) -> None:
-        body: dict[str, Any] = {"settings": _SETTINGS, "mappings": MAPPING}
+        body: dict[str, Any] = {"settings": self.index_settings, "mappings": MAPPING}
         if with_alias:
             body["aliases"] = {self.alias: {}}
         self.client.indices.create(index=name, **body)
@@ -296,11 +336,13 @@ class ElasticIndex(SearchCore):
                 if not create:
                     return False
                 try:
-                    self._create_index(_new_index_name(self.alias), with_alias=True)
+                    self._create_index(_first_index_name(self.alias), with_alias=True)
                 except ApiError as exc:
-                    # another process created it first
-                    if "already_exists" not in _reason(exc) or not self._alias_targets():
+                    if "already_exists" not in _reason(exc):
                         raise
+                    # another process created it first; or a first index lost its alias
+                    if not self._alias_targets():
+                        self._create_index(_new_index_name(self.alias), with_alias=True)
             elif self._stale(targets):
                 self._switch_to_new_empty()
             self._ready = True

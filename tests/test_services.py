@@ -1,4 +1,4 @@
-"""scripts/services: the script that runs the real Elasticsearch and MinIO."""
+"""scripts/services: the script that runs the real Elasticsearch, MinIO and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def test_env_prints_exports():
         "ABHILEKH_S3_SECRET_KEY",
         "ABHILEKH_S3_BUCKET",
         "ABHILEKH_S3_SECURE",
+        "ABHILEKH_DATABASE_URL",
     }
 
 
@@ -55,11 +56,17 @@ def test_status_reports_the_running_servers():
         if REQUIRE_SERVERS:
             pytest.fail(message)
         pytest.skip(message)
-    result = run("status")
+    database_url = os.environ.get("ABHILEKH_DATABASE_URL")
+    result = run("status") if database_url else run("status", "es", "minio")
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"elasticsearch: running at {es_url.rstrip('/')}" in result.stdout
     assert f"minio: running at http://{endpoint}" in result.stdout
+    if database_url:
+        port = database_url.rsplit(":", 1)[1].split("/")[0]
+        assert f"postgresql: running at 127.0.0.1:{port}" in result.stdout
     # and `env` names the same servers the tests were pointed at
     env = run("env").stdout
     assert f"ABHILEKH_ES_URL={es_url.rstrip('/')}" in env
     assert f"ABHILEKH_S3_ENDPOINT={endpoint}" in env
+    if database_url:
+        assert f"ABHILEKH_DATABASE_URL={database_url}" in env
