@@ -118,8 +118,11 @@ def test_export_csv_and_json(client: TestClient) -> None:
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert r.headers["content-disposition"].startswith("attachment")
     rows = list(csv.DictReader(io.StringIO(r.text)))
-    assert [row["action"] for row in rows] == ["login", "search", "view_pdf", "export"][: len(rows)]
-    assert rows[1]["query"].startswith("'=")  # a spreadsheet will not run it
+    # Every row, the export itself included (it is recorded before the rows are read).
+    assert [row["action"] for row in rows] == ["login", "search", "view_pdf", "export"]
+    assert [row["user"] for row in rows] == ["admin"] * 4
+    assert rows[1]["query"] == "'=HYPERLINK(\"http://x\")"  # a spreadsheet will not run it
+    assert rows[2]["target"] == f"{CR}:1" and rows[3]["detail"] == "csv"
     data = client.get("/admin/audit/export", params={"format": "json"}).json()
     assert [d["action"] for d in data] == ["login", "search", "view_pdf", "export", "export"]
     assert data[2]["target"] == f"{CR}:1" and data[2]["user"] == "admin"

@@ -54,7 +54,11 @@ def test_api_needs_a_session(anon: TestClient) -> None:
     r = anon.get("/api/search", params={"q": "धारा 379"})
     assert r.status_code == 401
     assert "Log-in required" in r.json()["detail"]
-    assert "/login" in anon.get("/healthz").url.path or anon.get("/healthz").status_code == 200
+    # The health check is the one JSON route open without a session: it answers itself
+    # (no redirect to /login, no 401) and says which index and store are in use.
+    health = anon.get("/healthz", follow_redirects=False)
+    assert health.status_code == 200, health.text
+    assert health.json()["ok"] is True and "SQLite" in health.json()["index"]
 
 
 def test_login_page_is_bilingual_and_redirects_back(anon: TestClient) -> None:

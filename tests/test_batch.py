@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -58,9 +57,17 @@ def test_manifest_csv_yaml_and_folder(tmp_path):
         read_manifest(tmp_path / "nopath.yaml")
 
 
-def test_bundles_share_one_page_pool_and_at_most_window_are_in_flight(tmp_path):
+GUARD = 60  # seconds: only ever reached when the engine deadlocks or serialises (the test fails)
+
+
+def test_bundles_share_one_page_pool_and_at_most_window_are_in_flight(tmp_path, monkeypatch):
     """The engine with a stand-in OCR: pages of all bundles go through one pool of 2;
-    never more than `window` bundles with pages in OCR; reports come back in request order."""
+    never more than `window` bundles with pages in OCR; reports come back in request order.
+
+    No timing: every page waits at a gate until the test has seen the state it checks
+    (both pool threads busy, the admitting thread waiting for room)."""
+    from abhilekh.records import PageText
+    from pipelines import batch
     from tests.conftest import make_settings
 
     settings = make_settings(tmp_path / "home")
@@ -72,49 +79,83 @@ def test_bundles_share_one_page_pool_and_at_most_window_are_in_flight(tmp_path):
             Image.new("L", (40, 30), color=b * 10 + p).save(folder / f"p{p}.png")
         requests.append(BundleRequest(str(folder), {"title": f"b{b}"}))
 
-    lock = threading.Lock()
-    running = {"pages": 0, "max_pages": 0}
-    bundles_in_flight: set[str] = set()
-    max_bundles = 0
+    cond = threading.Condition()
+    state = {"pages": 0, "max_pages": 0, "max_bundles": 0, "blocked": 0}
+    submitted: list[str] = []  # bundle ids in the order their pages were queued
+    left: dict[str, int] = {}
+    gate = threading.Event()
     pool = ThreadPoolExecutor(max_workers=2)
 
     def fake_ocr(job):
-        from abhilekh.records import PageText
-
-        with lock:
-            running["pages"] += 1
-            running["max_pages"] = max(running["max_pages"], running["pages"])
-        time.sleep(0.02)
-        with lock:
-            running["pages"] -= 1
+        with cond:
+            state["pages"] += 1
+            state["max_pages"] = max(state["max_pages"], state["pages"])
+            cond.notify_all()
+        assert gate.wait(GUARD), "the gate was never opened"
+        with cond:
+            state["pages"] -= 1
             left[job.bundle_id] -= 1
-            if not left[job.bundle_id]:
-                bundles_in_flight.discard(job.bundle_id)
         return PageText(job.bundle_id, job.page, job.source_name, 1, "x", 90.0, False)
 
-    left: dict[str, int] = {}
-
     def submit(job):
-        nonlocal max_bundles
-        with lock:
-            bundles_in_flight.add(job.bundle_id)
+        with cond:
+            if job.bundle_id not in left:
+                submitted.append(job.bundle_id)
             left[job.bundle_id] = left.get(job.bundle_id, 0) + 1
-            max_bundles = max(max_bundles, len(bundles_in_flight))
+            in_ocr = sum(1 for n in left.values() if n)
+            state["max_bundles"] = max(state["max_bundles"], in_ocr)
         return pool.submit(fake_ocr, job)
+
+    class Watched(threading.Condition):
+        """The engine's slot condition, telling the test when the admitting thread
+        really waits on it (its predicate false: no room for another bundle)."""
+
+        def wait(self, timeout=None):
+            if threading.current_thread() is runner:
+                with cond:
+                    state["blocked"] += 1
+                    cond.notify_all()
+            return super().wait(timeout)
+
+    real_init = batch._Slots.__init__
+
+    def watched_init(slots, window: int) -> None:
+        real_init(slots, window)
+        slots.cond = Watched()
+
+    monkeypatch.setattr(batch._Slots, "__init__", watched_init)
 
     def store(plan, pages):
         raise OSError("store is down")  # keeps the test off Tesseract and PDF assembly
 
-    reports = run_bundles(requests, settings, submit, store, lambda m, p: 0, window=2)
-    pool.shutdown()
+    reports: list = []
+    runner = threading.Thread(target=lambda: reports.extend(
+        run_bundles(requests, settings, submit, store, lambda m, p: 0, window=2)))
+    runner.start()
+    try:
+        with cond:
+            seen = cond.wait_for(lambda: state["pages"] == 2 and state["blocked"] >= 1, GUARD)
+            snapshot = (state["pages"], len(submitted))
+    finally:
+        gate.set()
+        runner.join(GUARD)
+        pool.shutdown()
+    assert seen, f"never saw both pool threads busy and the window full: {state}, {len(submitted)} bundles queued"
+    # Gate closed: two pages in OCR at once (one pool, shared), and exactly `window`
+    # bundles' pages queued while the admitting thread waits for room.
+    assert snapshot == (2, 2)
+    assert not runner.is_alive()
     assert [r["name"] for r in reports] == [f"b{b}" for b in range(5)]
-    assert running["max_pages"] == 2 and max_bundles <= 2
+    assert len(submitted) == 5 and state["max_pages"] == 2 and state["max_bundles"] == 2
     assert all(not r["stored"] and "store is down" in r["failures"][0]["reason"] for r in reports)
 
 
 def test_the_pool_keeps_reading_pages_while_a_bundle_is_stored(tmp_path):
     """Storing and indexing bundle n run beside the OCR of the next bundles: a slow
-    store never leaves the page pool empty while there are pages left to read."""
+    store never leaves the page pool empty while there are pages left to read.
+
+    No timing: the store of bundle n waits until a page of bundle n + 1 has been read,
+    which happens only if the engine queues that bundle while bundle n is being stored."""
     from abhilekh.records import PageText
     from storage.bundles import Manifest
     from tests.conftest import make_settings
@@ -128,23 +169,29 @@ def test_the_pool_keeps_reading_pages_while_a_bundle_is_stored(tmp_path):
             Image.new("L", (40, 30), color=b * 10 + p).save(folder / f"p{p}.png")
         requests.append(BundleRequest(str(folder), {"title": f"b{b}"}))
     lock = threading.Lock()
-    state = {"running": 0, "done": 0}
-    busy_during_store: list[bool] = []
+    order: list[str] = []  # bundle ids as their first page was read
+    read_one = [threading.Event() for _ in requests]  # a page of bundle n has been read
+    done = {"pages": 0}
+    during_store: list[bool] = []
     pool = ThreadPoolExecutor(max_workers=2)
 
     def fake_ocr(job):
         with lock:
-            state["running"] += 1
-        time.sleep(0.05)
-        with lock:
-            state["running"] -= 1
-            state["done"] += 1
+            if job.bundle_id not in order:
+                order.append(job.bundle_id)
+            n = order.index(job.bundle_id)
+            done["pages"] += 1
+        read_one[n].set()
         return PageText(job.bundle_id, job.page, job.source_name, 1, "x", 90.0, False)
 
     def store(plan, pages):
-        done_before = state["done"]
-        time.sleep(0.3)  # a slow store: assembly, puts, read-backs
-        busy_during_store.append(state["done"] > done_before)
+        with lock:
+            n = order.index(plan.bundle_id)
+        if n + 1 < len(requests):
+            during_store.append(read_one[n + 1].wait(GUARD))  # the next bundle is being read
+        else:
+            with lock:
+                during_store.append(done["pages"] < 16)  # the last: nothing left to read
         return Manifest(bundle_id=plan.bundle_id, metadata=plan.metadata, sources=plan.sources,
                         page_count=len(pages), page_confidence=[90.0] * len(pages), needs_review=[],
                         versions={}, created_at="", errors=[])
@@ -153,8 +200,9 @@ def test_the_pool_keeps_reading_pages_while_a_bundle_is_stored(tmp_path):
                           lambda m, p: len(p), window=1)
     pool.shutdown()
     assert all(r["ok"] for r in reports), reports
-    # Every store but the last had pages of a later bundle being read at the same time.
-    assert busy_during_store == [True, True, True, False]
+    assert len(order) == 4 and done["pages"] == 16
+    # Every store but the last had pages of the next bundle read meanwhile.
+    assert during_store == [True, True, True, False]
 
 
 def test_batch_flow_reports_and_thumbnails(backend_settings, prefect_api, active, tmp_path):

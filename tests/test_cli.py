@@ -82,9 +82,27 @@ def test_doctor_on_embedded_defaults(tmp_path):
     assert "Devanagari" in result.stdout and "SQLite" in result.stdout
 
 
-@pytest.mark.parametrize("value", ["1998", "1995-1998"])
-def test_year_option_accepts_years_and_ranges(value):
+@pytest.mark.parametrize(
+    ("value", "years"),
+    [
+        ("1998", (1998, None)),
+        ("1995-1998", (1995, 1998)),
+        ("1995–1998", (1995, 1998)),  # an en dash, as word processors type it
+        (" 1995 / 1998 ", (1995, 1998)),
+        ("", (None, None)),
+    ],
+)
+def test_year_option_accepts_years_and_ranges(value, years):
     from cli.app import _parse_years
 
-    start, end = _parse_years(value)
-    assert start == int(value[:4]) and (end is None or end == 1998)
+    assert _parse_years(value) == years
+
+
+@pytest.mark.parametrize("value", ["98", "1998-", "1998-2001-2003", "1998 to 2001", "1999-1995"])
+def test_year_option_refuses_what_it_cannot_read(value):
+    import typer
+
+    from cli.app import _parse_years
+
+    with pytest.raises(typer.BadParameter, match="1995-1998|before it starts"):
+        _parse_years(value)

@@ -170,6 +170,43 @@ def test_vehicle_number_however_ocr_read_the_state_letters(index, typed):
     assert sorted(ids(index.search(typed))) == ["v:1", "v:2", "v:3", "v:4"]
 
 
+# Pages as OCR damages them in ways the notation, vehicle and name rules were not
+# written from (see tests/test_normalise.py, "misreads the rules were not written
+# from"), searched as an officer types the record correctly.
+DAMAGED = [
+    doc("d", 1, "मु0अ॰सं. ३४5/२०२१ धारा-379/411 भा०द०वि० वादी- अनिल शुकला पुत्र रामसनेही"),
+    doc("d", 2, "मु0अ0स0 346/2021 U/S-392 IPC वादी- सुनिल श्रीवास्तब नि0 कटरा"),
+    doc("d", 3, "वाहन OP-८० E4-००८८ बरामद थाना हाजा"),
+    # near misses: the same number another year, the same names elsewhere, another plate
+    doc("x", 1, "मु0अ0सं0 345/2020 धारा 379 भादवि वादी- अनिल शर्मा"),
+    doc("x", 2, "धारा 392 भादवि वादी- सुनील कुमार नि0 कटरी"),
+    doc("x", 3, "वाहन UP-80 EA-0089 बरामद"),
+    *[doc("f", i + 1, text) for i, text in enumerate(FILLER)],
+]
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("मु0अ0सं0 345/2021", ["d:1"]),
+        ("345/21 धारा 411", ["d:1"]),
+        ("मुकदमा अपराध संख्या 346 सन 2021", ["d:2"]),
+        ("मु0अ0सं0 346/2021 धारा 392", ["d:2"]),
+        ("धारा 392 IPC", ["d:2", "x:2"]),  # both have the section
+        ("UP80EA0088", ["d:3"]),
+        ("यूपी 80 ईए 0088", ["d:3"]),
+        ("Shukla", ["d:1"]),
+        ("अनिल शुक्ला", ["d:1"]),  # by sound: the fuzzy tier
+        ("सुनील श्रीवास्तव", ["d:2"]),
+        ("Sunil Srivastav", ["d:2"]),
+    ],
+)
+def test_pages_damaged_in_new_ways_are_found(index, typed, found):
+    index.index(DAMAGED)
+    got = ids(index.search(typed))
+    assert sorted(got) == sorted(found)
+
+
 def test_notation_hits_are_highlighted(filled):
     hit = filled.search("123/19 धारा 379").hits[0]
     assert "<mark>123/2019</mark>" in hit.snippet_html

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,9 @@ def test_nightly_ingests_complete_bundles_moves_them_and_reports(backend_setting
     (bad / "page2.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     _age(bad, 60)
 
+    day_before = date.today().isoformat()  # the run files bundles under its own day
     result = flows.run_nightly()
+    day_after = date.today().isoformat()
     assert not result["ok"]
     by_name = {r["name"]: r for r in result["bundles"]}
     assert set(by_name) == {"GD-2019 <i>&1", "letters", "broken"}
@@ -61,8 +64,10 @@ def test_nightly_ingests_complete_bundles_moves_them_and_reports(backend_setting
     assert sorted(p.name for p in inbox.iterdir()) == ["still-copying"]
     archived = {p.name for p in settings.archive_dir.glob("*/*")}
     assert archived == {"GD-2019 <i>&1", "letters"}
-    assert (settings.archive_dir / time.strftime("%Y-%m-%d") / "letters" / ".ready").exists()
-    rejected = list((settings.quarantine_dir / "inbox").glob("*/broken"))
+    (day,) = {p.name for p in settings.archive_dir.iterdir()}  # one day for the whole run
+    assert day in {day_before, day_after}
+    assert (settings.archive_dir / day / "letters" / ".ready").exists()
+    rejected = list((settings.quarantine_dir / "inbox" / day).glob("broken"))
     assert len(rejected) == 1 and (rejected[0] / "page1.jpg").exists()
     reason = rejected[0].with_name("broken.reason.txt").read_text(encoding="utf-8")
     assert "page1.jpg" in reason and "empty" in reason.lower()
@@ -101,9 +106,53 @@ def test_nightly_ingests_complete_bundles_moves_them_and_reports(backend_setting
     assert len(stored_bundle_ids(store)) == 3
 
 
+def test_elasticsearch_down_then_back_reconcile_indexes_the_stored_bundle(prefect_api, active, tmp_path):
+    """The real Elasticsearch, unreachable at its URL during the nightly run (connections
+    refused), then reachable at the same URL: the run stores and archives and reports the
+    index error; reconcile then puts exactly the missing pages into Elasticsearch."""
+    import flows
+    from search.elastic import ElasticIndex
+    from tests.conftest import make_settings
+    from tests.fixtures.outage import Outage
+
+    real = make_settings(tmp_path / "home", index="elastic")
+    host, port = real.es_url.removeprefix("http://").split(":")
+    with Outage(host, int(port)) as outage:
+        settings = active(real.model_copy(update={
+            "es_url": outage.url, "inbox": tmp_path / "inbox", "retry_attempts": 2,
+            "retry_backoff_seconds": 0.1}))
+        truths = make_bundle(settings.inbox_dir / "register", seed=45, pages=1, kind="letter",
+                             profile="clean", station="छिबरामऊ", year=2019)
+        (settings.inbox_dir / "register" / "truth.json").unlink()
+        (settings.inbox_dir / "register" / ".ready").touch()
+        direct = ElasticIndex(real.es_url, real.es_index)  # behind the outage, for the checks
+        try:
+            result = flows.run_nightly()
+            (report,) = result["bundles"]
+            assert report["stored"] and not report["failures"], report
+            assert "cannot reach Elasticsearch" in report["index_error"]
+            assert result["archived"] == ["register"] and "cannot reach" in result["reconcile_error"]
+            assert outage.forwarded == 0
+            assert not direct.client.indices.exists(index=real.es_index)  # nothing got through
+
+            outage.restore()  # Elasticsearch is back, at the same URL
+            assert flows.reconcile() == [report["bundle_id"]]
+            assert outage.forwarded > 0
+            assert direct.bundle_page_counts() == {report["bundle_id"]: 1}
+            # the page is found by a name written on it, straight from Elasticsearch
+            name = truths[0].entries[0].names[0]
+            assert [(h.bundle_id, h.page) for h in direct.search(f'"{name}"').hits] == [
+                (report["bundle_id"], 1)]
+            assert flows.reconcile() == []  # nothing left to do
+        finally:
+            direct.drop()
+            direct.close()
+
+
 def test_index_down_bundles_are_stored_archived_and_reconciled_later(prefect_api, active, tmp_path):
     """Elasticsearch unreachable: the nightly run stores and archives, reports the index
-    error; once the index is back, the reconcile flow indexes exactly the missing pages."""
+    error; reconcile indexes exactly the missing pages into the index that answers (here
+    the embedded one, so this runs without servers; the test above uses the real one)."""
     import socket
 
     import flows

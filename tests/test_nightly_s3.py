@@ -8,6 +8,7 @@ import io
 import json
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,11 @@ from tests.fixtures.pagegen import make_bundle
 
 
 @pytest.fixture
-def s3_settings(tmp_path: Path):
-    """MinIO store + SQLite index, and an inbox bucket of its own (removed afterwards)."""
-    base = make_settings(tmp_path / "home", store="minio")
+def s3_settings(request, tmp_path: Path):
+    """MinIO store + an index (SQLite unless the test asks for "elastic" through
+    ``indirect``), and an inbox bucket of its own (all removed afterwards)."""
+    index_kind = getattr(request, "param", "sqlite")
+    base = make_settings(tmp_path / "home", store="minio", index=index_kind)
     inbox_bucket = f"inbox-{uuid.uuid4().hex[:10]}"
     settings = base.model_copy(update={"inbox_s3_prefix": f"{inbox_bucket}/scans/in", "inbox": tmp_path / "none"})
     from storage.s3 import S3Store
@@ -31,6 +34,11 @@ def s3_settings(tmp_path: Path):
     yield settings, inbox_store
     inbox_store.remove_bucket()
     S3Store.from_settings(settings).remove_bucket()
+    if index_kind == "elastic":
+        from search.elastic import ElasticIndex
+
+        with ElasticIndex.from_settings(settings) as idx:
+            idx.drop()
 
 
 def _upload_folder(client, bucket: str, prefix: str, folder: Path) -> None:
@@ -46,18 +54,32 @@ def _page_bundle(path: Path, seed: int) -> Path:
     return path
 
 
+class _Day:
+    """Stands in for ``datetime.date`` in pipelines.nightly: today is one fixed day."""
+
+    def __init__(self, iso: str) -> None:
+        self.iso = iso
+
+    def today(self) -> date:
+        return date.fromisoformat(self.iso)
+
+
 def _keys(inbox_store, prefix: str = "") -> list[str]:
     return list(inbox_store.list(prefix))
 
 
+@pytest.mark.parametrize("s3_settings", ["sqlite", "elastic"], indirect=True)
 def test_s3_inbox_ingests_complete_bundles_and_moves_their_objects(s3_settings, prefect_api, active, tmp_path):
     import flows
+    from search import open_index
 
     settings, inbox_store = s3_settings
     active(settings)
     client, bucket = inbox_store.client, inbox_store.bucket
     pre = "scans/in/"
-    good = _page_bundle(tmp_path / "src" / "GD-2019", seed=51)
+    good = tmp_path / "src" / "GD-2019"
+    (truth,) = make_bundle(good, seed=51, pages=1, kind="letter", profile="clean", station="छिबरामऊ", year=2019)
+    (good / "truth.json").unlink()
     (good / "bundle.yaml").write_text("thana: Chhibramau\nregister: General Diary\nyear: 2019\n", encoding="utf-8")
     (good / ".ready").write_text("")
     _upload_folder(client, bucket, pre + "GD-2019/", good)
@@ -70,7 +92,9 @@ def test_s3_inbox_ingests_complete_bundles_and_moves_their_objects(s3_settings, 
     _upload_folder(client, bucket, pre + "broken/", bad)
     client.put_object(bucket, "elsewhere/other/page1.png", io.BytesIO(b"x"), 1)  # outside the prefix: not ours
 
+    days = {date.today().isoformat()}  # the run files everything under its own day
     result = flows.run_nightly(settle_minutes=30)
+    days.add(date.today().isoformat())
     by_name = {r["name"]: r for r in result["bundles"]}
     assert set(by_name) == {"GD-2019", "broken"}, result
     assert by_name["GD-2019"]["ok"] and by_name["GD-2019"]["metadata"]["register"] == "General Diary"
@@ -79,7 +103,8 @@ def test_s3_inbox_ingests_complete_bundles_and_moves_their_objects(s3_settings, 
     assert result["waiting"] == [f"s3://{bucket}/{pre}still-copying"]
     assert result["inbox_s3_error"] is None
 
-    today = time.strftime("%Y-%m-%d")
+    today = by_name["GD-2019"]["moved_to"].removeprefix(f"s3://{bucket}/archive/").split("/")[0]
+    assert today in days
     # The good bundle's objects, byte for byte, under archive/<date>/GD-2019/; none left in the inbox.
     archived = _keys(inbox_store, f"archive/{today}/GD-2019/")
     assert sorted(k.rsplit("/", 1)[1] for k in archived) == sorted(p.name for p in good.iterdir())
@@ -96,6 +121,12 @@ def test_s3_inbox_ingests_complete_bundles_and_moves_their_objects(s3_settings, 
     # Stored once, in the store's bucket; the local download copies are gone.
     store = open_store(settings)
     assert set(stored_bundle_ids(store)) == {by_name["GD-2019"]["bundle_id"]}
+    # Indexed, in the index configured (Elasticsearch or SQLite): found by a name on the page.
+    with open_index(settings) as index:
+        assert index.bundle_page_counts() == {by_name["GD-2019"]["bundle_id"]: 1}
+        hits = index.search(f'"{truth.entries[0].names[0]}"').hits
+        assert [(h.bundle_id, h.page) for h in hits] == [(by_name["GD-2019"]["bundle_id"], 1)]
+        assert hits[0].metadata.register == "General Diary"
     assert not any((settings.work_dir / "inbox-s3").glob("*"))
     data = json.loads(Path(result["report_json"]).read_text(encoding="utf-8"))
     assert data["waiting"] == result["waiting"]
@@ -106,17 +137,23 @@ def test_s3_inbox_ingests_complete_bundles_and_moves_their_objects(s3_settings, 
     assert second["ok"] and [r["name"] for r in second["bundles"]] == ["still-copying"]
     assert _keys(inbox_store, pre) == []
     assert len(stored_bundle_ids(store)) == 2
+    with open_index(settings) as index:
+        assert index.bundle_page_counts() == {r["bundle_id"]: 1 for r in [by_name["GD-2019"], *second["bundles"]]}
 
 
 def test_s3_rerun_after_a_crash_mid_move_finishes_it_and_never_overwrites_another_bundle(
-    s3_settings, prefect_api, active, tmp_path
+    s3_settings, prefect_api, active, tmp_path, monkeypatch
 ):
     import flows
+    import pipelines.nightly
 
     settings, inbox_store = s3_settings
     active(settings)
     client, bucket = inbox_store.client, inbox_store.bucket
-    today = time.strftime("%Y-%m-%d")
+    # The day the crashed run and the earlier bundle were filed under, fixed before the
+    # run: the rerun must find them there even if it starts after midnight.
+    today = date.today().isoformat()
+    monkeypatch.setattr(pipelines.nightly, "date", _Day(today))
     # "letters": a crashed run stored it and copied one object to the archive before dying.
     letters = _page_bundle(tmp_path / "src" / "letters", seed=53)
     (letters / ".ready").write_text("")

@@ -60,9 +60,38 @@ def test_words_carry_boxes_lines_and_confidence(result: OcrResult, lines_image: 
     first = [word for word in result.words if word.line == 1]
     assert [x.left for x in first] == sorted(x.left for x in first)
     assert 50 < result.confidence <= 100
-    assert result.confidence == pytest.approx(
-        np.mean([x.confidence for x in result.words if any(c.isalnum() for c in x.text)]), abs=0.01
-    )
+
+
+# Lines with marks Tesseract reads as words of their own ("|", "~", a quote for the
+# backtick, the closing danda as "|"), a label with a visarga for its colon and a number
+# half in Devanagari digits: what the page confidence and post-correction are about.
+NOISY_LINES = [
+    "रमेश यादव | पुत्र सुरेश ` ग्राम छिबरामऊ",
+    "विषयः मु0अ0सं0 123/2019 ~ धारा 379",
+    "वाहन संख्या ३39210 थाना कोतवाली ।",
+]
+NOISE = {"|", "~", "'", "`"}
+
+
+@pytest.fixture(scope="module")
+def noisy_image() -> np.ndarray:
+    return synthetic.render_lines(NOISY_LINES, width=1500, font_px=44)
+
+
+@pytest.fixture(scope="module")
+def noisy_raw(noisy_image: np.ndarray) -> OcrResult:
+    return ocr_image(noisy_image, 300, correct=False)
+
+
+def test_page_confidence_leaves_out_lone_marks(noisy_raw: OcrResult) -> None:
+    texts = [w.text for w in noisy_raw.words]
+    assert {"|", "~"} <= set(texts), texts  # the marks are there, read as words
+    words = [w.confidence for w in noisy_raw.words if w.text not in NOISE]
+    marks = [w.confidence for w in noisy_raw.words if w.text in NOISE]
+    assert noisy_raw.confidence == pytest.approx(sum(words) / len(words), abs=0.01)
+    # and counting the marks would give another figure: the check above can tell
+    every = [*words, *marks]
+    assert noisy_raw.confidence != pytest.approx(sum(every) / len(every), abs=0.01)
 
 
 def test_text_layer_pdf_is_text_only(result: OcrResult, tmp_path: Path) -> None:
@@ -200,13 +229,29 @@ def test_correct_rows_drops_noise_and_attaches_danda() -> None:
     assert page_text(pc.correct_rows(rows)) == "प्रेषित।\nविषय: भा०द०वि०"
 
 
-def test_ocr_image_applies_post_correction_unless_told_not_to(lines_image: np.ndarray) -> None:
-    noisy = lines_image.copy()
-    noisy[5:60, 1400:1404] = 0  # a stub of a column rule, read as "|"
-    raw = ocr_image(noisy, 300, correct=False)
-    fixed = ocr_image(noisy, 300)
-    assert all(pc.has_content(w.text) or w.text in "-।" for w in fixed.words)
-    assert len(fixed.words) <= len(raw.words)
+def _mixed_digits(text: str) -> bool:
+    return any(c in "०१२३४५६७८९" for c in text) and any(c in "0123456789" for c in text)
+
+
+def test_ocr_image_applies_post_correction_unless_told_not_to(noisy_image: np.ndarray,
+                                                              noisy_raw: OcrResult) -> None:
+    fixed = ocr_image(noisy_image, 300)
+    raw_texts = [w.text for w in noisy_raw.words]
+    fixed_texts = [w.text for w in fixed.words]
+    # What Tesseract reads uncorrected: lone marks, a visarga label, a mixed number.
+    assert {"|", "~"} <= set(raw_texts) and "विषयः" in raw_texts, raw_texts
+    assert any(_mixed_digits(t) for t in raw_texts), raw_texts
+    # Corrected: every lone mark dropped and nothing else, the label's colon back, the
+    # number in one digit script; the words keep their order.
+    noise = [t for t in raw_texts if t in NOISE]
+    assert len(fixed_texts) == len(raw_texts) - len(noise)
+    assert not NOISE & set(fixed_texts)
+    assert "विषय:" in fixed_texts and "विषयः" not in fixed_texts
+    assert not any(_mixed_digits(t) for t in fixed_texts), fixed_texts
+    kept = [t for t in raw_texts if t not in NOISE]
+    assert [a for a, b in zip(kept, fixed_texts) if a == b] == [
+        t for t in kept if t != "विषयः" and not _mixed_digits(t)]
+    assert "|" not in fixed.text and "विषय: मु0अ0सं0" in fixed.text
 
 
 def test_best_reading_is_the_most_confident() -> None:

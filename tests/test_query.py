@@ -6,9 +6,8 @@ import re
 
 import pytest
 
-from search.normalise import latin_key
+from search.normalise import pair_keys, word_key
 from search.query import (
-    PHRASE_BOOST,
     Match,
     ParsedQuery,
     clauses,
@@ -135,10 +134,16 @@ def test_vehicle_and_stray_digit_clauses():
 
 def test_joined_latin_words_meet_compounds():
     q = parse_query("Ram Prakash")
-    joined = latin_key("ramprakash")
-    assert Match("translit", (joined,)) in clauses(q)[0]
-    assert Match("translit", (joined,)) in clauses(q)[1]
-    assert joined in q.latin_keys
+    # "ramprakash": the initial r, then its consonants (a dropped, sh -> s), m before p -> n
+    joined = "rnprks"
+    assert clauses(q) == [
+        [Match("folded", ("ram",)), Match("translit", ("rm",)), Match("translit", (joined,))],
+        [Match("folded", ("prakash",)), Match("translit", ("prks",)), Match("translit", (joined,))],
+    ]
+    assert q.latin_keys == ["rm", "prks", joined]
+    # the key an index holds for रामप्रकाश (one word) and for राम प्रकाश (a pair)
+    assert word_key("रामप्रकाश") == joined
+    assert pair_keys("राम प्रकाश") == [joined]
 
 
 def test_fuzzy_clauses_only_for_words():
@@ -253,4 +258,25 @@ def test_clauses_and_boost():
     ]
     assert proximity_boost(parse_query("रमेश यादव")) == [Match("folded", ("रमेश", "यादव"))]
     assert proximity_boost(parse_query("रमेश")) == []
-    assert PHRASE_BOOST > 1
+
+
+def test_the_phrase_boost_orders_pages_bm25_alone_would_reverse(index, monkeypatch):
+    """Both engines multiply the score of a page holding the words side by side, in the
+    order typed, by PHRASE_BOOST: here it puts the longer page first."""
+    from abhilekh.records import BundleMetadata, SearchDocument
+
+    md = BundleMetadata(thana="Tirwa", year=2019)
+    index.index([
+        SearchDocument("b", 1, "वादी रमेश यादव ने बताया कि वह रात में घर पर सो रहा था", md),
+        SearchDocument("b", 2, "यादव ने रमेश को देखा", md),  # shorter: BM25 alone ranks it first
+        *[SearchDocument("f", i, f"भरने वाला पन्ना संख्या {i} थाना हाजा", md) for i in range(1, 6)],
+    ])
+    boosted = index.search("रमेश यादव")
+    assert [h.page for h in boosted.hits] == [1, 2]
+    monkeypatch.setattr("search.sqlite.PHRASE_BOOST", 1.0)
+    monkeypatch.setattr("search.elastic.PHRASE_BOOST", 1.0)
+    plain = index.search("रमेश यादव")
+    assert [h.page for h in plain.hits] == [2, 1]
+    by_page = {h.page: h.score for h in plain.hits}
+    assert boosted.hits[0].score == pytest.approx(2.0 * by_page[1], rel=1e-4)
+    assert boosted.hits[1].score == pytest.approx(by_page[2], rel=1e-4)

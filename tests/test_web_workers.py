@@ -6,8 +6,10 @@ derive from the secret key file. These tests run real processes, not threads.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -68,6 +70,52 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (from /proc: no psutil needed)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return sorted(out)
+
+
+def _workers(parent: int) -> list[int]:
+    """uvicorn's worker processes under the serve process (multiprocessing spawns them)."""
+    found = []
+    for pid in _children(parent):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if "spawn_main" in cmdline and "resource_tracker" not in cmdline:
+            found.append(pid)
+    return found
+
+
+class Served(str):
+    """The base URL of `abhilekh serve --workers 2`, and its two worker processes."""
+
+    workers: list[int]
+
+    @contextlib.contextmanager
+    def only(self, worker: int):
+        """Requests made inside are answered by `worker`: the other one is stopped
+        (SIGSTOP) and so accepts nothing on the shared socket until it is continued.
+        Kept to a request or two, well inside uvicorn's 5 s health-check wait."""
+        others = [w for w in self.workers if w != worker]
+        for w in others:
+            os.kill(w, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for w in others:
+                os.kill(w, signal.SIGCONT)
+
+
 @pytest.fixture
 def served(home: Settings):  # noqa: F811
     port = _free_port()
@@ -91,7 +139,14 @@ def served(home: Settings):  # noqa: F811
                 pass
             assert time.monotonic() < deadline, "serve did not come up"
             time.sleep(0.2)
-        yield base
+        while len(workers := _workers(proc.pid)) < 2:  # the second may still be starting
+            assert time.monotonic() < deadline, f"serve started {len(workers)} worker(s), not 2"
+            time.sleep(0.2)
+        served = Served(base)
+        served.workers = workers
+        yield served
+        # No worker was replaced meanwhile (a stopped one kept too long would have been).
+        assert _workers(proc.pid) == workers
     finally:
         proc.terminate()
         try:
@@ -108,12 +163,16 @@ def _fresh(base: str, cookies: httpx.Cookies | None = None) -> httpx.Client:
                         headers={"Connection": "close"})
 
 
-def test_two_workers_share_sessions_throttling_and_the_audit_chain(served: str,
+def test_two_workers_share_sessions_throttling_and_the_audit_chain(served: Served,
                                                                    home: Settings) -> None:
-    with _fresh(served) as c:
+    a, b = served.workers
+    # Logged in on worker a; worker b knows the session.
+    with served.only(a), _fresh(served) as c:
         r = c.post("/api/login", json={"username": "ram", "password": PASSWORDS["ram"]})
         assert r.status_code == 200
         cookies = c.cookies
+    with served.only(b), _fresh(served, cookies) as c:
+        assert c.get(f"/bundles/{GD}/document.pdf", params={"page": 1}).status_code == 200
 
     def views(n: int) -> list[int]:
         codes: list[int] = []
@@ -129,34 +188,37 @@ def test_two_workers_share_sessions_throttling_and_the_audit_chain(served: str,
             t.join()
         return codes
 
-    assert views(24) == [200] * 24  # whichever worker answers knows the session
+    assert views(24) == [200] * 24  # both running, side by side
 
-    # CSRF: the token one worker put in the page is accepted by the other.
-    with _fresh(served, cookies) as c:
+    # CSRF: the token worker b put in the page is accepted by worker a.
+    with served.only(b), _fresh(served, cookies) as c:
         page = c.get("/").text
     token = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-    for _ in range(4):
-        with _fresh(served, cookies) as c:
+    for worker in (a, b):
+        with served.only(worker), _fresh(served, cookies) as c:
             assert c.post("/logout", data={"csrf": "wrong"}).status_code == 403
-    with _fresh(served, cookies) as c:
+    with served.only(a), _fresh(served, cookies) as c:
         assert c.post("/logout", data={"csrf": token}, follow_redirects=False).status_code == 303
-    # Logged out on one worker = logged out on all.
-    with _fresh(served, cookies) as c:
+    # Logged out on worker a = logged out on worker b.
+    with served.only(b), _fresh(served, cookies) as c:
         assert c.get("/api/search", params={"q": "x"}).status_code == 401
 
-    # Throttling counts failures made on any worker.
+    # Throttling counts failures made on either worker: alternate them, then both refuse.
     codes = []
-    for _ in range(home.login_max_failures + 2):
-        with _fresh(served) as c:
+    for i in range(home.login_max_failures):
+        with served.only((a, b)[i % 2]), _fresh(served) as c:
             codes.append(c.post("/api/login", json={"username": "sita", "password": "nope-nope"})
                          .status_code)
-    assert codes[: home.login_max_failures] == [401] * home.login_max_failures
-    assert codes[home.login_max_failures :] == [429, 429]
+    assert codes == [401] * home.login_max_failures
+    for worker in (a, b):
+        with served.only(worker), _fresh(served) as c:
+            r = c.post("/api/login", json={"username": "sita", "password": PASSWORDS["sita"]})
+            assert r.status_code == 429, (worker, r.text)
 
     log = AuditLog(home.audit_path)
     try:
         intact, rows, _ = log.verify()
-        assert intact and rows >= 24 + 1 + 1 + home.login_max_failures + 2
-        assert log.count("ram", "view_pdf") == 24
+        assert intact and rows >= 1 + 25 + 1 + home.login_max_failures + 2
+        assert log.count("ram", "view_pdf") == 25
     finally:
         log.close()
