@@ -36,6 +36,7 @@ class TextLine:
     right: int
     bottom: int
     labels: list[int] = field(default_factory=list)  # component labels in it
+    segments: list["TextLine"] = field(default_factory=list)  # its pieces, left to right
 
     @property
     def height(self) -> int:
@@ -162,7 +163,7 @@ def _visual_lines(segments: list[TextLine]) -> list[TextLine]:
     for line in lines:
         line.sort(key=lambda s: s.left)
         out.append(TextLine(min(s.left for s in line), min(s.top for s in line), max(s.right for s in line),
-                            max(s.bottom for s in line), [lab for s in line for lab in s.labels]))
+                            max(s.bottom for s in line), [lab for s in line for lab in s.labels], line))
     out.sort(key=lambda t: (t.top + t.bottom) / 2)
     return out
 
@@ -171,13 +172,40 @@ def _collide(a: TextLine, b: TextLine) -> bool:
     return a.left < b.right and b.left < a.right
 
 
-def line_image(bw: np.ndarray, layout: PageLayout, line: TextLine, margin: int) -> tuple[np.ndarray, int, int]:
-    """The line alone on white with MARGIN pixels round it; (image, x offset, y offset)
-    to add to boxes read in it to get page pixels."""
-    top, bottom, left, right = line.top, line.bottom, line.left, line.right
-    window = layout.labels[top:bottom, left:right]
-    keep = np.isin(window, np.asarray(line.labels, dtype=window.dtype))
-    out = np.full((bottom - top + 2 * margin, right - left + 2 * margin), 255, np.uint8)
-    region = out[margin : margin + bottom - top, margin : margin + right - left]
-    region[keep] = bw[top:bottom, left:right][keep]
-    return out, left - margin, top - margin
+@dataclass
+class LineImage:
+    image: np.ndarray
+    top: int  # page row of the image's first row
+    # (first column in the image, last column + 1, page x minus image x) per segment
+    spans: list[tuple[int, int, int]]
+
+    def to_page(self, left: int, width: int) -> int:
+        """Page x of a box that starts at image column LEFT (and is WIDTH wide)."""
+        centre = left + width / 2
+        for a, b, dx in self.spans:
+            if centre < b:
+                return left + dx
+        return left + self.spans[-1][2]
+
+
+def line_image(bw: np.ndarray, layout: PageLayout, line: TextLine, margin: int, max_gap: int) -> LineImage:
+    """The line alone on white with MARGIN pixels round it: only its own components (a
+    neighbour's descender in its box is left out), and gaps between its segments
+    (table columns) shrunk to at most MAX_GAP: the line reader duplicates or drops the
+    first letter after a long blank stretch."""
+    top, bottom = line.top, line.bottom
+    segments = line.segments or [line]
+    gaps = [min(max_gap, max(0, b.left - a.right)) for a, b in zip(segments, segments[1:])]
+    width = sum(s.right - s.left for s in segments) + sum(gaps) + 2 * margin
+    out = np.full((bottom - top + 2 * margin, width), 255, np.uint8)
+    x = margin
+    spans = []
+    for i, s in enumerate(segments):
+        window = layout.labels[top:bottom, s.left : s.right]
+        keep = np.isin(window, np.asarray(s.labels, dtype=window.dtype))
+        region = out[margin : margin + bottom - top, x : x + s.right - s.left]
+        region[keep] = bw[top:bottom, s.left : s.right][keep]
+        end = x + s.right - s.left + (gaps[i] // 2 if i < len(gaps) else margin)
+        spans.append((x, end, s.left - x))
+        x += s.right - s.left + (gaps[i] if i < len(gaps) else 0)
+    return LineImage(out, top - margin, spans)

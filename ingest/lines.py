@@ -9,6 +9,7 @@ the image and the two confidences say, never by what the word "should" be.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
 
@@ -16,18 +17,24 @@ import numpy as np
 
 from abhilekh.records import Word
 from ingest.engine import OcrEngine, OcrTimeout
-from ingest.layout import find_lines, line_image
+from ingest.layout import TextLine, find_lines, line_image
 from ingest.ocr import OcrResult, mean_word_confidence
 from ingest.postcorrect import correct_rows
 
 # White margin round a line image, in text heights: Tesseract's line reader wants some
 # paper round the ink (tessdoc, "Improve quality": borders).
 MARGIN = 0.4
+# Gaps between a line's segments (table columns) are shrunk to this many text heights.
+GAP = 1.0
+# Read each segment of a line (a table cell's line, a phrase) alone: after a column gap
+# the line reader repeats or drops a letter ("3349/2022" for "349/2022").
+SEGMENTS = os.environ.get("ABHILEKH_OCR_SEGMENTS", "1") == "1"
 # The eng reading of a Latin-looking word is kept when its confidence is at least the
 # primary reading's minus this (chosen on the tuning set, bench/ocr_bench.py --sweep).
 LATIN_MARGIN = 0.0
-# A row of the word's upper half inked over this share of its width is a shirorekha.
-HEADLINE_FILL = 0.55
+# An unbroken run of ink over this share of a word's width, in its upper half, is a
+# shirorekha.
+HEADLINE_FILL = 0.7
 
 
 def _has_latin(text: str) -> bool:
@@ -46,35 +53,81 @@ def has_headline(crop: np.ndarray) -> bool:
     upper = ink[: max(2, int(ink.shape[0] * 0.5))]
     cols = np.flatnonzero(ink.any(axis=0))
     width = (cols[-1] - cols[0] + 1) if cols.size else ink.shape[1]
-    return float(upper.sum(axis=1).max()) >= HEADLINE_FILL * width
+    # The longest unbroken run of ink along any upper row: a headline joins the
+    # letters of a word; the tops of Latin capitals (P, T, E) never span the word.
+    padded = np.pad(upper, ((0, 0), (1, 1))).astype(np.int8)
+    d = np.diff(padded, axis=1)
+    longest = 0
+    for r in range(upper.shape[0]):
+        starts, ends = np.flatnonzero(d[r] == 1), np.flatnonzero(d[r] == -1)
+        if starts.size:
+            longest = max(longest, int((ends - starts).max()))
+    return longest >= HEADLINE_FILL * width
 
 
-def _wants_english(word: Word, crop: np.ndarray) -> bool:
+def _kind(word: Word, crop: np.ndarray) -> str:
+    """'latin' (ASCII letters, or Devanagari letters read where the image has no
+    shirorekha), 'neutral' (digits and punctuation only) or 'deva'."""
     if _has_latin(word.text):
-        return True
-    # Read as Devanagari but drawn without a headline: a Latin word the primary model
-    # turned into Hindi letters.
-    return _is_devanagari(word.text) and len(word.text) >= 3 and not has_headline(crop)
+        return "latin"
+    if not _is_devanagari(word.text):
+        return "neutral"
+    return "deva" if has_headline(crop) else "latin"
+
+
+def _runs(kinds: list[str]) -> list[tuple[int, int]]:
+    """[start, end) of runs of words to read again in English: Latin-looking words and
+    the digits and punctuation between or beside them (UP 76 M 8485, 379 IPC)."""
+    runs = []
+    i = 0
+    while i < len(kinds):
+        if kinds[i] != "latin":
+            i += 1
+            continue
+        a = i
+        while a > 0 and kinds[a - 1] == "neutral":
+            a -= 1
+        b = i + 1
+        while b < len(kinds) and kinds[b] in ("latin", "neutral"):
+            b += 1
+        while b > i + 1 and kinds[b - 1] == "neutral" and (b == len(kinds) or kinds[b] != "latin"):
+            b -= 1  # trailing digits stay with the run only if they sit between Latin words
+        b = max(b, i + 1)
+        runs.append((a, b))
+        i = b
+    return runs
+
+
+def _crop(img: np.ndarray, words: list[Word], pad: int) -> tuple[np.ndarray, int, int]:
+    x0 = max(0, min(w.left for w in words) - pad)
+    y0 = max(0, min(w.top for w in words) - pad)
+    x1 = min(img.shape[1], max(w.left + w.width for w in words) + pad)
+    y1 = min(img.shape[0], max(w.top + w.height for w in words) + pad)
+    return img[y0:y1, x0:x1], x0, y0
 
 
 def _reread_latin(engine: OcrEngine, img: np.ndarray, dpi: int, words: list[Word], pad: int) -> tuple[list[Word], int]:
+    kinds = []
+    for w in words:
+        crop = img[w.top : w.top + w.height, w.left : w.left + w.width]
+        kinds.append(_kind(w, crop) if crop.size else "neutral")
     out: list[Word] = []
     calls = 0
-    for w in words:
-        y0, y1 = max(0, w.top - pad), min(img.shape[0], w.top + w.height + pad)
-        x0, x1 = max(0, w.left - pad), min(img.shape[1], w.left + w.width + pad)
-        crop = img[y0:y1, x0:x1]
-        if crop.size == 0 or not _wants_english(w, crop[pad : pad + w.height, pad : pad + w.width] if w.height and w.width else crop):
-            out.append(w)
-            continue
+    done = 0
+    for a, b in _runs(kinds):
+        out.extend(words[done:a])
+        run = words[a:b]
+        crop, x0, y0 = _crop(img, run, pad)
         calls += 1
-        eng = engine.read(crop, dpi, mode="line", languages="eng")
-        if eng and not any(_is_devanagari(e.text) for e in eng):
-            conf = float(np.mean([e.confidence for e in eng]))
-            if conf >= w.confidence - LATIN_MARGIN:
-                out.extend(replace(e, left=e.left + x0, top=e.top + y0, line=w.line) for e in eng)
-                continue
-        out.append(w)
+        eng = engine.read(crop, dpi, mode="line", languages="eng") if crop.size else []
+        primary = float(np.mean([w.confidence for w in run]))
+        if eng and not any(_is_devanagari(e.text) for e in eng) and \
+                float(np.mean([e.confidence for e in eng])) >= primary - LATIN_MARGIN:
+            out.extend(replace(e, left=e.left + x0, top=e.top + y0, line=run[0].line) for e in eng)
+        else:
+            out.extend(run)
+        done = b
+    out.extend(words[done:])
     return out, calls
 
 
@@ -93,13 +146,16 @@ def read_page(image: np.ndarray, dpi: int, engine: OcrEngine, *, languages: str 
     for n, line in enumerate(layout.lines, 1):
         if time.monotonic() - started > timeout:
             raise OcrTimeout(f"reading took longer than {timeout:g} s on one page")
-        img, dx, dy = line_image(bw, layout, line, margin)
-        words = engine.read(img, dpi, mode="line", languages=primary)
-        calls += 1
-        words, extra = _reread_latin(engine, img, dpi, words, max(4, margin // 2))
-        calls += extra
-        for w in words:
-            rows.append((n, replace(w, left=w.left + dx, top=w.top + dy, line=n)))
+        pieces = [TextLine(s.left, line.top, s.right, line.bottom, s.labels, [s]) for s in line.segments] \
+            if SEGMENTS and line.segments else [line]
+        for piece in pieces:
+            li = line_image(bw, layout, piece, margin, max(margin, int(GAP * layout.text_height)))
+            words = engine.read(li.image, dpi, mode="line", languages=primary)
+            calls += 1
+            words, extra = _reread_latin(engine, li.image, dpi, words, max(4, margin // 2))
+            calls += extra
+            for w in words:
+                rows.append((n, replace(w, left=li.to_page(w.left, w.width), top=w.top + li.top, line=n)))
     if correct:
         rows = correct_rows(rows)
     words = [w for _, w in rows]
