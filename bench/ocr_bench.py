@@ -342,10 +342,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# Where `ABHILEKH_OCR_MODELS=best_int scripts/install` puts the npm models.
+BEST_INT = Path(os.environ.get("ABHILEKH_CACHE") or Path.home() / ".cache" / "abhilekh") / "tessdata"
 MODEL_CHOICES = [
     ("Devanagari (Debian fast)", {"ABHILEKH_OCR_LANGUAGES": "Devanagari", "ABHILEKH_OCR_TESSDATA": "/usr/share/tesseract-ocr/5/tessdata"}),
     ("hin (Debian fast)", {"ABHILEKH_OCR_LANGUAGES": "hin", "ABHILEKH_OCR_TESSDATA": "/usr/share/tesseract-ocr/5/tessdata"}),
-    ("hin 4.0.0_best_int", {"ABHILEKH_OCR_LANGUAGES": "hin"}),
+    ("hin 4.0.0_best_int", {"ABHILEKH_OCR_LANGUAGES": "hin", "ABHILEKH_OCR_TESSDATA": str(BEST_INT)}),
+    ("Devanagari + eng 4.0.0_best_int", {"ABHILEKH_OCR_LANGUAGES": "Devanagari", "ABHILEKH_OCR_TESSDATA": str(BEST_INT)}),
     ("Tesseract layout (PSM 4), Devanagari", {"ABHILEKH_OCR_LAYOUT": "tesseract", "ABHILEKH_OCR_LANGUAGES": "Devanagari",
                                               "ABHILEKH_OCR_TESSDATA": "/usr/share/tesseract-ocr/5/tessdata"}),
 ]
@@ -356,7 +359,7 @@ def models(a, work: Path) -> int:
     pages = tuning_pages(a.tuning)
     runs = [run_tesseract(pages, a.jobs, work / "models")]
     for label, env in MODEL_CHOICES:
-        if "best_int" in label and not (Path(os.environ.get("ABHILEKH_CACHE", Path.home() / ".cache/abhilekh")) / "tessdata" / "hin.traineddata").exists():
+        if "best_int" in label and not (BEST_INT / "hin.traineddata").exists():
             continue
         print(f"running {label}, load average {load()} …", file=sys.stderr, flush=True)
         runs.append(run_abhilekh(pages, a.jobs, work / "models", label, env))

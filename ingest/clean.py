@@ -110,8 +110,9 @@ def _small(grey: np.ndarray, factor: int) -> np.ndarray:
 def crop_border(grey: np.ndarray, dpi: int = TARGET_DPI) -> np.ndarray:
     """Remove the dark band a scanner lid leaves around the paper.
 
-    Dark regions thicker than ~2 mm that run along at least a fifth of an image edge
-    are border, not content: they are whitened (so the wedges of a skewed sheet go
+    Dark regions thicker than ~2 mm that run along at least a fifth of an image edge,
+    of one flat tone (BORDER_FLATNESS: a shadow with text in it is not border), are
+    border, not content: they are whitened (so the wedges of a skewed sheet go
     too) and the page is cropped to the paper. Text strokes are far thinner than
     2 mm, so text touching the edge survives the opening that finds the border.
     """
@@ -132,7 +133,7 @@ def crop_border(grey: np.ndarray, dpi: int = TARGET_DPI) -> np.ndarray:
             (y == 0, bw / w),
             (y + bh == h, bw / w),
         ]
-        border[i] = any(t and extent >= 0.2 for t, extent in touches)
+        border[i] = any(t and extent >= 0.2 for t, extent in touches) and _flat(small[labels == i])
     if not border.any():
         return grey
     mask = border[labels].astype(np.uint8)
@@ -151,6 +152,19 @@ def crop_border(grey: np.ndarray, dpi: int = TARGET_DPI) -> np.ndarray:
     y1 = grey.shape[0] if y + bh == h else (y + bh) * f
     x1 = grey.shape[1] if x + bw == w else (x + bw) * f
     return out[y * f : y1, x * f : x1]
+
+
+# A scanner lid's band is near black, or one flat dark tone; a shadow cast over the
+# paper (a fold, a book's spine, the lid left open) is mid-grey with the text showing
+# inside it, so its darkest and lightest pixels lie far apart. Grey levels, measured on
+# the quarter-size copy (tuning set: lid bands median 24-35, shadows 60 and up).
+BORDER_FLATNESS = 45.0
+BORDER_BLACK = 50.0
+
+
+def _flat(values: np.ndarray) -> bool:
+    lo, mid, hi = np.percentile(values, (5, 50, 95))
+    return float(mid) < BORDER_BLACK or float(hi - lo) < BORDER_FLATNESS
 
 
 def normalise_background(grey: np.ndarray, dpi: int = TARGET_DPI) -> np.ndarray:

@@ -68,10 +68,11 @@ class OcrEngine(Protocol):
 
 
 def default_tessdata() -> Path:
-    """Where scripts/install puts the chosen models, else Debian's tessdata."""
-    base = os.environ.get("ABHILEKH_CACHE") or str(Path.home() / ".cache" / "abhilekh")
-    mine = Path(base) / "tessdata"
-    return mine if (mine / "hin.traineddata").exists() else SYSTEM_TESSDATA
+    """Debian's tessdata: its fast Devanagari and eng models won the model choice on the
+    tuning set (bench/ocr_bench.py --models; docs/benchmarks.md). ABHILEKH_OCR_TESSDATA
+    points elsewhere, e.g. at the best_int models `ABHILEKH_OCR_MODELS=best_int
+    scripts/install` fetches."""
+    return SYSTEM_TESSDATA
 
 
 @lru_cache(maxsize=32)

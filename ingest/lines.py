@@ -137,7 +137,14 @@ def read_page(image: np.ndarray, dpi: int, engine: OcrEngine, *, languages: str 
     from ingest.textlayer import text_layer_pdf
 
     started = time.monotonic()
-    bw = image if image.ndim == 2 else image[:, :, 0]
+    from ingest.clean import bilevel_page, to_grey
+    from ingest.pdf import is_bilevel
+
+    bw = to_grey(image)
+    if not is_bilevel(bw):
+        # A page kept grey (shading, a shadow, a photo) is read from its local
+        # threshold; its grey image is still what the access copy shows.
+        bw = bilevel_page(bw, dpi, method="sauvola")
     layout = find_lines(bw, dpi)
     margin = max(8, int(MARGIN * layout.text_height)) if layout.text_height else 8
     primary = primary_language(languages)

@@ -12,6 +12,8 @@ different word: a misread name stays misread rather than becoming some other nam
     fix_label_colon     विषयः -> विषय: for form labels (LABEL_COLON), never for अतः
     unify_number_digits ३39210 -> 339210: one number, one digit script (the majority)
     attach_danda        "है ।" -> "है।": a lone danda belongs to the word before it
+    join_split_numbers  "295/ 2019" -> "295/2019" when the two boxes (nearly) touch:
+                        a number's separator never has a space after it on the page
 """
 
 from __future__ import annotations
@@ -140,6 +142,22 @@ def _merge(a: Word, b: Word) -> Word:
     )
 
 
+# Two pieces of a number whose boxes are closer than this share of their height were
+# one word on the page (word spaces are about half a text height or more).
+NUMBER_GAP = 0.25
+_SPLIT_TAIL = re.compile(r"[0-9०-९][/\-.]$|[0-9०-९]$")
+_SPLIT_HEAD = re.compile(r"^[/\-.]?[0-9०-९]")
+
+
+def _joins(a: Word, b: Word) -> bool:
+    if a.line != b.line or not _SPLIT_TAIL.search(a.text) or not _SPLIT_HEAD.match(b.text):
+        return False
+    if not (a.text[-1] in "/-." or b.text[0] in "/-."):
+        return False  # two plain numbers side by side stay two numbers
+    gap = b.left - (a.left + a.width)
+    return gap <= NUMBER_GAP * max(a.height, b.height)
+
+
 def correct_rows(rows: list[tuple[int, Word]]) -> list[tuple[int, Word]]:
     """Post-correct words in reading order (block, Word) as ocr.parse_tsv gives them."""
     out: list[tuple[int, Word]] = []
@@ -151,6 +169,9 @@ def correct_rows(rows: list[tuple[int, Word]]) -> list[tuple[int, Word]]:
             continue
         word = replace(word, text=text) if text != word.text else word
         if text == DANDA and out and out[-1][1].line == word.line:
+            out[-1] = (out[-1][0], _merge(out[-1][1], word))
+            continue
+        if out and _joins(out[-1][1], word):
             out[-1] = (out[-1][0], _merge(out[-1][1], word))
             continue
         out.append((block, word))
