@@ -32,9 +32,14 @@ SEGMENTS = os.environ.get("ABHILEKH_OCR_SEGMENTS", "1") == "1"
 # The eng reading of a Latin-looking word is kept when its confidence is at least the
 # primary reading's minus this (chosen on the tuning set, bench/ocr_bench.py --sweep).
 LATIN_MARGIN = 0.0
+# Latin-digit words read with less confidence than this are read again in eng.
+DOUBTFUL_DIGITS = 80.0
 # An unbroken run of ink over this share of a word's width, in its upper half, is a
 # shirorekha.
 HEADLINE_FILL = 0.7
+# ...within the top this share of its box: the shirorekha tops the letters (matras
+# above it raise the box a little); the bar of a Latin H or A sits lower.
+HEADLINE_ZONE = 0.42
 
 
 def _has_latin(text: str) -> bool:
@@ -50,7 +55,7 @@ def has_headline(crop: np.ndarray) -> bool:
     ink = crop < 128
     if ink.shape[0] < 4 or ink.shape[1] < 4:
         return False
-    upper = ink[: max(2, int(ink.shape[0] * 0.5))]
+    upper = ink[: max(2, int(ink.shape[0] * HEADLINE_ZONE))]
     cols = np.flatnonzero(ink.any(axis=0))
     width = (cols[-1] - cols[0] + 1) if cols.size else ink.shape[1]
     # The longest unbroken run of ink along any upper row: a headline joins the
@@ -71,7 +76,10 @@ def _kind(word: Word, crop: np.ndarray) -> str:
     if _has_latin(word.text):
         return "latin"
     if not _is_devanagari(word.text):
-        return "neutral"
+        # Latin digits the primary model is unsure of: eng reads digit groups far
+        # better (tuning set: its 3113/2006 for 113/2006 came with confidence 17).
+        doubtful = word.confidence < DOUBTFUL_DIGITS and any("0" <= ch <= "9" for ch in word.text)
+        return "latin" if doubtful else "neutral"
     return "deva" if has_headline(crop) else "latin"
 
 
