@@ -174,7 +174,7 @@ def ocr_image(
     image: np.ndarray,
     dpi: int,
     *,
-    languages: str = "hin+eng",
+    languages: str = "Devanagari",
     psm: int = 3,
     timeout: float = 180,
     correct: bool = True,
