@@ -165,8 +165,8 @@ class TesseractEngine:
         return tesserocr.tesseract_version().split()[1]
 
     def models(self) -> list[str]:
-        return [model_name(self.tessdata / f"{lang}.traineddata") for lang in ("hin", "eng", "Devanagari")
-                if (self.tessdata / f"{lang}.traineddata").exists()]
+        langs = dict.fromkeys([*self.languages.split("+"), "eng"])  # lines, then Latin runs
+        return [model_name(self.tessdata / f"{lang}.traineddata") for lang in langs]
 
     def describe(self) -> str:
         return f"Tesseract {self.version()} (tesserocr), models: {'; '.join(self.models())}"
