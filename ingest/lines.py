@@ -17,6 +17,7 @@ import numpy as np
 
 from abhilekh.records import Word
 from ingest.engine import OcrEngine, OcrTimeout
+from ingest.gazetteer import restore, split_glued
 from ingest.layout import TextLine, find_lines, line_image
 from ingest.ocr import OcrResult, mean_word_confidence
 from ingest.postcorrect import correct_rows
@@ -139,6 +140,15 @@ def _reread_latin(engine: OcrEngine, img: np.ndarray, dpi: int, words: list[Word
     return out, calls
 
 
+def _lexicon(words: list[Word], img: np.ndarray) -> list[Word]:
+    """Glued words split and near misses restored (ingest.gazetteer), on image evidence."""
+    out = []
+    for w in words:
+        crop = img[max(0, w.top) : w.top + w.height, max(0, w.left) : w.left + w.width]
+        out.extend(restore(piece) for piece in split_glued(w, crop if crop.size else None))
+    return out
+
+
 def read_page(image: np.ndarray, dpi: int, engine: OcrEngine, *, languages: str | None = None,
               timeout: float = 180, correct: bool = True) -> OcrResult:
     from ingest.engine import primary_language
@@ -169,6 +179,8 @@ def read_page(image: np.ndarray, dpi: int, engine: OcrEngine, *, languages: str 
             calls += 1
             words, extra = _reread_latin(engine, li.image, dpi, words, max(4, margin // 2))
             calls += extra
+            if correct:
+                words = _lexicon(words, li.image)
             for w in words:
                 rows.append((n, replace(w, left=li.to_page(w.left, w.width), top=w.top + li.top, line=n)))
     if correct:
