@@ -42,6 +42,7 @@ KNOWN_MODELS = {
     "187d00e09ac523b0e7c8c3edf93050ffc1caa8083674fd637f6a493178c5caff": "hin 4.0.0_best_int (npm @tesseract.js-data/hin 1.0.0)",
     "5dc5d8d640a212c9d6184921ba103b186f50e0fed9ee716c53e6b312b400d747": "eng 4.0.0_best_int (npm @tesseract.js-data/eng 1.0.0)",
 }
+PLAIN = {"eng"}  # models read without their word lists (see _api)
 MODES = {"page": 3, "column": 4, "block": 6, "line": 7, "word": 8, "raw_line": 13}
 
 
@@ -116,9 +117,12 @@ class TesseractEngine:
             missing = [lang for lang in languages.split("+") if not (self.tessdata / f"{lang}.traineddata").exists()]
             if missing:
                 raise OcrError(f"no Tesseract model for {', '.join(missing)} in {self.tessdata}; run scripts/install")
+            # Latin runs are mostly codes (file, vehicle, engine, chassis numbers), not
+            # words: without the dictionaries eng reads MA1TA2YD as printed, not MAITA2YD.
+            variables = {"load_system_dawg": "0", "load_freq_dawg": "0"} if languages in PLAIN else {}
             try:
                 api = tesserocr.PyTessBaseAPI(path=str(self.tessdata) + "/", lang=languages, psm=psm,
-                                              oem=tesserocr.OEM.LSTM_ONLY)
+                                              oem=tesserocr.OEM.LSTM_ONLY, variables=variables)
             except RuntimeError as exc:
                 raise OcrError(f"Tesseract could not load {languages} from {self.tessdata}: {exc}") from exc
             # Police records have no white-on-black text: the inverted re-read of doubtful

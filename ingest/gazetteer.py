@@ -7,8 +7,8 @@ not on the page or in the list:
 
     split_glued   निवासीग्रामजलालाबाद -> निवासी ग्राम जलालाबाद: the token is not a known
                   word, it is the concatenation of known words (one unknown piece of 2+
-                  letters allowed, e.g. a misread last word), AND the image shows a break
-                  in the shirorekha at every split point (Devanagari words are joined by
+                  letters allowed, e.g. a misread last word), AND the image shows a blank
+                  gap (shirorekha broken, nothing under it) at every split point (Devanagari words are joined by
                   their headline; two words printed close still leave it broken). A
                   compound name whose headline runs through (रामनरेश) is never split.
     restore       धर्मेन्दर -> धर्मेन्द्र: a Devanagari word not in the lists, read with low
@@ -34,6 +34,11 @@ LEXICON_DIR = Path(__file__).with_name("lexicon")
 RESTORE_BELOW = 75.0  # Tesseract word confidence under which a near miss may be restored
 MIN_SPLIT = 6  # characters: shorter tokens are never split
 MIN_PIECE = 2
+# A blank gap counts for a split point within this many characters' width of where the
+# split falls by character count (glyph widths vary a lot: ि, ा, conjuncts).
+SPLIT_TOLERANCE = 1.8
+# The narrowest blank gap that counts, as a share of the word's height.
+MIN_GAP = 0.05
 
 
 @lru_cache(maxsize=1)
@@ -90,25 +95,28 @@ def segmentations(token: str, words: frozenset[str]) -> list[str] | None:
 
 
 def headline_breaks(crop: np.ndarray) -> list[int]:
-    """Columns (centres) where the word image's shirorekha is broken, inside the word."""
+    """Columns (centres) of blank gaps inside the word image: the shirorekha broken and
+    nothing under it."""
     ink = crop < 128
     if ink.shape[0] < 6 or ink.shape[1] < 6:
         return []
-    top = ink[: max(3, int(ink.shape[0] * 0.5))]
-    row = int(np.argmax(top.sum(axis=1)))
-    band = ink[max(0, row - 1) : row + 2].any(axis=0)
+    # A gap between words is paper from top to bottom; inside a word the shirorekha
+    # (or a letter under it) always inks the column.
+    band = ink.any(axis=0)
     cols = np.flatnonzero(ink.any(axis=0))
     if cols.size == 0:
         return []
     inside = band[cols[0] : cols[-1] + 1]
     breaks = []
+    least = max(2, round(MIN_GAP * ink.shape[0]))  # a glyph's side bearing is not a gap
     x = 0
     while x < inside.size:
         if not inside[x]:
             a = x
             while x < inside.size and not inside[x]:
                 x += 1
-            breaks.append(cols[0] + (a + x) // 2)
+            if x - a >= least:
+                breaks.append(cols[0] + (a + x) // 2)
         x += 1
     return breaks
 
@@ -126,7 +134,7 @@ def split_glued(word: Word, crop: np.ndarray | None) -> list[Word]:
     if len(breaks) < len(pieces) - 1:
         return [word]
     per_char = word.width / len(text)
-    tolerance = max(3.0, 2.5 * per_char)
+    tolerance = max(3.0, SPLIT_TOLERANCE * per_char)
     out, pos = [], 0
     cuts = []
     for piece in pieces[:-1]:

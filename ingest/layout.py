@@ -72,7 +72,10 @@ def find_lines(bw: np.ndarray, dpi: int) -> PageLayout:
     thin = np.minimum(w, h)
     long_ = np.maximum(w, h)
     fill = area / np.maximum(1, w * h)
-    is_rule = ((thin <= max(2, 0.25 * H)) & (long_ >= 1.5 * H)) | ((long_ >= 6 * H) & (fill < 0.12))
+    # Rule and streak remnants: thin and long, or long, sparse and still flat (a word
+    # merged with a rule it touches is as tall as a word: it stays, and is read).
+    is_rule = ((thin <= max(2, 0.25 * H)) & (long_ >= 1.5 * H)) | ((long_ >= 6 * H) & (fill < 0.12) & (thin <= 0.6 * H))
+    is_rule |= _dashes(x, y, w, h, H)
     is_speck = area <= max(2, round((0.12 * mm) ** 2))
     is_big = (h > 3.2 * H) | (w > 60 * H)
     body = (h >= 0.45 * H) & ~is_rule & ~is_speck & ~is_big
@@ -116,6 +119,29 @@ def find_lines(bw: np.ndarray, dpi: int) -> PageLayout:
                 sg.left, sg.top = min(sg.left, int(x[i])), min(sg.top, int(y[i]))
                 sg.right, sg.bottom = max(sg.right, int(x[i] + w[i])), max(sg.bottom, int(y[i] + h[i]))
     return PageLayout(_visual_lines(segments), H, labels, dropped)
+
+
+def _dashes(x, y, w, h, H: float) -> np.ndarray:
+    """Pieces of dashed or broken rules: short thin strokes, four or more in a row at one
+    height (or one column). A hyphen or a dash in the text is never in such a row."""
+    out = np.zeros(x.shape, bool)
+    horizontal = ((h <= max(2, 0.2 * H)) & (w >= 0.3 * H) & (w >= 4 * h), y + h / 2)
+    vertical = ((w <= max(2, 0.2 * H)) & (h >= 0.3 * H) & (h >= 4 * w), x + w / 2)
+    for flat, pos in (horizontal, vertical):
+        flat[0] = False
+        ids = np.flatnonzero(flat)
+        if ids.size < DASH_RUN:
+            continue
+        bins = np.round(pos[ids] / (0.15 * H)).astype(int)
+        for b in np.unique(bins):
+            near = ids[np.abs(bins - b) <= 1]
+            if near.size >= DASH_RUN:
+                out[near] = True
+    return out
+
+
+# Dashes of one rule: this many thin strokes on one line.
+DASH_RUN = 4
 
 
 def _box(members, x, y, w, h) -> TextLine:

@@ -33,6 +33,10 @@ SEGMENTS = os.environ.get("ABHILEKH_OCR_SEGMENTS", "1") == "1"
 # The eng reading of a Latin-looking word is kept when its confidence is at least the
 # primary reading's minus this (chosen on the tuning set, bench/ocr_bench.py --sweep).
 LATIN_MARGIN = 0.0
+# ...and for runs holding a code (letters and digits mixed): the Devanagari model reads
+# their 1/I, 0/O by Hindi habits, confidently and wrongly; eng reads them as printed at
+# a lower confidence (tuning set: chassis numbers).
+CODE_MARGIN = 30.0
 # Latin-digit words read with less confidence than this are read again in eng.
 DOUBTFUL_DIGITS = 80.0
 # An unbroken run of ink over this share of a word's width, in its upper half, is a
@@ -69,6 +73,11 @@ def has_headline(crop: np.ndarray) -> bool:
         if starts.size:
             longest = max(longest, int((ends - starts).max()))
     return longest >= HEADLINE_FILL * width
+
+
+def _is_code(text: str) -> bool:
+    """Letters and digits mixed in one token (MBLHA10AJYE29674, SO-KAN/12/2019, UP78AB1234)."""
+    return len(text) >= 5 and _has_latin(text) and any("0" <= ch <= "9" for ch in text)
 
 
 def _kind(word: Word, crop: np.ndarray) -> str:
@@ -130,8 +139,9 @@ def _reread_latin(engine: OcrEngine, img: np.ndarray, dpi: int, words: list[Word
         calls += 1
         eng = engine.read(crop, dpi, mode="line", languages="eng") if crop.size else []
         primary = float(np.mean([w.confidence for w in run]))
+        margin = CODE_MARGIN if any(_is_code(w.text) for w in run) else LATIN_MARGIN
         if eng and not any(_is_devanagari(e.text) for e in eng) and \
-                float(np.mean([e.confidence for e in eng])) >= primary - LATIN_MARGIN:
+                float(np.mean([e.confidence for e in eng])) >= primary - margin:
             out.extend(replace(e, left=e.left + x0, top=e.top + y0, line=run[0].line) for e in eng)
         else:
             out.extend(run)
@@ -177,6 +187,11 @@ def read_page(image: np.ndarray, dpi: int, engine: OcrEngine, *, languages: str 
             li = line_image(bw, layout, piece, margin, max(margin, int(GAP * layout.text_height)))
             words = engine.read(li.image, dpi, mode="line", languages=primary)
             calls += 1
+            if not words:
+                # The line reader gives up on some lines with marks above and below
+                # them; the raw line reader (no layout analysis at all) does not.
+                words = engine.read(li.image, dpi, mode="raw_line", languages=primary)
+                calls += 1
             words, extra = _reread_latin(engine, li.image, dpi, words, max(4, margin // 2))
             calls += extra
             if correct:
