@@ -36,7 +36,8 @@ Truth schema (``PageTruth``, JSON keys the same):
   and ``box`` [x0, y0, x1, y1] in pixels of the upright, unskewed page at ``dpi``; the
   unit of "lines lost".
 - ``items``: what officers search, each ``{"kind", "text", "value"}``: ``text`` exactly
-  as printed on the page (always a substring of ``text``), ``value`` normalised. Kinds:
+  as printed on the page (a substring of ``text`` once its line breaks are made spaces,
+  pagegen.normalise_text: a name may wrap), ``value`` normalised. Kinds:
   name, name_father ("X पुत्र Y"), village, station, crime_no (value "245/2019"),
   section (value "379"), file_no, vehicle (value "UP74AB1234"), engine, chassis, mobile.
 - ``entries``: register rows (and a letter's one case): pagegen.Entry as a dict
