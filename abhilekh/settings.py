@@ -31,7 +31,14 @@ class Settings(BaseSettings):
     # mode 4 (one column of variable-size lines) reads register tables row by row;
     # the default mode 3 reads them column by column and scrambles the entries.
     ocr_languages: str = "Devanagari"
-    ocr_psm: int = 4
+    ocr_psm: int = 4  # only for ocr_layout="tesseract"
+    # "lines": our own line finding, each line read alone (ingest/layout.py); "tesseract":
+    # Tesseract's page segmentation (the path before issue 10), kept for comparison.
+    ocr_layout: str = "lines"
+    ocr_engine: str = "tesseract"  # ingest.engine.open_engine
+    # Models directory; unset: the one scripts/install fills (~/.cache/abhilekh/tessdata)
+    # if present, else Debian's.
+    ocr_tessdata: Path | None = None
     ocr_jobs: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     ocr_page_timeout: float = 180.0
     # A page whose OCR fails this many times in a row is stored as an image-only page

@@ -45,6 +45,20 @@ def check_tesseract(settings: Settings) -> list[Check]:
     return checks
 
 
+def check_ocr_engine(settings: Settings) -> list[Check]:
+    """The engine abhilekh reads with (ingest.engine), and which models it uses."""
+    try:
+        from ingest.engine import open_engine
+
+        engine = open_engine(settings)
+        problems = engine.check()
+        if problems:
+            return [Check("OCR engine", False, "; ".join(problems), "scripts/install (or set ABHILEKH_OCR_TESSDATA)")]
+        return [Check("OCR engine", True, engine.describe())]
+    except Exception as exc:  # noqa: BLE001 - every failure becomes advice, never a traceback
+        return [Check("OCR engine", False, str(exc), "scripts/install")]
+
+
 def check_poppler() -> list[Check]:
     missing = [tool for tool in ("pdftoppm", "pdfinfo") if not shutil.which(tool)]
     if missing:
@@ -87,7 +101,7 @@ def check_backends(settings: Settings) -> list[Check]:
 
 
 def run_checks(settings: Settings, console: Console) -> bool:
-    checks = check_tesseract(settings) + check_poppler() + check_home(settings) + check_backends(settings)
+    checks = check_tesseract(settings) + check_ocr_engine(settings) + check_poppler() + check_home(settings) + check_backends(settings)
     table = Table(title="abhilekh doctor")
     for column in ("", "check", "found", "how to fix"):
         table.add_column(column)

@@ -55,6 +55,11 @@ MAX_DPI = 400
 # Noise (grey levels, see estimate_noise) above which a page is median-filtered and
 # despeckled; clean scans measure under 1.
 NOISY = 3.0
+# Vertical strokes longer than this (inches) are rules, margin lines or scanner
+# streaks: no letter, digit or bracket of body or heading text is half as tall. Much
+# shorter than the horizontal limit, which must spare long shirorekhas; a vertical
+# kernel cannot hit those.
+VERTICAL_RULE_IN = 0.4
 # Std of tile thresholds (grey levels) above which a page gets a local threshold.
 SPREAD_FOR_SAUVOLA = 10.0  # evenly inked synthetic pages: ~3; half faded: ~16
 
@@ -110,8 +115,9 @@ def _small(grey: np.ndarray, factor: int) -> np.ndarray:
 def crop_border(grey: np.ndarray, dpi: int = TARGET_DPI) -> np.ndarray:
     """Remove the dark band a scanner lid leaves around the paper.
 
-    Dark regions thicker than ~2 mm that run along at least a fifth of an image edge
-    are border, not content: they are whitened (so the wedges of a skewed sheet go
+    Dark regions thicker than ~2 mm that run along at least a fifth of an image edge,
+    of one flat tone (BORDER_FLATNESS: a shadow with text in it is not border), are
+    border, not content: they are whitened (so the wedges of a skewed sheet go
     too) and the page is cropped to the paper. Text strokes are far thinner than
     2 mm, so text touching the edge survives the opening that finds the border.
     """
@@ -132,7 +138,7 @@ def crop_border(grey: np.ndarray, dpi: int = TARGET_DPI) -> np.ndarray:
             (y == 0, bw / w),
             (y + bh == h, bw / w),
         ]
-        border[i] = any(t and extent >= 0.2 for t, extent in touches)
+        border[i] = any(t and extent >= 0.2 for t, extent in touches) and _flat(small[labels == i])
     if not border.any():
         return grey
     mask = border[labels].astype(np.uint8)
@@ -151,6 +157,19 @@ def crop_border(grey: np.ndarray, dpi: int = TARGET_DPI) -> np.ndarray:
     y1 = grey.shape[0] if y + bh == h else (y + bh) * f
     x1 = grey.shape[1] if x + bw == w else (x + bw) * f
     return out[y * f : y1, x * f : x1]
+
+
+# A scanner lid's band is near black, or one flat dark tone; a shadow cast over the
+# paper (a fold, a book's spine, the lid left open) is mid-grey with the text showing
+# inside it, so its darkest and lightest pixels lie far apart. Grey levels, measured on
+# the quarter-size copy (tuning set: lid bands median 24-35, shadows 60 and up).
+BORDER_FLATNESS = 45.0
+BORDER_BLACK = 50.0
+
+
+def _flat(values: np.ndarray) -> bool:
+    lo, mid, hi = np.percentile(values, (5, 50, 95))
+    return float(mid) < BORDER_BLACK or float(hi - lo) < BORDER_FLATNESS
 
 
 def normalise_background(grey: np.ndarray, dpi: int = TARGET_DPI) -> np.ndarray:
@@ -264,9 +283,10 @@ def binarise(grey: np.ndarray, dpi: int = TARGET_DPI, *, method: str = "auto") -
 
 
 def remove_ruling_lines(
-    bw: np.ndarray, dpi: int = TARGET_DPI, *, min_length_in: float = 1.6
+    bw: np.ndarray, dpi: int = TARGET_DPI, *, min_length_in: float = 1.6, min_vertical_in: float | None = None
 ) -> np.ndarray:
-    """Erase straight horizontal/vertical lines longer than MIN_LENGTH_IN inches.
+    """Erase straight horizontal lines longer than MIN_LENGTH_IN inches and vertical ones
+    longer than MIN_VERTICAL_IN (default the same).
 
     Only lines much longer than a word go: a short kernel would also take the
     shirorekha, the headline that joins the letters of each Devanagari word. Lines are
@@ -278,8 +298,9 @@ def remove_ruling_lines(
     small = cv2.resize(ink, (bw.shape[1] // f, bw.shape[0] // f), interpolation=cv2.INTER_AREA)
     small = (small > 0).astype(np.uint8)
     length = max(10, int(min_length_in * dpi / f))
+    v_length = max(10, int((min_vertical_in or min_length_in) * dpi / f))
     horiz = cv2.morphologyEx(small, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
-    vert = cv2.morphologyEx(small, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    vert = cv2.morphologyEx(small, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_length)))
     if not horiz.any() and not vert.any():
         return bw
     size = (bw.shape[1], bw.shape[0])
@@ -387,7 +408,7 @@ def bilevel_page(
     """The bilevel half of clean_page: binarise -> ruling lines -> specks."""
     bw = binarise(grey, dpi, method=method)
     if remove_lines:
-        bw = remove_ruling_lines(bw, dpi)
+        bw = remove_ruling_lines(bw, dpi, min_vertical_in=VERTICAL_RULE_IN)
     if noisy:
         bw = despeckle(bw, dpi)
     return remove_isolated_specks(bw, dpi)

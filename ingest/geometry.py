@@ -347,7 +347,7 @@ def _readable_words(words: list) -> float:
 
 
 def _orientation_language() -> str:
-    from ingest.ocr import available_languages
+    from ingest.engine import available_languages
 
     langs = available_languages()
     # The Devanagari script model reads Hindi and Latin letters with one network and
@@ -366,7 +366,7 @@ def ocr_orientation_check(grey: np.ndarray, dpi: int, candidates: list[int]) -> 
     then each candidate scores the confident words found in its own samples. If no
     candidate reads at all (handwriting, blank), the first candidate stands.
     """
-    from ingest.ocr import OcrError, read_words
+    from ingest.engine import OcrError, open_engine, primary_language
 
     pieces: list[tuple[int, np.ndarray]] = []
     for rotation in candidates:
@@ -383,7 +383,7 @@ def ocr_orientation_check(grey: np.ndarray, dpi: int, candidates: list[int]) -> 
         spans.append((y, y + band.shape[0], rotation))
         y += band.shape[0] + gap
     try:
-        found = read_words(canvas, dpi, languages=_orientation_language(), psm=6, timeout=30)
+        found = open_engine().read(canvas, dpi, mode="block", languages=primary_language(_orientation_language()))
     except OcrError:
         return candidates[0]
     words: dict[int, list] = {r: [] for r in candidates}

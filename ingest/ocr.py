@@ -1,14 +1,19 @@
-"""Run Tesseract on one page image: words with boxes, page text, and a text layer.
+"""Read one cleaned page: our own lines, each read alone, Latin runs read again in English.
 
-One Tesseract process per page produces both outputs: the TSV (words, boxes,
-confidences, reading order) and the text-only PDF (`textonly_pdf=1`: the invisible
-text layer and no image, which pdf.add_text_layer lays over our own compact image).
+    ocr_image(page, dpi) = layout.find_lines (lines from the ink, see ingest/layout.py)
+        -> per line: its image alone with a white margin, read as one line (PSM 7) by
+           the engine's primary model (hin)
+        -> per word that looks Latin (ASCII letters, or no shirorekha in its box): read
+           again with eng, and the more confident reading kept (file numbers, vehicle,
+           engine and chassis numbers, "IPC", "FIR No.")
+        -> post-correction (ingest.postcorrect: noise, stray marks, digit scripts,
+           glued words split by the lexicon)
+        -> words in page pixels, text one line per visual line, and an invisible text
+           layer drawn from those words (ingest.textlayer)
 
-We call the tesseract binary ourselves rather than pytesseract's
-`run_and_get_multiple_output`: in pytesseract 0.3.13 that function takes no `config`,
-so it cannot pass `--dpi`, `--psm` or `textonly_pdf`, and pytesseract always hands
-the child `os.environ`, so it cannot set OMP_THREAD_LIMIT for Tesseract alone. We
-still honour `pytesseract.pytesseract.tesseract_cmd` for where the binary lives.
+Every engine call goes through ingest.engine (one resident Tesseract per thread).
+`layout="tesseract"` keeps the old path (one Tesseract process per page, its own page
+segmentation with PSM `psm`) for comparison in the bench and in tests.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ import io
 import os
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,7 +30,6 @@ import cv2
 import numpy as np
 import pytesseract
 
-from abhilekh.errors import AbhilekhError
 from abhilekh.records import Word
 from ingest.postcorrect import correct_rows
 
@@ -36,20 +39,19 @@ from ingest.postcorrect import correct_rows
 BASE_OPTIONS = ["-c", "tessedit_do_invert=0"]
 
 
-class OcrError(AbhilekhError, RuntimeError):
-    """Tesseract failed on a page (missing binary or language, crash, bad image)."""
+from ingest.engine import (  # noqa: E402  (re-exported: callers and tests import them from here)
+    OcrEngine,
+    OcrError,
+    OcrResult,
+    OcrTimeout,
+    available_languages,
+    mean_word_confidence,
+    open_engine,
+)
+
+__all__ = ["OcrEngine", "OcrError", "OcrResult", "OcrTimeout", "available_languages", "mean_word_confidence", "open_engine"]
 
 
-class OcrTimeout(OcrError):
-    """Tesseract did not finish a page within its time limit and was killed."""
-
-
-@dataclass
-class OcrResult:
-    text: str  # reading order: one line per text line, a blank line between blocks
-    words: list[Word] = field(default_factory=list)
-    confidence: float = 0.0  # mean word confidence 0-100 over real words; 0 if none
-    text_layer_pdf: bytes = b""  # one page, invisible text only, sized pixels/dpi
 
 
 def _tesseract() -> str:
@@ -108,9 +110,6 @@ def _run(
         return result
 
 
-def _is_real_word(text: str) -> bool:
-    # Lone punctuation and stray marks carry no meaning and their confidences are noise.
-    return any(ch.isalnum() for ch in text)
 
 
 def parse_tsv(tsv: str) -> list[tuple[int, Word]]:
@@ -163,25 +162,30 @@ def page_text(rows: list[tuple[int, Word]]) -> str:
     return "".join(out)
 
 
-def mean_word_confidence(words: list[Word]) -> float:
-    confs = [w.confidence for w in words if _is_real_word(w.text)]
-    return round(sum(confs) / len(confs), 2) if confs else 0.0
 
 
 def ocr_image(
     image: np.ndarray,
     dpi: int,
     *,
-    languages: str = "hin+eng",
+    languages: str = "Devanagari",
     psm: int = 3,
     timeout: float = 180,
     correct: bool = True,
+    layout: str = "lines",
+    engine: OcrEngine | None = None,
 ) -> OcrResult:
     """OCR one page image; raises OcrTimeout past TIMEOUT seconds, OcrError on failure.
 
     With CORRECT the words go through ingest.postcorrect (noise tokens dropped, stray
     marks and digit scripts repaired) before the text and confidence are made.
+    LAYOUT "lines" is ours (see the module docstring); "tesseract" is one Tesseract
+    process with page segmentation mode PSM.
     """
+    if layout == "lines":
+        from ingest.lines import read_page
+
+        return read_page(image, dpi, engine or open_engine(), languages=languages, timeout=timeout, correct=correct)
     out = _run(
         image, dpi, languages=languages, psm=psm, timeout=timeout,
         outputs=["tsv", "pdf"], options=["-c", "textonly_pdf=1"],
@@ -199,16 +203,25 @@ def ocr_image(
 
 
 def read_words(
-    image: np.ndarray, dpi: int, *, languages: str = "hin+eng", psm: int = 6, timeout: float = 30
+    image: np.ndarray, dpi: int, *, languages: str = "hin+eng", psm: int = 6, timeout: float = 30,
+    engine: OcrEngine | None = None,
 ) -> list[Word]:
-    """Words of a quick TSV-only read (no text layer); for checks, not for pages."""
-    out = _run(image, dpi, languages=languages, psm=psm, timeout=timeout, outputs=["tsv"])
-    return [w for _, w in parse_tsv(out["tsv"].decode("utf-8", "replace"))]
+    """Words of a quick read of a block of text (PSM 6 or 7); for checks, not pages."""
+    from ingest.engine import primary_language
+
+    mode = {6: "block", 7: "line", 3: "page", 4: "column"}.get(psm, "block")
+    return (engine or open_engine()).read(image, dpi, mode=mode, languages=primary_language(languages))
+
+
+def engine_version(engine: OcrEngine | None = None) -> str:
+    """What the manifest records: engine, version and models, e.g. 'tesseract 5.5.4 ...'."""
+    engine = engine or open_engine()
+    return f"{engine.name} {engine.version()}; {engine.describe()}"
 
 
 @lru_cache(maxsize=1)
 def tesseract_version() -> str:
-    """The installed Tesseract's version, e.g. '5.3.0' (recorded in each manifest)."""
+    """The Tesseract command's version, e.g. '5.3.0' (the old per-page path runs it)."""
     try:
         proc = subprocess.run([_tesseract(), "--version"], capture_output=True, timeout=30)
     except FileNotFoundError as exc:
@@ -219,9 +232,3 @@ def tesseract_version() -> str:
     return first[0].split()[-1]
 
 
-@lru_cache(maxsize=1)
-def available_languages() -> frozenset[str]:
-    """Traineddata names Tesseract can load (eng, hin, Devanagari, osd...)."""
-    proc = subprocess.run([_tesseract(), "--list-langs"], capture_output=True, timeout=30)
-    lines = proc.stdout.decode("utf-8", "replace").splitlines()
-    return frozenset(line.strip() for line in lines[1:] if line.strip())

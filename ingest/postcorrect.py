@@ -12,6 +12,14 @@ different word: a misread name stays misread rather than becoming some other nam
     fix_label_colon     विषयः -> विषय: for form labels (LABEL_COLON), never for अतः
     unify_number_digits ३39210 -> 339210: one number, one digit script (the majority)
     attach_danda        "है ।" -> "है।": a lone danda belongs to the word before it
+    join_split_numbers  "295/ 2019" -> "295/2019" when the two boxes (nearly) touch:
+                        a number's separator never has a space after it on the page
+    fix_vin             MBLHARO7ACC86599 -> MBLHAR07ACC86599: a vehicle identification
+                        (chassis) number of an Indian maker (ISO 3779: starts with M,
+                        16-17 letters and digits) never holds I, O or Q; they are 1 and 0
+    fix_registration    UP 7A AB 12O4 -> UP 74 AB 1204 where the registration format
+                        (UP, two digits, letters, four digits) puts digits: lookalike
+                        letters there are the digits (O/0, I/1, S/5, B/8, Z/2, G/6)
 """
 
 from __future__ import annotations
@@ -122,11 +130,47 @@ def unify_number_digits(text: str) -> str:
     return "".join(out)
 
 
+_VIN = re.compile(r"^M[A-Z0-9]{15,16}$")
+_VIN_FIX = str.maketrans({"I": "1", "O": "0", "Q": "0"})
+_AS_DIGIT = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "S": "5", "B": "8", "Z": "2", "G": "6"})
+_REGISTRATION = re.compile(r"^(UP)([-]?)([0-9OISBZGDQL]{2})$|^([0-9OISBZGDQL]{4})$")
+
+
+def fix_vin(text: str) -> str:
+    """I, O, Q in an Indian chassis number (VIN) are 1, 0, 0 (ISO 3779 excludes them)."""
+    if _VIN.match(text) and any(ch.isdigit() for ch in text):
+        return text.translate(_VIN_FIX)
+    return text
+
+
+def fix_registration(words: list[str]) -> list[str]:
+    """Digit slots of UP registration numbers (UP 74 AB 1234, UP-74 AB-1234, UP74AB1234)."""
+    out = list(words)
+    for i, w in enumerate(out):
+        m = re.match(r"^(UP-?)([0-9A-Z]{2})([A-Z]{1,2})?(-?)([0-9A-Z]{4})?$", w)
+        if m and (m.group(3) or m.group(5)) and len(w) > 3:
+            head, rto, series, dash, num = m.groups()
+            fixed = head + rto.translate(_AS_DIGIT) + (series or "") + dash + (num.translate(_AS_DIGIT) if num else "")
+            if sum(c.isdigit() for c in fixed) >= 2:
+                out[i] = fixed
+            continue
+        if w in ("UP", "UP-") and i + 1 < len(out) and re.fullmatch(r"[0-9OISBZGDQL]{2}", out[i + 1]):
+            out[i + 1] = out[i + 1].translate(_AS_DIGIT)
+            for j in (i + 2, i + 3):
+                if j < len(out):
+                    nxt = re.sub(r"^-", "", out[j].split("-")[-1])
+                    if re.fullmatch(r"[0-9OISBZGDQL]{4}", nxt) and sum(c.isdigit() for c in nxt) >= 2:
+                        out[j] = out[j][: len(out[j]) - 4] + nxt.translate(_AS_DIGIT)
+                        break
+    return out
+
+
 def correct_word(text: str) -> str:
     """All the per-word rules, in order."""
     text = strip_noise_edges(text)
     text = fix_stray_marks(text)
     text = fix_label_colon(text)
+    text = fix_vin(text)
     return unify_number_digits(text)
 
 
@@ -138,6 +182,22 @@ def _merge(a: Word, b: Word) -> Word:
         a, text=a.text + b.text, left=left, top=top, width=right - left, height=bottom - top,
         confidence=min(a.confidence, b.confidence),
     )
+
+
+# Two pieces of a number whose boxes are closer than this share of their height were
+# one word on the page (word spaces are about half a text height or more).
+NUMBER_GAP = 0.25
+_SPLIT_TAIL = re.compile(r"[0-9०-९][/\-.]$|[0-9०-९]$")
+_SPLIT_HEAD = re.compile(r"^[/\-.]?[0-9०-९]")
+
+
+def _joins(a: Word, b: Word) -> bool:
+    if a.line != b.line or not _SPLIT_TAIL.search(a.text) or not _SPLIT_HEAD.match(b.text):
+        return False
+    if not (a.text[-1] in "/-." or b.text[0] in "/-."):
+        return False  # two plain numbers side by side stay two numbers
+    gap = b.left - (a.left + a.width)
+    return gap <= NUMBER_GAP * max(a.height, b.height)
 
 
 def correct_rows(rows: list[tuple[int, Word]]) -> list[tuple[int, Word]]:
@@ -153,5 +213,9 @@ def correct_rows(rows: list[tuple[int, Word]]) -> list[tuple[int, Word]]:
         if text == DANDA and out and out[-1][1].line == word.line:
             out[-1] = (out[-1][0], _merge(out[-1][1], word))
             continue
+        if out and _joins(out[-1][1], word):
+            out[-1] = (out[-1][0], _merge(out[-1][1], word))
+            continue
         out.append((block, word))
-    return out
+    texts = fix_registration([w.text for _, w in out])
+    return [(b, w if w.text == t else replace(w, text=t)) for (b, w), t in zip(out, texts)]

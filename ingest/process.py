@@ -14,6 +14,7 @@ import numpy as np
 
 from abhilekh.records import Word
 from ingest.clean import clean_page, second_readings
+from ingest.engine import open_engine
 from ingest.ocr import OcrResult, ocr_image
 from ingest.pdf import add_text_layer, encode_page
 from ingest.thumbnail import make_thumbnail
@@ -76,6 +77,8 @@ def process_page(image: np.ndarray, dpi: int, settings: Settings) -> ProcessedPa
             languages=settings.ocr_languages,
             psm=settings.ocr_psm,
             timeout=settings.ocr_page_timeout,
+            layout=settings.ocr_layout,
+            engine=open_engine(settings),
         )
 
     readings = [("first", page.image, read(page.image))]

@@ -211,7 +211,7 @@ def put_verified(store: ObjectStore, key: str, data: bytes, content_type: str, s
 
 def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, store: ObjectStore) -> Manifest:
     """Write pages, the searchable PDF and, last, the manifest; each read back and verified."""
-    from ingest.ocr import tesseract_version
+    from ingest.engine import open_engine
     from ingest.pdf import assemble
 
     pages = sorted(pages, key=lambda p: p.page)
@@ -236,7 +236,9 @@ def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, st
         needs_review=[p.page for p in pages if p.needs_review],
         versions={
             "abhilekh": __version__,
-            "tesseract": tesseract_version(),
+            # Through the engine seam: what actually read the pages, models included.
+            "tesseract": open_engine(settings).version(),
+            "ocr_engine": open_engine(settings).describe(),
             "languages": settings.ocr_languages,
         },
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),

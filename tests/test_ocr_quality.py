@@ -1,58 +1,60 @@
-"""OCR quality on degraded pages, through the production path (ingest.process.process_page,
-what `abhilekh ingest` and `abhilekh ocr` run), held to measured figures with a margin.
+"""OCR quality on a few held-out pages (bench/corpus.py), through the production path.
 
-The clean-page tests elsewhere allow CER 0.10-0.12 where the bench measures about 0.012:
-a five- to eightfold regression would pass them. Here the pages are the generator's
-medium and heavy profiles (noise, blur, JPEG, fading, stains, tinted paper, uneven
-light, borders, skew), and the bounds are about twice what was measured.
-
-Measured 2026-12-01 (tests/fixtures/pagegen.make_page, 300 dpi, Settings() defaults,
-load average 8 on the shared 2 cores; CPU about 2.2 s a page):
-
-    profile  seed kind      CER     confidence
-    medium   301  letter    0.0143  91.5
-    medium   302  register  0.0051  89.5
-    medium   303  letter    0.0055  91.1     mean 0.0083  -> bound 0.02
-    heavy    301  letter    0.0242  90.6
-    heavy    302  register  0.0199  85.9
-    heavy    304  register  0.0490  86.3     mean 0.0310  -> bound 0.06
-
-(bench/ocr_bench.py on its 40-page corpus: medium 0.022, heavy 0.073.) Heavy seed 303
-is left out: it loses half its lines (CER 0.54) while reporting confidence 87, a
-defect of its own (reported), not a figure to hold the others to.
-
-These pages are the current generator's; when the held-out corpus (bench/corpus.py,
-its own fonts, layouts and degradation pipelines) is on main, these bounds move to
-its held-out pages, which no threshold or rule is fitted to.
+A small sample (4 pages, its own draws of the held-out fonts, layouts and degradations)
+so CI stays fast; bench/ocr_bench.py measures 32. The limits sit a margin above the
+bench's held-out figures (docs/benchmarks.md), so a real regression fails here while
+the sample's own spread does not. Nothing is tuned on these pages.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 
 import pytest
 
 from abhilekh.settings import Settings
+from bench import corpus
+from bench.ocr_bench import codes_found, lines_lost
 from ingest.process import process_page
-from tests.fixtures import pagegen as pg
+from tests.fixtures.pagegen import cer
 
-PAGES = {
-    "medium": [(301, "letter"), (302, "register"), (303, "letter")],
-    "heavy": [(301, "letter"), (302, "register"), (304, "register")],
-}
-MEAN_CER_BOUND = {"medium": 0.02, "heavy": 0.06}
-PAGE_CER_BOUND = 0.10  # no page of these may need a person's reading
+# Bench held-out figures (32 pages, docs/benchmarks.md) plus a margin for a 4-page sample.
+MAX_MEAN_CER = 0.40  # bench: 0.247
+MAX_LINES_LOST = 0.20  # bench: 8.0%
+MIN_CODES = 0.45  # bench: 69.8%
 
 
-@pytest.mark.parametrize("profile", sorted(PAGES))
-def test_ocr_quality_on_degraded_pages(profile: str) -> None:
+@pytest.fixture(scope="module")
+def readings(tmp_path_factory):
+    old = os.environ.get("ABHILEKH_CACHE")
+    os.environ["ABHILEKH_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    try:
+        pages = corpus.pages(corpus.HELDOUT, 4, progress=False)
+    finally:
+        if old is None:
+            os.environ.pop("ABHILEKH_CACHE")
+        else:
+            os.environ["ABHILEKH_CACHE"] = old
     settings = Settings()
-    rows = []
-    for seed, kind in PAGES[profile]:
-        image, truth = pg.make_page(seed, kind, dpi=300, profile=profile)
-        page = process_page(image, 300, settings)
-        rows.append((seed, kind, pg.cer(truth.text, page.text), page.confidence))
-    table = ", ".join(f"{kind} {seed}: CER {c:.4f} conf {conf:.0f}" for seed, kind, c, conf in rows)
-    mean = statistics.fmean(c for _, _, c, _ in rows)
-    assert mean <= MEAN_CER_BOUND[profile], f"{profile} mean CER {mean:.4f} ({table})"
-    assert max(c for _, _, c, _ in rows) <= PAGE_CER_BOUND, table
+    return [(p, process_page(p.image(), p.dpi, settings)) for p in pages]
+
+
+def test_held_out_pages_read_within_the_bench_margin(readings) -> None:
+    cers = [cer(p.truth.text, r.text) for p, r in readings]
+    lost = [lines_lost(p, r.text) for p, r in readings]
+    codes = [codes_found(p, r.text) for p, r in readings]
+    share_lost = sum(a for a, _ in lost) / sum(b for _, b in lost)
+    share_codes = sum(a for a, _ in codes) / max(1, sum(b for _, b in codes))
+    summary = f"CER {[round(c, 3) for c in cers]}, lines lost {share_lost:.1%}, codes {share_codes:.1%}"
+    print(summary)
+    assert statistics.fmean(cers) <= MAX_MEAN_CER, summary
+    assert share_lost <= MAX_LINES_LOST, summary
+    assert share_codes >= MIN_CODES, summary
+
+
+def test_held_out_pages_keep_their_words_on_the_page(readings) -> None:
+    for _, r in readings:
+        assert r.words, "some text on every page"
+        assert all(0 <= w.left and w.left + w.width <= r.width + 1 and 0 <= w.top and w.top + w.height <= r.height + 1
+                   for w in r.words)

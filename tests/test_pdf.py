@@ -199,16 +199,23 @@ def test_assemble_refuses_nothing() -> None:
 
 
 def test_process_page_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ingest import ocr
+    from ingest import engine, process
 
-    runs: list[tuple] = []  # every Tesseract run: the cost that matters, counted
-    real_run = ocr._run
+    # The cost that matters, counted: whole-page readings, and every engine call by mode.
+    readings: list[tuple] = []
+    modes: list[str] = []
+    real_ocr_image, real_read = process.ocr_image, engine.TesseractEngine.read
 
-    def counted(image, dpi, **kw):
-        runs.append((image.shape, kw["outputs"]))
-        return real_run(image, dpi, **kw)
+    def counted_page(image, dpi, **kw):
+        readings.append(image.shape)
+        return real_ocr_image(image, dpi, **kw)
 
-    monkeypatch.setattr(ocr, "_run", counted)
+    def counted_read(self, image, dpi, *, mode="line", languages=None):
+        modes.append(mode)
+        return real_read(self, image, dpi, mode=mode, languages=languages)
+
+    monkeypatch.setattr(process, "ocr_image", counted_page)
+    monkeypatch.setattr(engine.TesseractEngine, "read", counted_read)
     upright = synthetic.render_lines(LINES, width=1700, height=700, font_px=44)
     scan = geometry.rotate_right_angle(synthetic.rotate_bound(upright, 3), 180)
     scan = synthetic.add_border(scan, 80, 20)
@@ -223,8 +230,9 @@ def test_process_page_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert page_size_pt(f) == pytest.approx((page.width * 72 / 300, page.height * 72 / 300), abs=0.5)
     assert "धारा" in pdftotext(f)
     assert len(page.pdf_page) < 60_000
-    # Two Tesseract runs and no more: one quick read of sample bands to tell upside down
-    # from upright (TSV only), one of the cleaned page (words and text layer). A page
-    # read this well (confidence >= 70) is not read again from other renderings.
-    assert [outputs for _, outputs in runs] == [["tsv"], ["tsv", "pdf"]]
-    assert runs[1][0] == (page.height, page.width)
+    # One quick block read of sample bands to tell upside down from upright, then one
+    # reading of the cleaned page, line by line. A page read this well (confidence >=
+    # 70) is not read again from other renderings.
+    assert readings == [(page.height, page.width)]
+    assert modes.count("block") == 1 and modes[0] == "block"
+    assert set(modes[1:]) <= {"line", "raw_line"} and len(modes) > 3

@@ -1,0 +1,209 @@
+"""Read a page line by line (ingest.layout finds the lines), Latin words again in English.
+
+Why a second model for Latin: Tesseract's hin model knows Latin letters but reads
+codes by Hindi habits (`SP/KNJ/PRO/2013/989` came out `SP/IKNYPRO/2013/989`, "IPC",
+vehicle, engine and chassis numbers suffer alike); eng reads them as printed. Which
+words get the second reading, and which reading is kept, is decided per word by what
+the image and the two confidences say, never by what the word "should" be.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from abhilekh.records import Word
+from ingest.engine import OcrEngine, OcrResult, OcrTimeout, mean_word_confidence
+from ingest.gazetteer import restore, split_glued
+from ingest.layout import TextLine, find_lines, line_image
+from ingest.postcorrect import correct_rows
+
+# White margin round a line image, in text heights: Tesseract's line reader wants some
+# paper round the ink (tessdoc, "Improve quality": borders).
+MARGIN = 0.4
+# Gaps between a line's segments (table columns) are shrunk to this many text heights.
+GAP = 1.0
+# Read each segment of a line (a table cell's line, a phrase) alone: after a column gap
+# the line reader repeats or drops a letter ("3349/2022" for "349/2022").
+SEGMENTS = os.environ.get("ABHILEKH_OCR_SEGMENTS", "1") == "1"
+# The eng reading of a Latin-looking word is kept when its confidence is at least the
+# primary reading's minus this (tuning set: 0 gave the lowest CER of 0, 15, 40).
+LATIN_MARGIN = 0.0
+# ...and for runs holding a code (letters and digits mixed): the Devanagari model reads
+# their 1/I, 0/O by Hindi habits, confidently and wrongly; eng reads them as printed at
+# a lower confidence (tuning set: chassis numbers).
+CODE_MARGIN = 30.0
+# Latin-digit words read with less confidence than this are read again in eng.
+DOUBTFUL_DIGITS = 80.0
+# An unbroken run of ink over this share of a word's width, in its upper half, is a
+# shirorekha.
+HEADLINE_FILL = 0.7
+# ...within the top this share of its box: the shirorekha tops the letters (matras
+# above it raise the box a little); the bar of a Latin H or A sits lower.
+HEADLINE_ZONE = 0.42
+
+
+def _has_latin(text: str) -> bool:
+    return any("A" <= ch <= "Z" or "a" <= ch <= "z" for ch in text)
+
+
+def _is_devanagari(text: str) -> bool:
+    return any("\u0900" <= ch <= "\u097f" and not "\u0966" <= ch <= "\u096f" for ch in text)
+
+
+def has_headline(crop: np.ndarray) -> bool:
+    """Does the word image carry a shirorekha (a near-solid row in its upper half)?"""
+    ink = crop < 128
+    if ink.shape[0] < 4 or ink.shape[1] < 4:
+        return False
+    upper = ink[: max(2, int(ink.shape[0] * HEADLINE_ZONE))]
+    cols = np.flatnonzero(ink.any(axis=0))
+    width = (cols[-1] - cols[0] + 1) if cols.size else ink.shape[1]
+    # The longest unbroken run of ink along any upper row: a headline joins the
+    # letters of a word; the tops of Latin capitals (P, T, E) never span the word.
+    padded = np.pad(upper, ((0, 0), (1, 1))).astype(np.int8)
+    d = np.diff(padded, axis=1)
+    longest = 0
+    for r in range(upper.shape[0]):
+        starts, ends = np.flatnonzero(d[r] == 1), np.flatnonzero(d[r] == -1)
+        if starts.size:
+            longest = max(longest, int((ends - starts).max()))
+    return longest >= HEADLINE_FILL * width
+
+
+def _is_code(text: str) -> bool:
+    """Letters and digits mixed in one token (MBLHA10AJYE29674, SO-KAN/12/2019, UP78AB1234)."""
+    return len(text) >= 5 and _has_latin(text) and any("0" <= ch <= "9" for ch in text)
+
+
+def _kind(word: Word, crop: np.ndarray) -> str:
+    """'latin' (ASCII letters, or Devanagari letters read where the image has no
+    shirorekha), 'neutral' (digits and punctuation only) or 'deva'."""
+    if _has_latin(word.text):
+        return "latin"
+    if not _is_devanagari(word.text):
+        # Latin digits the primary model is unsure of: eng reads digit groups far
+        # better (tuning set: its 3113/2006 for 113/2006 came with confidence 17).
+        doubtful = word.confidence < DOUBTFUL_DIGITS and any("0" <= ch <= "9" for ch in word.text)
+        return "latin" if doubtful else "neutral"
+    return "deva" if has_headline(crop) else "latin"
+
+
+def _runs(kinds: list[str]) -> list[tuple[int, int]]:
+    """[start, end) of runs of words to read again in English: Latin-looking words and
+    the digits and punctuation between or beside them (UP 76 M 8485, 379 IPC)."""
+    runs = []
+    i = 0
+    while i < len(kinds):
+        if kinds[i] != "latin":
+            i += 1
+            continue
+        a = i
+        while a > 0 and kinds[a - 1] == "neutral":
+            a -= 1
+        b = i + 1
+        while b < len(kinds) and kinds[b] in ("latin", "neutral"):
+            b += 1
+        while b > i + 1 and kinds[b - 1] == "neutral" and (b == len(kinds) or kinds[b] != "latin"):
+            b -= 1  # trailing digits stay with the run only if they sit between Latin words
+        b = max(b, i + 1)
+        runs.append((a, b))
+        i = b
+    return runs
+
+
+def _crop(img: np.ndarray, words: list[Word], pad: int) -> tuple[np.ndarray, int, int]:
+    x0 = max(0, min(w.left for w in words) - pad)
+    y0 = max(0, min(w.top for w in words) - pad)
+    x1 = min(img.shape[1], max(w.left + w.width for w in words) + pad)
+    y1 = min(img.shape[0], max(w.top + w.height for w in words) + pad)
+    return img[y0:y1, x0:x1], x0, y0
+
+
+def _reread_latin(engine: OcrEngine, img: np.ndarray, dpi: int, words: list[Word], pad: int) -> tuple[list[Word], int]:
+    kinds = []
+    for w in words:
+        crop = img[w.top : w.top + w.height, w.left : w.left + w.width]
+        kinds.append(_kind(w, crop) if crop.size else "neutral")
+    out: list[Word] = []
+    calls = 0
+    done = 0
+    for a, b in _runs(kinds):
+        out.extend(words[done:a])
+        run = words[a:b]
+        crop, x0, y0 = _crop(img, run, pad)
+        calls += 1
+        eng = engine.read(crop, dpi, mode="line", languages="eng") if crop.size else []
+        primary = float(np.mean([w.confidence for w in run]))
+        margin = CODE_MARGIN if any(_is_code(w.text) for w in run) else LATIN_MARGIN
+        if eng and not any(_is_devanagari(e.text) for e in eng) and \
+                float(np.mean([e.confidence for e in eng])) >= primary - margin:
+            out.extend(replace(e, left=e.left + x0, top=e.top + y0, line=run[0].line) for e in eng)
+        else:
+            out.extend(run)
+        done = b
+    out.extend(words[done:])
+    return out, calls
+
+
+def _lexicon(words: list[Word], img: np.ndarray) -> list[Word]:
+    """Glued words split and near misses restored (ingest.gazetteer), on image evidence."""
+    out: list[Word] = []
+    for w in words:
+        crop = img[max(0, w.top) : w.top + w.height, max(0, w.left) : w.left + w.width]
+        out.extend(restore(piece) for piece in split_glued(w, crop if crop.size else None))
+    return out
+
+
+def read_page(image: np.ndarray, dpi: int, engine: OcrEngine, *, languages: str | None = None,
+              timeout: float = 180, correct: bool = True) -> OcrResult:
+    from ingest.engine import primary_language
+    from ingest.textlayer import text_layer_pdf
+
+    started = time.monotonic()
+    from ingest.clean import bilevel_page, to_grey
+    from ingest.pdf import is_bilevel
+
+    bw = to_grey(image)
+    if not is_bilevel(bw):
+        # A page kept grey (shading, a shadow, a photo) is read from its local
+        # threshold; its grey image is still what the access copy shows.
+        bw = bilevel_page(bw, dpi, method="sauvola")
+    layout = find_lines(bw, dpi)
+    margin = max(8, int(MARGIN * layout.text_height)) if layout.text_height else 8
+    primary = primary_language(languages)
+    rows: list[tuple[int, Word]] = []
+    calls = 0
+    for n, line in enumerate(layout.lines, 1):
+        if time.monotonic() - started > timeout:
+            raise OcrTimeout(f"reading took longer than {timeout:g} s on one page")
+        pieces = [TextLine(s.left, line.top, s.right, line.bottom, s.labels, [s]) for s in line.segments] \
+            if SEGMENTS and line.segments else [line]
+        for piece in pieces:
+            li = line_image(bw, layout, piece, margin, max(margin, int(GAP * layout.text_height)))
+            words = engine.read(li.image, dpi, mode="line", languages=primary)
+            calls += 1
+            if not words:
+                # The line reader gives up on some lines with marks above and below
+                # them; the raw line reader (no layout analysis at all) does not.
+                words = engine.read(li.image, dpi, mode="raw_line", languages=primary)
+                calls += 1
+            words, extra = _reread_latin(engine, li.image, dpi, words, max(4, margin // 2))
+            calls += extra
+            if correct:
+                words = _lexicon(words, li.image)
+            for w in words:
+                rows.append((n, replace(w, left=li.to_page(w.left, w.width), top=w.top + li.top, line=n)))
+    if correct:
+        rows = correct_rows(rows)
+    words = [w for _, w in rows]
+    text = "\n".join(" ".join(w.text for w in words if w.line == n) for n in sorted({w.line for w in words}))
+    height, width = bw.shape[:2]
+    return OcrResult(
+        text=text, words=words, confidence=mean_word_confidence(words),
+        text_layer_pdf=text_layer_pdf(words, width, height, dpi), engine_calls=calls,
+        lines_found=len(layout.lines),
+    )
