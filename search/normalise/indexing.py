@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from search.normalise.codes import index_loose
 from search.normalise.folding import finish_fold, prefold
+from search.normalise.grams import index_grams
 from search.normalise.notation import notations, stray_crime_keys
 from search.normalise.pairs import pair_keys
 from search.normalise.transliteration import transliterate_folded
@@ -26,16 +30,28 @@ def index_extras(text: str, folded: str, prefolded: str | None = None) -> tuple[
     return " ".join(keys), " ".join([*pair_keys(folded), *weak])
 
 
-def index_fields(text: str) -> tuple[str, str]:
-    """The two indexed fields of a page's searchable text, as every backend stores them:
-    (``fold(text)`` + notation tokens, ``transliterate_folded`` of it + pair keys)
-    (``index_extras``). Prefolds the text once."""
+class IndexFields(NamedTuple):
+    """What every backend indexes for a page's searchable text."""
+
+    folded: str  # fold(text) + notation and vehicle keys: the first tier
+    translit: str  # transliteration keys + pair keys + stray crime keys: the first tier
+    grams: str  # character n-grams of long tokens (search.normalise.grams): the second tier
+    loose: str  # code skeletons and loose crime / vehicle keys (codes): the second tier
+
+
+def index_fields(text: str) -> IndexFields:
+    """The indexed fields of a page's searchable text, as every backend stores them:
+    ``fold(text)`` + notation tokens, ``transliterate_folded`` of it + pair keys
+    (``index_extras``), the n-grams of both, and the loose code keys. Prefolds the text
+    once."""
     pre = prefold(text)
     folded = finish_fold(pre)
     translit = transliterate_folded(folded)
+    grams = index_grams(folded, translit)
     extra_folded, extra_translit = index_extras(text, folded, pre)
     if extra_folded:
         folded = f"{folded} {extra_folded}"
     if extra_translit:
         translit = f"{translit} {extra_translit}"
-    return folded, translit
+    loose = " ".join(k for k in index_loose(pre) if f" {k} " not in f" {extra_folded} ")
+    return IndexFields(folded, translit, grams, loose)
