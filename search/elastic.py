@@ -113,6 +113,32 @@ _START_HINT = "is it running? `scripts/services start`, then `eval \"$(scripts/s
 def _match_dsl(m: Match) -> dict[str, Any]:
     boost = FIELD_WEIGHTS[m.field]
     text = " ".join(m.tokens)
+    if m.fuzzy:
+        low, high = FUZZY_LENGTHS[m.field]
+        fuzzy = {
+            "fuzzy": {
+                m.field: {
+                    "value": m.tokens[0],
+                    "fuzziness": f"AUTO:{low},{high}",
+                    "max_expansions": FUZZY_MAX_EXPANSIONS,
+                    "prefix_length": 0,
+                    "transpositions": True,
+                }
+            }
+        }
+        if m.near < 0:
+            fuzzy["fuzzy"][m.field]["boost"] = boost
+            return fuzzy
+        # tokens[0] within edits, next to tokens[1]: SQLite expands the same terms
+        return {
+            "span_near": {
+                "clauses": [{"span_multi": {"match": fuzzy}},
+                            *({"span_term": {m.field: t}} for t in m.tokens[1:])],
+                "slop": m.near,
+                "in_order": False,
+                "boost": boost,
+            }
+        }
     if m.near >= 0:
         # unordered, at most m.near other words in the span: FTS5's NEAR of search.sqlite
         return {
@@ -120,20 +146,6 @@ def _match_dsl(m: Match) -> dict[str, Any]:
                 "clauses": [{"span_term": {m.field: t}} for t in m.tokens],
                 "slop": m.near,
                 "in_order": False,
-            }
-        }
-    if m.fuzzy:
-        low, high = FUZZY_LENGTHS[m.field]
-        return {
-            "fuzzy": {
-                m.field: {
-                    "value": text,
-                    "fuzziness": f"AUTO:{low},{high}",
-                    "max_expansions": FUZZY_MAX_EXPANSIONS,
-                    "prefix_length": 0,
-                    "transpositions": True,
-                    "boost": boost,
-                }
             }
         }
     if m.prefix:

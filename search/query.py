@@ -71,6 +71,7 @@ from search.normalise import (
 
 __all__ = [
     "FIELD_WEIGHTS",
+    "FUZZY_ALONE",
     "FUZZY_LENGTHS",
     "FUZZY_MAX_EXPANSIONS",
     "FUZZY_MIN_HITS",
@@ -118,6 +119,9 @@ _PARSE_LIMIT = 4 * MAX_QUERY_CHARS
 FUZZY_MIN_HITS = 10
 FUZZY_LENGTHS = {"folded": (4, 7), "translit": (5, 8)}
 FUZZY_MAX_EXPANSIONS = 50
+# Words shorter than this (code points) are matched within edits only next to another
+# word typed with them, when there is one (tolerant_clauses).
+FUZZY_ALONE = 7
 
 _QUOTES = re.compile('["\u201c\u201d\u201e\u00ab\u00bb]')
 _OPERATORS = re.compile(r"(?<![A-Za-z0-9])(?:AND|OR|NOT|NEAR)(?![A-Za-z0-9])")
@@ -225,7 +229,9 @@ def parse_query(text: str) -> ParsedQuery:
             continue
         part = _OPERATORS.sub(" ", part)
         pre = prefold(part)
-        found = sorted(notations(pre) + vehicle_notations(pre, query=True), key=lambda nt: nt.start)
+        # A vehicle number must be whole typed words: ME4JF50ALAY21529 is a chassis.
+        vehicles = [nt for nt in vehicle_notations(pre, query=True) if _whole_words(pre, nt.start, nt.end)]
+        found = sorted(notations(pre) + vehicles, key=lambda nt: nt.start)
         spans: list[tuple[int, int, Notation]] = []
         last = 0
         span = (-1, -1)
@@ -273,6 +279,10 @@ def parse_query(text: str) -> ParsedQuery:
             if key not in q.latin_keys:
                 q.latin_keys.append(key)
     return q
+
+
+def _whole_words(text: str, start: int, end: int) -> bool:
+    return (start == 0 or text[start - 1].isspace()) and (end == len(text) or text[end].isspace())
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
@@ -350,7 +360,7 @@ class Match:
     tokens: tuple[str, ...]
     prefix: bool = False
     fuzzy: int = 0  # > 0: any indexed token within this many edits of tokens[0]
-    near: int = -1
+    near: int = -1  # with fuzzy: tokens[0] (fuzzily) within near words of tokens[1]
 
 
 def joined_keys(q: ParsedQuery) -> list[list[str]]:
@@ -378,7 +388,7 @@ def fuzzy_edits(token: str, field: str = "folded") -> int:
 def _term_alternatives(term: str, joined: list[str]) -> list[Match]:
     alts = [Match("folded", (term,))]
     key = key_of(term)
-    if key and key != term:
+    if key:
         alts.append(Match("translit", (key,)))
     for k in joined:
         if k != key:
@@ -427,24 +437,31 @@ def tolerant_clauses(q: ParsedQuery) -> list[list[Match]]:
     pages of that crime number whose section OCR misread); [] when it would find
     nothing more than the first tier."""
     out = clauses(q)
-    more = False
-    for i, term in enumerate(q.terms):
+    exact_len = [len(alts) for alts in out]
+    words = [(t, key_of(t)) for t in q.terms]
+    for i, (term, key) in enumerate(words):
         alts = out[i]
-        key = key_of(term)
-        edits = fuzzy_edits(term, "folded")
-        if edits:
-            alts.append(Match("folded", (term,), fuzzy=edits))
+        # A short word one edit away is as likely another name as a misreading: next to
+        # a neighbour typed with it (a name's other word) it is the same name.
+        neighbours = [words[j] for j in (i - 1, i + 1) if 0 <= j < len(words) and words[j][1]]
+        alone = len(term) >= FUZZY_ALONE or not neighbours
+        for field, token, others in (("folded", term, [n[0] for n in neighbours]),
+                                     ("translit", key, [n[1] for n in neighbours])):
+            edits = fuzzy_edits(token or "", field)
+            if not token or not edits:
+                continue
+            if alone:
+                alts.append(Match(field, (token,), fuzzy=edits))
+            else:
+                alts += [Match(field, (token, other), fuzzy=edits, near=NAME_SLOP) for other in others if other]
         pieces = query_grams(term)
         if pieces:
             alts.append(Match("grams", pieces))
         if key:
-            edits = fuzzy_edits(key, "translit")
-            if edits:
-                alts.append(Match("translit", (key,), fuzzy=edits))
             pieces = query_grams(key, key=True)
             if pieces:
                 alts.append(Match("grams", pieces))
-        more |= len(alts) > len(clauses(q)[i])
+    more = any(len(alts) > n for alts, n in zip(out, exact_len))
     start = len(q.terms)
     for k, nt in enumerate(q.notations):
         for key in nt.loose:

@@ -561,7 +561,7 @@ class _Engine:
                     (m.field, len(token) - m.fuzzy, len(token) + m.fuzzy),
                 )
                 for term in fuzzy_expand(token, m.fuzzy, (r[0] for r in rows)):
-                    alt = Match(m.field, (term,))
+                    alt = Match(m.field, (term, *m.tokens[1:]), near=m.near)
                     if alt not in plain:
                         plain.append(alt)
                         expanded = True

@@ -12,6 +12,9 @@ them as a phrase, in the first tier). These keys are the second tier's, indexed 
     number starting 91 or an 11-digit one starting 0 is also keyed on its last 10
     digits (a mobile number with its country or trunk prefix).
 
+``ct<nnnnn>``  the last five digits of such a code with letters (an engine or chassis
+    serial), when they end it: what is left when OCR garbled its letters.
+
 ``dg<a>n<b>``  the last two digit groups (2+ digits each) of a code that has letters,
     after the same reading (SP/KNJ/PRO/2013/989 -> ``dg2013n989``): a file number whose
     letters OCR garbled ("CO-AL/185/2012") still meets the one typed.
@@ -39,7 +42,9 @@ from search.normalise.vehicle import vehicle_notations
 
 __all__ = ["CLASSES", "code_skeleton", "index_loose", "query_loose"]
 
-CLASSES = str.maketrans({"o": "0", "i": "1", "l": "1", "t": "1", "s": "5", "a": "4", "z": "2"})
+CLASSES = str.maketrans({"o": "0", "i": "1", "l": "1", "t": "1", "j": "1", "s": "5", "a": "4", "z": "2"})
+# Marks OCR reads for letters inside a code: ] [ | ! for J / I / l / 1, \/ for V.
+_MARKS_AS = (("\\/", "v"), ("]", "j"), ("[", "j"), ("|", "1"), ("!", "1"))
 # Letters taken as digits only next to a digit, for re-reading vehicle numbers (not
 # "a": UP80EA0088 would lose its series).
 _NEAR_DIGIT = str.maketrans({"o": "0", "i": "1", "l": "1", "t": "1", "s": "5", "z": "2"})
@@ -47,9 +52,11 @@ CODE_MIN, CODE_MAX = 8, 24
 CODE_MIN_DIGITS = 3
 MAX_RUN = 5  # words of one line a code may be spread over (SP KNJ PRO 2013 989)
 
-_CODE_WORD = re.compile(r"^[a-z0-9]+(?:[/\-.][a-z0-9]+)*$")
+_CODE_WORD = re.compile(r"^[a-z0-9]+(?:[/\-.]?[a-z0-9]+)*$")
+_CODE_JUNK = re.compile(r"[\\%:;,'`]")
 _EDGE = re.compile(r"^[^a-z0-9]+|[^a-z0-9]+$")
 _DIGITS = re.compile(r"\d+")
+_TAIL = re.compile(r"(\d{5})$")
 _NUMBER_PAIR = re.compile(r"(?<![\d/.\-])(\d{1,5})[ \t]+(?:[^\w\n]{0,2}[ \t]*)?(\d{4})(?![\d/.\-])")
 _GLUED = re.compile(r"(?<![\d/.\-])(\d{5,9})(?![\d/.\-])")
 _LETTER_NEAR_DIGIT = re.compile(r"(?<=\d)[oiltsz]|[oiltsz](?=\d)")
@@ -62,16 +69,25 @@ def code_skeleton(text: str) -> str:
 
 def _code_words(line: str) -> list[str | None]:
     """Each whitespace word of a folded-characters line: the word without edge
-    punctuation when it is made of Latin letters, digits and / - . only, else None."""
+    punctuation, with the marks OCR reads for letters read back as letters and other
+    marks inside it dropped, when it is then made of Latin letters, digits and / - .
+    only; else None."""
     out: list[str | None] = []
     for raw in line.split():
-        word = _EDGE.sub("", raw)
+        word = raw
+        for mark, letter in _MARKS_AS:
+            if mark in word:
+                word = word.replace(mark, letter)
+        word = _EDGE.sub("", _CODE_JUNK.sub("", word))
         out.append(word if word and _CODE_WORD.match(word) else None)
     return out
 
 
-def _skeleton_keys(skeleton: str) -> list[str]:
+def _skeleton_keys(skeleton: str, letters: bool) -> list[str]:
     keys = [f"ck{skeleton}"]
+    tail = _TAIL.search(skeleton)
+    if letters and tail:
+        keys.append(f"ct{tail.group(1)}")
     if skeleton.isdigit():
         if len(skeleton) == 12 and skeleton.startswith("91"):
             keys.append(f"ck{skeleton[2:]}")
@@ -163,7 +179,7 @@ def index_loose(prefolded: str) -> list[str]:
                 if len(joined) > CODE_MAX:
                     break
                 if _is_code(joined):
-                    keys += _skeleton_keys(joined.translate(CLASSES))
+                    keys += _skeleton_keys(joined.translate(CLASSES), any(c.isalpha() for c in joined))
                 dg = _digit_groups_key(run)
                 if dg:
                     keys.append(dg)
@@ -182,7 +198,7 @@ def query_loose(prefolded: str) -> tuple[str, ...]:
     joined = re.sub(r"[^a-z0-9]", "", "".join(words))
     keys: list[str] = []
     if _is_code(joined):
-        keys += _skeleton_keys(joined.translate(CLASSES))
+        keys += _skeleton_keys(joined.translate(CLASSES), any(c.isalpha() for c in joined))
     dg = _digit_groups_key(words)
     if dg:
         keys.append(dg)
