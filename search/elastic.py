@@ -45,7 +45,6 @@ from search.query import (
     FIELD_WEIGHTS,
     FUZZY_LENGTHS,
     FUZZY_MAX_EXPANSIONS,
-    PAIR_BOOST,
     Match,
     ParsedQuery,
     clauses,
@@ -186,13 +185,13 @@ def query_dsl(parsed: ParsedQuery, scope: Scope | None = None) -> dict[str, Any]
 
 
 def _with_proximity_boost(query: dict[str, Any], parsed: ParsedQuery) -> dict[str, Any]:
-    """QUERY with each page's score multiplied by 1 + PAIR_BOOST per pair of the query's
-    words found near each other (both tiers rank the same way)."""
+    """QUERY with each page's score multiplied by 1 + the weight of each pair of the
+    query's words found together (``proximity_boost``; both tiers rank the same way)."""
     boosts = proximity_boost(parsed)
     if not boosts:
         return query
     functions: list[dict[str, Any]] = [{"weight": 1.0}]  # every page: the 1 of the sum
-    functions += [{"filter": _any_of(alts), "weight": PAIR_BOOST} for alts in boosts]
+    functions += [{"filter": _any_of(alts), "weight": weight} for weight, alts in boosts]
     return {
         "function_score": {
             "query": query,

@@ -37,7 +37,16 @@ from search.normalise import (
     word_key,
 )
 from search.normalise.grams import MIN_QUERY, MIN_TOKEN
-from search.query import NAME_SLOP, Notation, ParsedQuery, edit_distance, fuzzy_edits, joined_keys, key_of
+from search.query import (
+    NAME_SLOP,
+    Notation,
+    ParsedQuery,
+    edit_distance,
+    fuzzy_edits,
+    joined_keys,
+    key_of,
+    translit_tokens,
+)
 
 __all__ = ["marked_words"]
 
@@ -101,7 +110,8 @@ def _notation_marks(words: list[str], nt: Notation) -> list[bool]:
         digits = nt.key[-4:] if nt.key else ""
     else:
         digits = nt.numbers[0] if nt.numbers else ""
-    digits = digits.lstrip("0") or digits
+    # the run must end in a word holding the code's last digits (OCR may split it)
+    digits = (digits.lstrip("0") or digits)[-4:]
     n = len(words)
     for end in range(n):
         if digits and digits not in "".join(fold_word(words[end])):
@@ -122,20 +132,24 @@ def _notation_marks(words: list[str], nt: Notation) -> list[bool]:
     return marks
 
 
-def _phrase_at(words: list[str], start: int, phrase: tuple[str, ...] | list[str]) -> int:
-    """Raw words from ``start`` whose folded tokens begin with ``phrase``: how many (0: none)."""
+def _phrase_at(words: list[str], start: int, phrase: tuple[str, ...] | list[str], keys: bool = False) -> int:
+    """Raw words from ``start`` whose folded tokens (their keys, with ``keys``) begin
+    with ``phrase``: how many (0: none)."""
     toks: list[str] = []
     k = start
     while k < len(words) and len(toks) < len(phrase):
         toks.extend(fold_word(words[k]))
         k += 1
+    if keys:
+        toks = [word_key(t) for t in toks]
     return k - start if tuple(toks[: len(phrase)]) == tuple(phrase) else 0
 
 
 def _phrase_marks(words: list[str], phrase: list[str]) -> list[bool]:
     marks = [False] * len(words)
+    keys = translit_tokens(phrase)  # a phrase with Latin words matches by keys too
     for i in range(len(words)):
-        n = _phrase_at(words, i, phrase)
+        n = _phrase_at(words, i, phrase) or (_phrase_at(words, i, keys, keys=True) if keys else 0)
         if n:
             for k in range(i, i + n):
                 marks[k] = True

@@ -34,9 +34,10 @@ into its own syntax):
   notation (``search.normalise.notations``: crime numbers and sections in any written
   form) and vehicle numbers match their canonical key; a code (engine, chassis,
   mobile, file number: ``search.normalise.codes``) its typed tokens as a phrase;
-- relevance: BM25 with field weights ``FIELD_WEIGHTS``; names as names: each pair of
-  consecutive words found within ``NAME_SLOP`` words of each other (either order, in
-  either script) multiplies nothing but adds ``PAIR_BOOST`` to a factor starting at 1;
+- relevance: BM25 with field weights ``FIELD_WEIGHTS``, times a factor for names as
+  names (``proximity_boost``): 1, plus ``PAIR_BOOST`` for each pair of consecutive
+  words found side by side in the order typed and half that for each pair within
+  ``NAME_SLOP`` words of each other, in either script;
 - second tier (``tolerant_clauses``), when the first finds fewer than
   ``FUZZY_MIN_HITS`` pages: the pages only OCR-tolerant matching finds, after every
   first-tier hit, scored by ``fuzzy_score`` below the lowest first-tier score. A word
@@ -179,7 +180,8 @@ def _code_runs(pre: str) -> list[tuple[int, int]]:
     """Spans of typed codes in prefolded query text: runs of whitespace-separated Latin
     letter/digit chunks that ``search.normalise.query_loose`` keys, where every chunk has
     a digit or is a short letter group (SP KNJ PRO 2013 989) and two or more chunks have
-    digits, or one chunk that mixes them."""
+    digits, or one chunk that mixes them or is a number of 10 digits or more (a mobile
+    number; a date has 8)."""
     chunks = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", pre)]
     out = []
     i = 0
@@ -200,8 +202,10 @@ def _code_runs(pre: str) -> list[tuple[int, int]]:
             j -= 1  # a run ends with its last chunk with a digit
         if j > i:
             text = pre[chunks[i][0] : chunks[j - 1][1]]
-            mixed = j - i == 1 and any(c.isalpha() for c in text)
-            if (digit_chunks >= 2 or mixed) and query_loose(text):
+            # one chunk: letters and digits mixed, or a long number (a mobile number)
+            digits = text.strip().replace("-", "")
+            single = j - i == 1 and (any(c.isalpha() for c in text) or (digits.isdigit() and len(digits) >= 10))
+            if (digit_chunks >= 2 or single) and query_loose(text):
                 out.append((chunks[i][0], chunks[j - 1][1]))
                 i = j
                 continue
@@ -533,16 +537,19 @@ def fuzzy_score(raw: float, floor: float | None) -> float:
     return (floor if floor and floor > 0 else 1.0) * 0.5 * raw / (1.0 + raw)
 
 
-def proximity_boost(q: ParsedQuery) -> list[list[Match]]:
-    """Names as names: per pair of consecutive typed words with letters, the
-    alternatives that earn it ``PAIR_BOOST`` (both within ``NAME_SLOP`` words of each
-    other, in either order, as folded tokens or as keys: the same for either script).
-    Empty when there are fewer than two such words."""
-    out = []
+def proximity_boost(q: ParsedQuery) -> list[tuple[float, list[Match]]]:
+    """Names as names: per pair of consecutive typed words with letters, (weight,
+    alternatives) that add the weight to a page's factor: ``PAIR_BOOST`` when the two
+    stand side by side in the order typed, ``PAIR_BOOST / 2`` more when they are within
+    ``NAME_SLOP`` words of each other in either order ("रमेश कुमार यादव" for "रमेश
+    यादव"); as folded tokens or as keys, so the same for either script. Empty when there
+    are fewer than two such words."""
+    out: list[tuple[float, list[Match]]] = []
     for a, b in zip(q.terms, q.terms[1:]):
         ka, kb = key_of(a), key_of(b)
         if ka is None or kb is None:
             continue
-        alts = [Match("folded", (a, b), near=NAME_SLOP), Match("translit", (ka, kb), near=NAME_SLOP)]
-        out.append(alts)
+        out.append((PAIR_BOOST, [Match("folded", (a, b)), Match("translit", (ka, kb))]))
+        out.append((PAIR_BOOST / 2, [Match("folded", (a, b), near=NAME_SLOP),
+                                     Match("translit", (ka, kb), near=NAME_SLOP)]))
     return out

@@ -52,7 +52,6 @@ from search.normalise import NORMALISE_VERSION
 from search.page import indexed_page, unique_pages
 from search.query import (
     FIELD_WEIGHTS,
-    PAIR_BOOST,
     Match,
     ParsedQuery,
     clauses,
@@ -571,7 +570,7 @@ class _Engine:
     def _run(
         self,
         expr: str,
-        boosts: list[list[Match]],
+        boosts: list[tuple[float, list[Match]]],
         where: str,
         fargs: list[Any],
         limit: int,
@@ -594,13 +593,13 @@ class _Engine:
             combo_args = list(fargs)
         else:
             combo_join, combo_args = "", []
-        # names as names: 1 + PAIR_BOOST for each pair of words found near each other
+        # names as names: 1 + the weight of each pair of words found together
         boost_sql = "(1.0" + "".join(
             " + CASE WHEN f.rowid IN (SELECT rowid FROM pages_fts WHERE pages_fts MATCH ?)"
-            f" THEN {PAIR_BOOST} ELSE 0.0 END"
-            for _ in boosts
+            f" THEN {weight!r} ELSE 0.0 END"
+            for weight, _ in boosts
         ) + ")"
-        boost_args = [_or(alts) for alts in boosts]
+        boost_args = [_or(alts) for _, alts in boosts]
         want = offset + limit
         top: list[Any] = []
         if want:

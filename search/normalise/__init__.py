@@ -46,7 +46,7 @@ The package, one module per job; import from ``search.normalise`` only:
 from __future__ import annotations
 
 from search.normalise.chars import SPACED_ABBREVIATIONS
-from search.normalise.codes import code_skeleton, index_loose, query_loose
+from search.normalise.codes import CODE_MIN, code_skeleton, index_loose, query_loose
 from search.normalise.folding import finish_fold, fold, fold_word, prefold, tokens
 from search.normalise.grams import index_grams, query_grams
 from search.normalise.indexing import IndexFields, index_extras, index_fields
@@ -64,6 +64,7 @@ from search.normalise.transliteration import (
 from search.normalise.vehicle import vehicle_notations
 
 __all__ = [
+    "CODE_MIN",
     "NORMALISE_VERSION",
     "IndexFields",
     "code_skeleton",

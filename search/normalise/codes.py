@@ -12,8 +12,9 @@ them as a phrase, in the first tier). These keys are the second tier's, indexed 
     number starting 91 or an 11-digit one starting 0 is also keyed on its last 10
     digits (a mobile number with its country or trunk prefix).
 
-``ct<nnnnn>``  the last five digits of such a code with letters (an engine or chassis
-    serial), when they end it: what is left when OCR garbled its letters.
+``ct<nnnnn>``  the last five digits of such a code with letters of ``TAIL_MIN`` or more
+    characters (an engine or chassis serial), when they end it: what is left when OCR
+    garbled its letters.
 
 ``dg<a>n<b>``  the last two digit groups (2+ digits each) of a code that has letters,
     after the same reading (SP/KNJ/PRO/2013/989 -> ``dg2013n989``): a file number whose
@@ -50,6 +51,7 @@ _MARKS_AS = (("\\/", "v"), ("]", "j"), ("[", "j"), ("|", "1"), ("!", "1"))
 _NEAR_DIGIT = str.maketrans({"o": "0", "i": "1", "l": "1", "t": "1", "s": "5", "z": "2"})
 CODE_MIN, CODE_MAX = 8, 24
 CODE_MIN_DIGITS = 3
+TAIL_MIN = 11  # engine and chassis numbers; a vehicle number has at most 10
 MAX_RUN = 5  # words of one line a code may be spread over (SP KNJ PRO 2013 989)
 
 _CODE_WORD = re.compile(r"^[a-z0-9]+(?:[/\-.]?[a-z0-9]+)*$")
@@ -86,7 +88,7 @@ def _code_words(line: str) -> list[str | None]:
 def _skeleton_keys(skeleton: str, letters: bool) -> list[str]:
     keys = [f"ck{skeleton}"]
     tail = _TAIL.search(skeleton)
-    if letters and tail:
+    if letters and tail and len(skeleton) >= TAIL_MIN:
         keys.append(f"ct{tail.group(1)}")
     if skeleton.isdigit():
         if len(skeleton) == 12 and skeleton.startswith("91"):
