@@ -66,6 +66,7 @@ from search.normalise import (
     prefold,
     query_grams,
     query_loose,
+    shape_key,
     vehicle_notations,
     word_key,
 )
@@ -458,6 +459,12 @@ def tolerant_clauses(q: ParsedQuery) -> list[list[Match]]:
                 alts.append(Match(field, (token,), fuzzy=edits))
             else:
                 alts += [Match(field, (token, other), fuzzy=edits, near=NAME_SLOP) for other in others if other]
+        shape = shape_key(term)
+        if shape:
+            if alone:
+                alts.append(Match("loose", (shape,)))
+            else:
+                alts += [Match("loose", (shape, s), near=NAME_SLOP) for s in map(shape_key, (n[0] for n in neighbours)) if s]
         pieces = query_grams(term)
         if pieces:
             alts.append(Match("grams", pieces))

@@ -40,6 +40,7 @@ The package, one module per job; import from ``search.normalise`` only:
     vehicle          vehicle registration numbers (vehicle_notations)
     grams            character n-grams of long tokens (index_grams, query_grams)
     codes            code skeletons, loose crime and vehicle keys (index_loose, query_loose)
+    shapes           a word as OCR may have misread it (shape_key, index_shapes)
     indexing         index_fields, index_extras: the indexed fields of a page
 """
 
@@ -52,6 +53,7 @@ from search.normalise.grams import index_grams, query_grams
 from search.normalise.indexing import IndexFields, index_extras, index_fields
 from search.normalise.notation import Notation, notations, stray_crime_keys
 from search.normalise.pairs import pair_keys
+from search.normalise.shapes import SHAPE_MARK, index_shapes, shape_key
 from search.normalise.transliteration import (
     has_devanagari,
     is_latin,
@@ -66,7 +68,10 @@ from search.normalise.vehicle import vehicle_notations
 __all__ = [
     "CODE_MIN",
     "NORMALISE_VERSION",
+    "SHAPE_MARK",
     "IndexFields",
+    "index_shapes",
+    "shape_key",
     "code_skeleton",
     "index_grams",
     "index_loose",

@@ -59,7 +59,9 @@ _CODE_JUNK = re.compile(r"[\\%:;,'`]")
 _EDGE = re.compile(r"^[^a-z0-9]+|[^a-z0-9]+$")
 _DIGITS = re.compile(r"\d+")
 _TAIL = re.compile(r"(\d{5})$")
-_NUMBER_PAIR = re.compile(r"(?<![\d/.\-])(\d{1,5})[ \t]+(?:[^\w\n]{0,2}[ \t]*)?(\d{4})(?![\d/.\-])")
+# a number, a gap of spaces (and at most two marks) on the same line, then four digits;
+# the lookahead lets "447 4474 2023" give both pairs
+_NUMBER_PAIR = re.compile(r"(?<![\d/.\-])(?=(\d{1,5})[ \t]+(?:[^\w\n]{0,2}[ \t]*)?(\d{4})(?![\d/.\-]))")
 _GLUED = re.compile(r"(?<![\d/.\-])(\d{5,9})(?![\d/.\-])")
 _LETTER_NEAR_DIGIT = re.compile(r"(?<=\d)[oiltsz]|[oiltsz](?=\d)")
 

@@ -9,6 +9,7 @@ from search.normalise.folding import finish_fold, prefold
 from search.normalise.grams import index_grams
 from search.normalise.notation import notations, stray_crime_keys
 from search.normalise.pairs import pair_keys
+from search.normalise.shapes import index_shapes
 from search.normalise.transliteration import transliterate_folded
 from search.normalise.vehicle import vehicle_notations
 
@@ -36,22 +37,24 @@ class IndexFields(NamedTuple):
     folded: str  # fold(text) + notation and vehicle keys: the first tier
     translit: str  # transliteration keys + pair keys + stray crime keys: the first tier
     grams: str  # character n-grams of long tokens (search.normalise.grams): the second tier
-    loose: str  # code skeletons and loose crime / vehicle keys (codes): the second tier
+    loose: str  # shape keys (shapes), code skeletons and loose crime / vehicle keys (codes): second tier
 
 
 def index_fields(text: str) -> IndexFields:
     """The indexed fields of a page's searchable text, as every backend stores them:
     ``fold(text)`` + notation tokens, ``transliterate_folded`` of it + pair keys
-    (``index_extras``), the n-grams of both, and the loose code keys. Prefolds the text
-    once."""
+    (``index_extras``), the n-grams of both, and the shape keys of the words followed by
+    the loose code keys. Prefolds the text once."""
     pre = prefold(text)
     folded = finish_fold(pre)
     translit = transliterate_folded(folded)
     grams = index_grams(folded, translit)
+    shapes = index_shapes(folded)
     extra_folded, extra_translit = index_extras(text, folded, pre)
     if extra_folded:
         folded = f"{folded} {extra_folded}"
     if extra_translit:
         translit = f"{translit} {extra_translit}"
-    loose = " ".join(k for k in index_loose(pre) if f" {k} " not in f" {extra_folded} ")
+    codes = [k for k in index_loose(pre) if f" {k} " not in f" {extra_folded} "]
+    loose = " ".join([*shapes, *codes])
     return IndexFields(folded, translit, grams, loose)
