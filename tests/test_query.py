@@ -162,6 +162,7 @@ def test_fuzzy_clauses_only_for_words():
         Match("folded", ("रमेश",)),
         Match("translit", ("rmis",)),
         Match("folded", ("रमेश",), fuzzy=1),
+        Match("loose", ("\ue002rsis",)),  # its shape: म/स, श/ज/च/ञ read alike
         Match("grams", ("रमे", "मेश")),
         Match("grams", ("\ue000rmi", "\ue000mis")),
     ]
