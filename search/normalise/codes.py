@@ -27,11 +27,14 @@ them as a phrase, in the first tier). These keys are the second tier's, indexed 
     ``stray_crime_keys``), so it ranks first.
 
 ``vh<d>n<nnnn>``  vehicle numbers re-read with the letters next to digits taken as the
-    digits OCR confuses them with ("UP7SUY6855" -> UP75UY6855).
+    digits OCR confuses them with ("UP7SUY6855" -> UP75UY6855); crime numbers are
+    re-read so too ("74V/2015" -> 741/2015), and a year that lost a digit ("262/201")
+    is read as each year the page itself names that it could be.
 
 ``CLASSES`` was measured on the tuning pages' OCR against their truth
-(bench/quality_corpus.py): 0/o, 1/i/l/t, 5/s, 4/a, 2/z were the letter-for-digit
-confusions that occurred there; nothing else is merged.
+(bench/quality_corpus.py): 0/o, 1/i/l/t/j, 5/s, 4/a, 2/z were the letter-for-digit
+confusions that occurred there (and ] for J, v for 1 next to a digit); nothing else is
+merged.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from search.normalise.notation import notations
 from search.normalise.vehicle import vehicle_notations
 
 __all__ = ["CLASSES", "code_skeleton", "index_loose", "query_loose"]
@@ -48,7 +52,7 @@ CLASSES = str.maketrans({"o": "0", "i": "1", "l": "1", "t": "1", "j": "1", "s": 
 _MARKS_AS = (("\\/", "v"), ("]", "j"), ("[", "j"), ("|", "1"), ("!", "1"))
 # Letters taken as digits only next to a digit, for re-reading vehicle numbers (not
 # "a": UP80EA0088 would lose its series).
-_NEAR_DIGIT = str.maketrans({"o": "0", "i": "1", "l": "1", "t": "1", "s": "5", "z": "2"})
+_NEAR_DIGIT = str.maketrans({"o": "0", "i": "1", "l": "1", "t": "1", "v": "1", "s": "5", "z": "2"})
 CODE_MIN, CODE_MAX = 8, 24
 CODE_MIN_DIGITS = 3
 TAIL_MIN = 11  # engine and chassis numbers; a vehicle number has at most 10
@@ -63,7 +67,9 @@ _TAIL = re.compile(r"(\d{5})$")
 # the lookahead lets "447 4474 2023" give both pairs
 _NUMBER_PAIR = re.compile(r"(?<![\d/.\-])(?=(\d{1,5})[ \t]+(?:[^\w\n]{0,2}[ \t]*)?(\d{4})(?![\d/.\-]))")
 _GLUED = re.compile(r"(?<![\d/.\-])(\d{5,9})(?![\d/.\-])")
-_LETTER_NEAR_DIGIT = re.compile(r"(?<=\d)[oiltsz]|[oiltsz](?=\d)")
+_LETTER_NEAR_DIGIT = re.compile(r"(?<=\d)[oiltvsz]|[oiltvsz](?=[\d/])")
+_SHORT_YEAR = re.compile(r"(?<![\d/.\-])(\d{1,5})[ \t]*/[ \t]*(\d{3})(?![\d/])")
+_PAGE_YEAR = re.compile(r"(?<!\d)(19\d\d|20\d\d)(?!\d)")
 
 
 def code_skeleton(text: str) -> str:
@@ -134,6 +140,9 @@ def _crime_readings(number: str, year: int) -> list[str]:
 
 def _loose_crime_keys(prefolded: str) -> list[str]:
     out: list[str] = []
+    for nt in notations(prefolded):
+        if nt.key.startswith("cr") and len(nt.numbers[0]) >= 3:
+            out += _crime_readings(nt.numbers[0], int(nt.key.split("y")[1]))
     for m in _NUMBER_PAIR.finditer(prefolded):
         year = _year(m.group(2))
         if year is not None:
@@ -143,13 +152,22 @@ def _loose_crime_keys(prefolded: str) -> list[str]:
         year = _year(run[-4:])
         if year is not None:
             out += _crime_readings(run[:-4], year)
+    # A year that lost a digit ("262/201", "249/205."): the page's own years that read
+    # so without one digit (a register page names its year in its header and dates).
+    short = list(_SHORT_YEAR.finditer(prefolded))
+    if short:
+        years = {int(y) for y in _PAGE_YEAR.findall(prefolded)}
+        for m in short:
+            for year in sorted(years):
+                y = str(year)
+                if any(y[:i] + y[i + 1 :] == m.group(2) for i in range(4)):
+                    out += _crime_readings(m.group(1), year)
     return out
 
 
-def _reread_vehicles(prefolded: str) -> list[str]:
-    """Vehicle keys of the text with letters next to digits read as digits."""
-    if not _LETTER_NEAR_DIGIT.search(prefolded):
-        return []
+def _reread(prefolded: str) -> str:
+    """The text with letters next to digits in code-like words read as the digits OCR
+    confuses them with ("74V/2015" -> 741/2015, "UP7SUY6855" -> UP75UY6855)."""
     lines = []
     for line in prefolded.split("\n"):
         words = []
@@ -159,7 +177,7 @@ def _reread_vehicles(prefolded: str) -> list[str]:
                 raw = _LETTER_NEAR_DIGIT.sub(lambda m: m.group(0).translate(_NEAR_DIGIT), raw)
             words.append(raw)
         lines.append(" ".join(words))
-    return [nt.key for nt in vehicle_notations("\n".join(lines))]
+    return "\n".join(lines)
 
 
 def index_loose(prefolded: str) -> list[str]:
@@ -188,7 +206,10 @@ def index_loose(prefolded: str) -> list[str]:
                 if dg:
                     keys.append(dg)
     keys += _loose_crime_keys(prefolded)
-    keys += _reread_vehicles(prefolded)
+    if _LETTER_NEAR_DIGIT.search(prefolded):
+        again = _reread(prefolded)
+        keys += _loose_crime_keys(again)
+        keys += [nt.key for nt in vehicle_notations(again)]
     return list(dict.fromkeys(keys))
 
 
