@@ -58,7 +58,6 @@ from search.base import QueryRefused
 from search.normalise import (
     finish_fold,
     fold,
-    has_devanagari,
     is_latin,
     latin_key,
     notations,
@@ -450,15 +449,15 @@ def tolerant_clauses(q: ParsedQuery) -> list[list[Match]]:
         # a neighbour typed with it (a name's other word) it is the same name.
         neighbours = [words[j] for j in (i - 1, i + 1) if 0 <= j < len(words) and words[j][1]]
         alone = len(term) >= FUZZY_ALONE or not neighbours
-        for field, token, others in (("folded", term, [n[0] for n in neighbours]),
-                                     ("translit", key, [n[1] for n in neighbours])):
-            edits = fuzzy_edits(token or "", field)
+        for name, token, others in (("folded", term, [n[0] for n in neighbours]),
+                                    ("translit", key, [n[1] for n in neighbours])):
+            edits = fuzzy_edits(token or "", name)
             if not token or not edits:
                 continue
             if alone:
-                alts.append(Match(field, (token,), fuzzy=edits))
+                alts.append(Match(name, (token,), fuzzy=edits))
             else:
-                alts += [Match(field, (token, other), fuzzy=edits, near=NAME_SLOP) for other in others if other]
+                alts += [Match(name, (token, other), fuzzy=edits, near=NAME_SLOP) for other in others if other]
         shape = shape_key(term)
         if shape:
             if alone:

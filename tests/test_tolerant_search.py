@@ -181,8 +181,8 @@ def test_a_crime_number_marks_its_row_not_every_number_of_its_year(index):
     fill(index, doc("r", 1, hit_text(index)))
     hit = index.search("मु0अ0सं0 245/2019").hits[0]
     assert marked(hit) == ["२४५/२०१९"]
-    from search.snippet import make_snippet
     from search.query import parse_query
+    from search.snippet import make_snippet
 
     # a narrow snippet starts at its row (the results use the same cut, wider)
     plain, _ = make_snippet(hit_text(index), parse_query("मु0अ0सं0 245/2019"), width=40)
