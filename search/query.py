@@ -449,8 +449,9 @@ def tolerant_clauses(q: ParsedQuery) -> list[list[Match]]:
         # a neighbour typed with it (a name's other word) it is the same name.
         neighbours = [words[j] for j in (i - 1, i + 1) if 0 <= j < len(words) and words[j][1]]
         alone = len(term) >= FUZZY_ALONE or not neighbours
-        for name, token, others in (("folded", term, [n[0] for n in neighbours]),
-                                    ("translit", key, [n[1] for n in neighbours])):
+        # Within edits on its key only (not as written), so a name typed in either
+        # script finds the same pages (bench/search_quality.py: same top-10).
+        for name, token, others in (("translit", key, [n[1] for n in neighbours]),):
             edits = fuzzy_edits(token or "", name)
             if not token or not edits:
                 continue
@@ -459,7 +460,9 @@ def tolerant_clauses(q: ParsedQuery) -> list[list[Match]]:
             else:
                 alts += [Match(name, (token, other), fuzzy=edits, near=NAME_SLOP) for other in others if other]
         shape = shape_key(term)
-        if shape:
+        # a short word's shape is another common name's too (रमेश, राजेश: rsis): only next
+        # to its neighbour, and not for a word typed alone
+        if shape and (len(term) >= FUZZY_ALONE or neighbours):
             if alone:
                 alts.append(Match("loose", (shape,)))
             else:

@@ -128,11 +128,11 @@ def _year(digits: str) -> int | None:
     return None
 
 
-def _crime_readings(number: str, year: int) -> list[str]:
-    """cr keys of a number as read, without a trailing digit (the slash) and without a
-    leading one (a ruling line)."""
+def _crime_readings(number: str, year: int, leading: bool = True) -> list[str]:
+    """cr keys of a number as read, without a trailing digit (the slash) and (with
+    ``leading``) without a leading one (a ruling line)."""
     out = []
-    for n in (number, number[:-1] if len(number) >= 3 else "", number[1:] if len(number) >= 3 else ""):
+    for n in (number, number[:-1] if len(number) >= 3 else "", number[1:] if leading and len(number) >= 3 else ""):
         if n and not n.startswith("0"):
             out.append(f"cr{int(n)}y{year}")
     return out
@@ -142,7 +142,9 @@ def _loose_crime_keys(prefolded: str) -> list[str]:
     out: list[str] = []
     for nt in notations(prefolded):
         if nt.key.startswith("cr") and len(nt.numbers[0]) >= 3:
-            out += _crime_readings(nt.numbers[0], int(nt.key.split("y")[1]))
+            # the leading digit of a crime number as written is stray_crime_keys' (which
+            # checks the row's serial number); here only a slash read as a digit
+            out += _crime_readings(nt.numbers[0], int(nt.key.split("y")[1]), leading=False)
     for m in _NUMBER_PAIR.finditer(prefolded):
         year = _year(m.group(2))
         if year is not None:
