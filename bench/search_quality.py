@@ -25,7 +25,9 @@ Figures, per split and engine:
   recall@10     share of (right) queries whose page is in the top 10; MRR: mean 1/rank
   damaged       queries whose printed value OCR did not keep (some printed part, folded,
                 is not a run of tokens of the folded OCR text); rescue = share of those
-                found anyway (recall@10 over the damaged queries)
+                found anyway (recall@10 over the damaged queries); also shown for the
+                damaged queries whose value OCR kept at least half of (its character
+                3-grams): what is left is mostly gone from the OCR text
   wrong in top10  share of wrong queries that bring back the page they were made from
   same top-10   share of (Devanagari name, Latin spelling) pairs with the same top-10 set
   parity        share of queries with the same total in SQLite and Elasticsearch
@@ -138,15 +140,29 @@ def damaged(q: Query, folded_ocr: dict[str, str]) -> bool:
     return any(f" {fold(part)} " not in text for part in q.printed)
 
 
+def kept_share(q: Query, ocr_grams: dict[str, set[str]]) -> float:
+    """The share of the printed value's character 3-grams (folded, within words) that the
+    page's OCR text still has: near 0 when OCR lost the value, near 1 when it kept it."""
+    from search.normalise import fold
+
+    grams = [g for part in q.printed for g in _grams(fold(part))]
+    return sum(g in ocr_grams[q.page] for g in grams) / len(grams) if grams else 1.0
+
+
+def _grams(text: str) -> list[str]:
+    return [w[i : i + 3] for w in text.split() for i in range(max(1, len(w) - 2))]
+
+
 def rank(q: Query, a: Answer) -> int | None:
     return a.ids.index(q.page) + 1 if q.page in a.ids else None
 
 
-def figures(queries: list[Query], answers: list[Answer], is_damaged: list[bool]) -> dict:
+def figures(queries: list[Query], answers: list[Answer], is_damaged: list[bool], kept: list[float]) -> dict:
     kinds: dict[str, list[int | None]] = defaultdict(list)
     wrong: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
     rescued = []
-    for q, a, d in zip(queries, answers, is_damaged):
+    rescued_kept = []
+    for q, a, d, k in zip(queries, answers, is_damaged, kept):
         r = rank(q, a)
         if q.wrong:
             wrong[q.kind].append((r is not None, a.total == 0))
@@ -156,6 +172,8 @@ def figures(queries: list[Query], answers: list[Answer], is_damaged: list[bool])
         kinds["overall"].append(r)
         if d:
             rescued.append(r is not None)
+            if k >= 0.5:
+                rescued_kept.append(r is not None)
     out: dict = {"kinds": {}, "wrong": {}}
     for kind, ranks in kinds.items():
         out["kinds"][kind] = {
@@ -168,6 +186,8 @@ def figures(queries: list[Query], answers: list[Answer], is_damaged: list[bool])
                               "nothing": sum(y for _, y in rows) / len(rows)}
     out["damaged"] = len(rescued)
     out["rescue"] = sum(rescued) / len(rescued) if rescued else float("nan")
+    out["damaged_kept"] = len(rescued_kept)
+    out["rescue_kept"] = sum(rescued_kept) / len(rescued_kept) if rescued_kept else float("nan")
     pairs: dict[str, list[int]] = defaultdict(list)
     for n, q in enumerate(queries):
         if q.pair and not q.wrong:
@@ -260,6 +280,8 @@ def summary_table(results: dict[str, dict[str, dict]], parities: dict[str, tuple
     row("MRR overall", "", lambda f: f["kinds"]["overall"]["mrr"], None)
     row("damaged queries", "", lambda f: float(f["damaged"]), None)
     row("rescue rate", "≥ 0.60", lambda f: f["rescue"], lambda v: v >= TARGETS["rescue"])
+    row("damaged, OCR kept ≥ half of it", "", lambda f: float(f["damaged_kept"]), None)
+    row("rescue rate of those", "", lambda f: f["rescue_kept"], None)
     row("wrong: right page in top 10", "≤ 0.02", lambda f: f["wrong"]["all wrong"]["in_top"],
         lambda v: v <= TARGETS["wrong"])
     row("same top-10, Devanagari vs Latin", "≥ 0.95", lambda f: f["pairs"], lambda v: v >= TARGETS["pairs"])
@@ -299,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
 
             folded = {p.name: f" {fold(p.text)} " for p in pages}
             is_damaged = [damaged(q, folded) for q in queries]
+            ocr_grams = {p.name: set(_grams(fold(p.text))) for p in pages}
+            kept = [kept_share(q, ocr_grams) for q in queries]
             n_right = sum(not q.wrong for q in queries)
             print(f"{split}: {len(pages)} pages (mean OCR confidence "
                   f"{sum(p.confidence for p in pages) / len(pages):.1f}), {n_right} queries + "
@@ -322,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
                     es.drop()
                     es.close()
             answers["naive"] = run(Naive(pages).search, queries)
-            results[split] = {e: figures(queries, ans, is_damaged) for e, ans in answers.items()}
+            results[split] = {e: figures(queries, ans, is_damaged, kept) for e, ans in answers.items()}
             if "Elasticsearch" in answers:
                 parities[split] = parity(queries, answers["SQLite"], answers["Elasticsearch"])
             out += kind_table(split, results[split]) + wrong_table(split, results[split])

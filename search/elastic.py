@@ -43,7 +43,6 @@ from search.normalise import NORMALISE_VERSION
 from search.page import IndexedPage, indexed_pages, unique_pages
 from search.query import (
     FIELD_WEIGHTS,
-    FUZZY_LENGTHS,
     FUZZY_MAX_EXPANSIONS,
     Match,
     ParsedQuery,
@@ -113,14 +112,15 @@ def _match_dsl(m: Match) -> dict[str, Any]:
     boost = FIELD_WEIGHTS[m.field]
     text = " ".join(m.tokens)
     if m.fuzzy:
-        low, high = FUZZY_LENGTHS[m.field]
         fuzzy = {
             "fuzzy": {
                 m.field: {
                     "value": m.tokens[0],
-                    "fuzziness": f"AUTO:{low},{high}",
+                    # the edits search.query chose (fuzzy_edits: AUTO:low,high of its
+                    # field; code_edits for a code skeleton)
+                    "fuzziness": m.fuzzy,
                     "max_expansions": FUZZY_MAX_EXPANSIONS,
-                    "prefix_length": 0,
+                    "prefix_length": 2 if m.field == "loose" else 0,  # code skeletons only: ck...
                     "transpositions": True,
                 }
             }

@@ -87,6 +87,7 @@ __all__ = [
     "check_query",
     "clauses",
     "edit_distance",
+    "code_edits",
     "fuzzy_edits",
     "fuzzy_expand",
     "fuzzy_score",
@@ -120,9 +121,11 @@ _PARSE_LIMIT = 4 * MAX_QUERY_CHARS
 FUZZY_MIN_HITS = 10
 FUZZY_LENGTHS = {"folded": (4, 7), "translit": (5, 8)}
 FUZZY_MAX_EXPANSIONS = 50
+CODE_FUZZY = (12, 15)  # skeleton lengths for one and for two edits (code_edits)
 # Words shorter than this (code points) are matched within edits only next to another
 # word typed with them, when there is one (tolerant_clauses).
 FUZZY_ALONE = 7
+LOST_START_MIN = 2  # letters of a key left when a name's first letters are lost
 
 _QUOTES = re.compile('["\u201c\u201d\u201e\u00ab\u00bb]')
 _OPERATORS = re.compile(r"(?<![A-Za-z0-9])(?:AND|OR|NOT|NEAR)(?![A-Za-z0-9])")
@@ -380,6 +383,17 @@ def joined_keys(q: ParsedQuery) -> list[list[str]]:
     return out
 
 
+def code_edits(key: str) -> int:
+    """Edits a long code's skeleton (an engine or chassis number, ``ck...``) may be off by
+    in the second tier. Tesseract misreads these both ways (S for 8, an O added after a
+    5), and the codes are random: one character off in twelve is that engine misread,
+    not another. A vehicle or mobile number (10 characters) must match whole."""
+    if not key.startswith("ck"):
+        return 0
+    n = len(key) - 2
+    return 0 if n < CODE_FUZZY[0] else 1 if n < CODE_FUZZY[1] else 2
+
+
 def fuzzy_edits(token: str, field: str = "folded") -> int:
     """Edits a fuzzy match of ``token`` may make (0: none); numbers never."""
     if not token or token.isdigit() or not any(c.isalpha() for c in token):
@@ -467,6 +481,14 @@ def tolerant_clauses(q: ParsedQuery) -> list[list[Match]]:
                 alts.append(Match("loose", (shape,)))
             else:
                 alts += [Match("loose", (shape, s), near=NAME_SLOP) for s in map(shape_key, (n[0] for n in neighbours)) if s]
+        nxt = words[i + 1][1] if i + 1 < len(words) else None
+        if key and nxt:
+            # The first letters of a table cell lost at its ruling (गीता शर्मा read as
+            # "ता शर्मा", रोहित as "हित"): the key without its first one or two letters,
+            # right before the next word typed.
+            for cut in (1, 2):
+                if len(key) - cut >= LOST_START_MIN:
+                    alts.append(Match("translit", (key[cut:], nxt)))
         pieces = query_grams(term)
         if pieces:
             alts.append(Match("grams", pieces))
@@ -480,6 +502,9 @@ def tolerant_clauses(q: ParsedQuery) -> list[list[Match]]:
         for key in nt.loose:
             out[start + k].append(Match("loose", (key,)))
             more = True
+            edits = code_edits(key)
+            if edits:
+                out[start + k].append(Match("loose", (key,), fuzzy=edits))
     if any(nt.kind == "crime" for nt in q.notations):
         # A crime number identifies the case: sections typed with it (which OCR reads
         # badly in register tables) are not required in this second tier.

@@ -15,8 +15,8 @@ Layout (schema version ``SCHEMA_VERSION`` in ``PRAGMA user_version``):
   tokenizer ``unicode61 remove_diacritics 0 categories 'L* N* Co Mn Mc'`` so that vowel
   signs, virama and nukta stay inside Devanagari words (and the private-use marks of
   ``grams`` inside its tokens);
-- ``vocab``: every indexed token with a letter, per column, with its length: the
-  candidates for fuzzy matching (``search.query.fuzzy_expand``; FTS5 has no fuzzy
+- ``vocab``: every indexed token with a letter, per column (of ``loose``: the code
+  skeletons), with its length: the candidates for fuzzy matching (``search.query.fuzzy_expand``; FTS5 has no fuzzy
   query). Terms of deleted pages stay (they match nothing);
 - ``facet_combo`` / ``page_facet``: each distinct (thana, register, year, year_end)
   once, and each page's rowid -> its combo: facets and filters over many matches join
@@ -310,6 +310,7 @@ class SqliteIndex(SearchCore):
         text_rows = []
         vocab_folded: set[str] = set()
         vocab_translit: set[str] = set()
+        vocab_codes: set[str] = set()
         for pg in pages:
             page_rows.append(
                 (
@@ -330,6 +331,7 @@ class SqliteIndex(SearchCore):
             )
             vocab_folded |= _vocab_terms(pg.folded)
             vocab_translit |= _vocab_terms(pg.translit)
+            vocab_codes |= {t for t in pg.loose.split() if t.startswith("ck")}
             fts_rows.append((pg.folded, pg.translit, pg.grams, pg.loose, pg.id))
             text_rows.append((pg.text, pg.id))
         ids = [(pg.id,) for pg in pages]
@@ -378,7 +380,8 @@ class SqliteIndex(SearchCore):
             db.executemany(
                 "INSERT OR IGNORE INTO vocab (field, term, len) VALUES (?, ?, ?)",
                 [("folded", t, len(t)) for t in vocab_folded]
-                + [("translit", t, len(t)) for t in vocab_translit],
+                + [("translit", t, len(t)) for t in vocab_translit]
+                + [("loose", t, len(t)) for t in vocab_codes],
             )
         return len(pages)
 

@@ -118,10 +118,11 @@ def test_an_exact_reading_ranks_first_and_a_wrong_number_finds_nothing(index):
     assert ids(r) == ["e:1", "e:2"]
     assert r.hits[0].score > r.hits[1].score
     assert ids(index.search("447/2023")) == ["e:3", "e:4"]
-    # a digit wrong is another code: no letter-for-digit tolerance makes it this one
-    assert index.search("HA10EJ0444778").total == 0
+    # a digit wrong is another crime number, another plate
     assert index.search("448/2023").total == 0
-    assert index.search("MBLHA10AUUR81502").total == 0
+    assert index.search("UP80EA0089").total == 0
+    # a long code one character off is taken for a misreading (of either reading)
+    assert set(ids(index.search("HA10EJ0444778"))) == {"e:1", "e:2"}
 
 
 # -- names as names ------------------------------------------------------------------------
@@ -209,3 +210,16 @@ def test_a_long_query_is_refused_with_its_limit_never_cut(index):
     with pytest.raises(QueryRefused, match=f"the limit is {MAX_CLAUSES}"):
         index.search(many)
     assert ids(index.search(" रमेश  यादव ")) == ["p:2", "p:3", "p:1"]  # blanks are no problem
+
+
+def test_a_long_code_one_misread_character_off_is_found_a_short_one_is_not(index):
+    fill(
+        index,
+        doc("k", 1, "चेसिस नं0 MBLHA10AVUR81501 इंजन JF50ETYX0l543"),  # U read as V; 1 as l
+        doc("k", 2, "वाहन UP 80 EA 0089 मोबाइल 9876543219"),
+    )
+    assert ids(index.search("MBLHA10AUUR81501")) == ["k:1"]  # 16 characters: one letter off
+    assert ids(index.search("JF50ETYX01543")) == ["k:1"]
+    # a plate or a mobile number one digit off is another vehicle, another phone
+    assert index.search("UP80EA0088").total == 0
+    assert index.search("9876543210").total == 0
