@@ -223,3 +223,12 @@ def test_a_long_code_one_misread_character_off_is_found_a_short_one_is_not(index
     # a plate or a mobile number one digit off is another vehicle, another phone
     assert index.search("UP80EA0088").total == 0
     assert index.search("9876543210").total == 0
+
+
+def test_a_name_whose_first_letters_ocr_lost_is_found_before_its_surname(index):
+    # a register cell's first letters lost at its ruling: गीता शर्मा read as "ता शर्मा"
+    fill(index, doc("l", 1, "वादी- ता शर्मा पत्नी सुरेश शर्मा नि0 चौधरियापुर"),
+         doc("l", 2, "वादी- हित राजपूत पुत्र मोहन"))
+    assert ids(index.search("रोहित राजपूत")) == ["l:2"]
+    assert ids(index.search("Rohit Rajput")) == ["l:2"]
+    assert index.search("अमित राजपूत").total == 0  # another name: "it" is no word there
