@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from search.normalise.notation import notations
+from search.normalise.notation import Notation, notations
 from search.normalise.vehicle import vehicle_notations
 
 __all__ = ["CLASSES", "code_skeleton", "index_loose", "query_loose"]
@@ -62,6 +62,9 @@ _CODE_WORD = re.compile(r"^[a-z0-9]+(?:[/\-.]?[a-z0-9]+)*$")
 _CODE_JUNK = re.compile(r"[\\%:;,'`]")
 _EDGE = re.compile(r"^[^a-z0-9]+|[^a-z0-9]+$")
 _DIGITS = re.compile(r"\d+")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
+_A_DIGIT = re.compile(r"\d")
+_DROP_DIGITS = str.maketrans("", "", "0123456789")
 _TAIL = re.compile(r"(\d{5})$")
 # a number, a gap of spaces (and at most two marks) on the same line, then four digits;
 # the lookahead lets "447 4474 2023" give both pairs
@@ -138,9 +141,9 @@ def _crime_readings(number: str, year: int, leading: bool = True) -> list[str]:
     return out
 
 
-def _loose_crime_keys(prefolded: str) -> list[str]:
+def _loose_crime_keys(prefolded: str, found: list[Notation] | None = None) -> list[str]:
     out: list[str] = []
-    for nt in notations(prefolded):
+    for nt in notations(prefolded) if found is None else found:
         if nt.key.startswith("cr") and len(nt.numbers[0]) >= 3:
             # the leading digit of a crime number as written is stray_crime_keys' (which
             # checks the row's serial number); here only a slash read as a digit
@@ -182,36 +185,49 @@ def _reread(prefolded: str) -> str:
     return "\n".join(lines)
 
 
-def index_loose(prefolded: str) -> list[str]:
-    """Every second-tier code key of a page's prefolded text, each once, in order."""
-    if not prefolded or not any(c.isdigit() for c in prefolded):
+def index_loose(prefolded: str, found: list[Notation] | None = None) -> list[str]:
+    """Every second-tier code key of a page's prefolded text, each once, in order.
+    ``found``: ``notations(prefolded)`` when the caller has it already."""
+    if not prefolded or not _A_DIGIT.search(prefolded):
         return []
     keys: list[str] = []
     for line in prefolded.split("\n"):
+        if not _A_DIGIT.search(line):
+            continue  # every key needs a digit
         words = _code_words(line)
         n = len(words)
+        alnum = [_NOT_ALNUM.sub("", w) if w is not None else "" for w in words]
+        digits = [len(a) - len(a.translate(_DROP_DIGITS)) for a in alnum]
         for i in range(n):
             if words[i] is None:
                 continue
-            run: list[str] = []
+            length = n_digits = 0
+            letters = False
             for j in range(i, min(n, i + MAX_RUN)):
-                w = words[j]
-                if w is None:
+                if words[j] is None:
                     break
-                run.append(w)
-                joined = re.sub(r"[^a-z0-9]", "", "".join(run))
-                if len(joined) > CODE_MAX:
+                length += len(alnum[j])
+                if length > CODE_MAX:
                     break
-                if _is_code(joined):
-                    keys += _skeleton_keys(joined.translate(CLASSES), any(c.isalpha() for c in joined))
-                dg = _digit_groups_key(run)
-                if dg:
-                    keys.append(dg)
-    keys += _loose_crime_keys(prefolded)
+                n_digits += digits[j]
+                letters = letters or n_digits < length
+                if not n_digits:
+                    continue  # no key without a digit
+                if CODE_MIN <= length and n_digits >= CODE_MIN_DIGITS:
+                    joined = "".join(alnum[i : j + 1])
+                    keys += _skeleton_keys(joined.translate(CLASSES), letters)
+                if letters:
+                    dg = _digit_groups_key([w for w in words[i : j + 1] if w is not None])
+                    if dg:
+                        keys.append(dg)
+    keys += _loose_crime_keys(prefolded, found)
     if _LETTER_NEAR_DIGIT.search(prefolded):
-        again = _reread(prefolded)
-        keys += _loose_crime_keys(again)
-        keys += [nt.key for nt in vehicle_notations(again)]
+        # only the lines the re-reading changes: the rest gave their keys above
+        changed = [b for a, b in zip(prefolded.split("\n"), _reread(prefolded).split("\n")) if a != b]
+        if changed:
+            again = "\n".join(changed)
+            keys += _loose_crime_keys(again)
+            keys += [nt.key for nt in vehicle_notations(again)]
     return list(dict.fromkeys(keys))
 
 

@@ -7,14 +7,16 @@ from typing import NamedTuple
 from search.normalise.codes import index_loose
 from search.normalise.folding import finish_fold, prefold
 from search.normalise.grams import index_grams
-from search.normalise.notation import notations, stray_crime_keys
+from search.normalise.notation import Notation, notations, stray_crime_keys
 from search.normalise.pairs import pair_keys
 from search.normalise.shapes import index_shapes
 from search.normalise.transliteration import transliterate_folded
 from search.normalise.vehicle import vehicle_notations
 
 
-def index_extras(text: str, folded: str, prefolded: str | None = None) -> tuple[str, str]:
+def index_extras(
+    text: str, folded: str, prefolded: str | None = None, found: list[Notation] | None = None
+) -> tuple[str, str]:
     """What an index adds after ``fold(text)`` and ``transliterate_folded`` of it:
     (canonical notation and vehicle tokens for ``folded``; joined pair keys and stray
     crime keys (``stray_crime_keys``) for ``translit``), each a space-separated string,
@@ -22,7 +24,7 @@ def index_extras(text: str, folded: str, prefolded: str | None = None) -> tuple[
     pre = prefold(text) if prefolded is None else prefolded
     keys = []
     seen = set()
-    found = notations(pre)
+    found = notations(pre) if found is None else found
     for nt in [*found, *vehicle_notations(pre)]:
         if nt.key not in seen:
             seen.add(nt.key)
@@ -50,11 +52,13 @@ def index_fields(text: str) -> IndexFields:
     translit = transliterate_folded(folded)
     grams = index_grams(folded, translit)
     shapes = index_shapes(folded)
-    extra_folded, extra_translit = index_extras(text, folded, pre)
+    found = notations(pre)
+    extra_folded, extra_translit = index_extras(text, folded, pre, found)
     if extra_folded:
         folded = f"{folded} {extra_folded}"
     if extra_translit:
         translit = f"{translit} {extra_translit}"
-    codes = [k for k in index_loose(pre) if f" {k} " not in f" {extra_folded} "]
+    exact = set(extra_folded.split())
+    codes = [k for k in index_loose(pre, found) if k not in exact]
     loose = " ".join([*shapes, *codes])
     return IndexFields(folded, translit, grams, loose)
