@@ -18,7 +18,9 @@ Syntax understood:
 - police abbreviations are joined before words are split, so ``मु0 अ0 सं0 123/2019``
   gives the crime number ``cr123y2019`` (its context words are not required);
 - ``AND``, ``OR``, ``NOT``, ``NEAR`` typed in capitals are dropped (every word is
-  required anyway); all other punctuation is a word separator.
+  required anyway); all other punctuation is a word separator;
+- a relation word between names (पुत्र, पुत्री, पत्नी: ``RELATION_WORDS``) is not
+  required when other words are typed: "राम पुत्र श्याम" asks for राम next to श्याम.
 
 How a backend must evaluate it (``clauses``, ``tolerant_clauses`` and
 ``proximity_boost`` spell this out as ``Match`` alternatives, which each engine turns
@@ -127,6 +129,8 @@ CODE_FUZZY = (12, 15)  # skeleton lengths for one and for two edits (code_edits)
 FUZZY_ALONE = 7
 LOST_START_MIN = 2  # letters of a key left when a name's first letters are lost
 
+# Relation words between a name and a father's or husband's name (folded).
+RELATION_WORDS = frozenset("पुत्र पुत्री पत्नी पुत्रवधू पु पुत्रि".split())
 _QUOTES = re.compile('["\u201c\u201d\u201e\u00ab\u00bb]')
 _OPERATORS = re.compile(r"(?<![A-Za-z0-9])(?:AND|OR|NOT|NEAR)(?![A-Za-z0-9])")
 _CODE_CHUNK = re.compile(r"^[^a-z0-9\u0900-\u097f]*([a-z0-9]+(?:[/\-.][a-z0-9]+)*)[^a-z0-9\u0900-\u097f]*$")
@@ -277,6 +281,11 @@ def parse_query(text: str) -> ParsedQuery:
                 _add(q.prefixes, toks[0], budget, q)
             else:
                 _add(q.terms, toks[0], budget, q)
+    if any(t not in RELATION_WORDS for t in q.terms):
+        # "राम पुत्र श्याम": the relation says how the names are typed, not a word the page
+        # must hold as typed (पु0, पुत्री, S/o, or misread); the names stay side by side
+        kept = [t for t in q.terms if t not in RELATION_WORDS]
+        q.terms[:] = kept
     for tok in [*q.terms, *(t for p in q.phrases for t in p)]:
         key = key_of(tok)
         if key and key not in q.latin_keys:

@@ -232,3 +232,10 @@ def test_a_name_whose_first_letters_ocr_lost_is_found_before_its_surname(index):
     assert ids(index.search("रोहित राजपूत")) == ["l:2"]
     assert ids(index.search("Rohit Rajput")) == ["l:2"]
     assert index.search("अमित राजपूत").total == 0  # another name: "it" is no word there
+
+
+def test_a_relation_word_typed_between_names_is_not_required(index):
+    fill(index, doc("s", 1, "अभि0- राजू पु0 कमलेश नि0 मदनपुर"), doc("s", 2, "वादी- राजू S/o कमलेश"),
+         doc("s", 3, "राजू पुत्र महेश तथा कमलेश"))
+    r = index.search("राजू पुत्र कमलेश")
+    assert set(ids(r)[:2]) == {"s:1", "s:2"} and ids(r)[2:] == ["s:3"]  # side by side first
