@@ -12,8 +12,9 @@ each word that is part of what the query asked for, by the rules the engines mat
   (so "Ramesh" marks रमेश), a joined pair ("Ramprakash" marks राम प्रकाश); where it has
   no such match on the page, the words the second tier accepts (within its edits, or
   holding it inside a glued token);
-- names as names: when consecutive query words occur near each other
-  (``NAME_SLOP``), only those occurrences are marked, not every other यादव of the page;
+- names as names: when consecutive query words stand side by side in the order typed
+  (else near each other, ``NAME_SLOP``), only those occurrences are marked, not every
+  other यादव of the page;
 - phrases mark their run of words; prefixes the words they start; spaced police
   abbreviations (मु0 अ0 सं0) the pieces that fold together into a query token.
 
@@ -187,12 +188,14 @@ def _near_pairs(per_term: list[list[bool]]) -> list[list[bool]]:
     keep: list[set[int]] = [set() for _ in per_term]
     for t in range(len(per_term) - 1):
         a = [i for i, x in enumerate(per_term[t]) if x]
-        b = [i for i, x in enumerate(per_term[t + 1]) if x]
-        for i in a:
-            for j in b:
-                if i != j and abs(i - j) <= reach:
-                    keep[t].add(i)
-                    keep[t + 1].add(j)
+        b = set(i for i, x in enumerate(per_term[t + 1]) if x)
+        # side by side in the order typed, where there is such a place; else near
+        pairs = [(i, i + 1) for i in a if i + 1 in b]
+        if not pairs:
+            pairs = [(i, j) for i in a for j in b if i != j and abs(i - j) <= reach]
+        for i, j in pairs:
+            keep[t].add(i)
+            keep[t + 1].add(j)
     for t, kept in enumerate(keep):
         if kept:
             out[t] = [i in kept for i in range(len(out[t]))]

@@ -171,7 +171,7 @@ def test_a_name_misread_by_ocr_is_found_next_to_its_other_word(index):
 
 
 def test_a_name_marks_its_words_together_not_every_other_yadav(index):
-    fill(index, *NAMES)
+    fill(index, doc("y", 1, "वादी सुरेश यादव पुत्र राम यादव\nअभि0- रमेश यादव पुत्र किशन यादव नि0 बरौली"))
     hit = index.search("रमेश यादव").hits[0]
     assert marked(hit) == ["रमेश", "यादव"]
     hit = index.search("Ramesh Yadav").hits[0]
