@@ -348,7 +348,7 @@ def query_timers(b: Backend) -> Iterator[dict[str, Acc]]:
             st.callback(setattr, idx, "_db", real_db)
         else:
             st.enter_context(transport_timers(b.index.client, accs))
-        st.enter_context(patched(search.core, "parse_query", accs["parse"]))
+        st.enter_context(patched(search.core, "check_query", accs["parse"]))
         st.enter_context(patched(search.results, "make_snippet", accs["snippet"]))
         yield accs
 

@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from abhilekh.errors import AbhilekhError
 from abhilekh.settings import get_settings
@@ -88,8 +87,14 @@ def search(
     limit: Annotated[int, typer.Option(min=1, max=500, help="How many hits.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of hits.")] = False,
 ) -> None:
-    """Find pages. Devanagari or Latin letters; Devanagari and ASCII digits alike."""
+    """Find pages. Devanagari or Latin letters; Devanagari and ASCII digits alike.
+
+    A name finds its Latin and Devanagari spellings alike; crime, vehicle, engine,
+    chassis, mobile and file numbers are found however OCR misread a letter of them.
+    A query of punctuation only, or over 500 characters, is refused with the reason.
+    """
     from abhilekh.records import SearchFilters
+    from cli.quick import print_results
     from search import open_index
     from storage import open_store
     from storage.bundles import pdf_key
@@ -102,33 +107,7 @@ def search(
         index.close()
     for hit in results.hits:
         hit.pdf = f"{store.link(pdf_key(hit.bundle_id))}#page={hit.page}"
-    if as_json:
-        print(json.dumps([h.to_dict() for h in results.hits], ensure_ascii=False, indent=2))
-        return
-    if not results.hits:
-        console.print("No pages found / कोई पृष्ठ नहीं मिला. Try fewer words, or drop a filter.")
-        return
-    table = Table(title=f"{results.total} page(s) / पृष्ठ", show_lines=True)
-    for column in ("#", "bundle / page", "station · register · year", "snippet"):
-        table.add_column(column)
-    for rank, hit in enumerate(results.hits, 1):
-        meta = hit.metadata
-        where = " · ".join(str(x) for x in (meta.thana, meta.register, meta.year) if x)
-        table.add_row(str(rank), f"{hit.bundle_id[:12]} p.{hit.page}\n{escape(meta.title)}",
-                      escape(where), _snippet_markup(hit.snippet_html))
-    console.print(table)
-    console.print("Open a page: " + escape(results.hits[0].pdf))
-
-
-def _snippet_markup(snippet_html: str) -> str:
-    """Turn the escaped, <mark>-ed snippet into rich markup for the terminal."""
-    import html
-
-    parts = re.split(r"<mark>(.*?)</mark>", snippet_html)
-    return "".join(
-        f"[bold yellow]{escape(html.unescape(p))}[/]" if i % 2 else escape(html.unescape(p))
-        for i, p in enumerate(parts)
-    )
+    print_results(results, as_json)
 
 
 @app.command()

@@ -9,6 +9,8 @@ from typing import Protocol
 from abhilekh.errors import AbhilekhError
 from abhilekh.records import SearchDocument, SearchFilters, SearchHit
 
+__all__ = ["QueryRefused", "SearchError", "SearchIndex", "SearchResults"]
+
 
 class SearchError(AbhilekhError):
     """The index could not answer; the message says what to do.
@@ -18,6 +20,14 @@ class SearchError(AbhilekhError):
     """
 
     transient = True
+
+
+class QueryRefused(SearchError):
+    """The query cannot be searched as typed (nothing to search for, or over a limit);
+    the message says why and what the limit is. Asking again will not help."""
+
+    transient = False
+    exit_code = 2
 
 
 @dataclass

@@ -2,13 +2,14 @@
 
 ``SearchCore.search`` is the whole of a search, written once:
 
-    parse_query(text) ─► Scope.of(filters) ─► nothing to look for? empty answer
-        │
+    check_query(text) ─► Scope.of(filters) ─► nothing to look for? empty answer
+        │  (QueryRefused: punctuation only, too long, too many words)
         ├─ no words, some filter: engine.browse      (bundle / page order, score 0)
-        └─ words: engine.match(EXACT)
-              fewer than FUZZY_MIN_HITS pages? engine.match(FUZZY): the pages only
-              OCR-tolerant matching finds, after every exact hit, each scored by
-              fuzzy_score below the lowest exact score (search.query)
+        └─ words: engine.match(EXACT)                (search.query.clauses)
+              fewer than FUZZY_MIN_HITS pages? engine.match(TOLERANT): the pages only
+              OCR-tolerant matching finds (search.query.tolerant_clauses: fuzzy words,
+              n-grams, code skeletons), after every exact hit, each scored by
+              fuzzy_score below the lowest exact score
         ▼
     hits (snippets) and facets (search.results)
 
@@ -31,7 +32,7 @@ from typing import Protocol
 
 from abhilekh.records import SearchFilters, station_key
 from search.base import SearchResults
-from search.query import FUZZY_MIN_HITS, ParsedQuery, fuzzy_score, parse_query
+from search.query import FUZZY_MIN_HITS, ParsedQuery, check_query, fuzzy_score
 from search.results import Facets, Found, hits
 
 __all__ = ["Engine", "Scope", "SearchCore", "Tier"]
@@ -39,7 +40,7 @@ __all__ = ["Engine", "Scope", "SearchCore", "Tier"]
 
 class Tier(Enum):
     EXACT = "exact"  # search.query.clauses
-    FUZZY = "fuzzy"  # search.query.fuzzy_clauses, minus the exact matches
+    TOLERANT = "tolerant"  # search.query.tolerant_clauses, minus the exact matches
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class Engine(Protocol):
     ) -> Found | None:
         """Pages in scope matching `tier` of the query, best first (score, then bundle
         id, then page); facets of every match (when asked). None: the query has no
-        such tier (FUZZY: no word may be matched fuzzily)."""
+        such tier (TOLERANT: nothing to tolerate)."""
         ...
 
 
@@ -112,8 +113,9 @@ class SearchCore:
 
         An empty query with filters browses the filtered pages in bundle/page order; an
         empty query without filters returns nothing. Facets count all matching pages.
+        Raises ``QueryRefused`` for a query that cannot be searched as typed.
         """
-        parsed = parse_query(query or "")
+        parsed = check_query(query or "")
         limit = max(0, int(limit))
         offset = max(0, int(offset))
         scope = Scope.of(filters)
@@ -136,7 +138,7 @@ def _with_fuzzy_tier(engine: Engine, parsed: ParsedQuery, scope: Scope, size: in
     assert first is not None  # every non-empty query has an exact tier
     if first.total >= FUZZY_MIN_HITS:
         return first
-    more = engine.match(parsed, scope, Tier.FUZZY, offset + size if size else 0, 0)
+    more = engine.match(parsed, scope, Tier.TOLERANT, offset + size if size else 0, 0)
     if more is None or not more.total:
         return first
     # The exact hits from the top (all of them: fewer than FUZZY_MIN_HITS).

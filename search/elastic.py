@@ -8,9 +8,13 @@ the same indexed page (``search.page``), the same search with its fuzzy tier
   reaches Elasticsearch; the fields ``folded`` and ``translit`` hold those tokens joined
   by spaces and use the built-in ``whitespace`` analyzer, so ES indexes exactly the
   tokens SQLite indexes (the Maven integ-test server has no analysis-common/ICU anyway);
-- queries are built only from ``search.query.clauses`` / ``proximity_boost``
-  (``match_phrase`` / ``prefix`` / ``match_phrase_prefix`` on those fields, weighted by
-  ``FIELD_WEIGHTS``); no typed character ever reaches ES query syntax;
+- the second tier's fields ``grams`` (character n-grams, made in Python:
+  this server has no ngram tokenizer) and ``loose`` (code skeletons) are whitespace
+  text fields too;
+- queries are built only from ``search.query.clauses`` / ``tolerant_clauses`` /
+  ``proximity_boost`` (``match_phrase`` / ``prefix`` / ``match_phrase_prefix`` /
+  ``fuzzy`` on those fields, weighted by ``FIELD_WEIGHTS``; ``span_near`` for a name's
+  words near each other); no typed character ever reaches ES query syntax;
 - filters are ``term``/``range`` filters on keyword fields; facets are terms
   aggregations counted in the same ``_msearch`` round trip as the hits.
 
@@ -39,23 +43,21 @@ from search.normalise import NORMALISE_VERSION
 from search.page import IndexedPage, indexed_pages, unique_pages
 from search.query import (
     FIELD_WEIGHTS,
-    FUZZY_LENGTHS,
     FUZZY_MAX_EXPANSIONS,
-    PHRASE_BOOST,
     Match,
     ParsedQuery,
     clauses,
-    fuzzy_clauses,
     proximity_boost,
+    tolerant_clauses,
 )
 from search.results import Facets, Found, Row
 
 if TYPE_CHECKING:
     from abhilekh.settings import Settings
 
-__all__ = ["MAPPING", "SCHEMA_VERSION", "ElasticIndex", "fuzzy_query_dsl", "query_dsl"]
+__all__ = ["MAPPING", "SCHEMA_VERSION", "ElasticIndex", "query_dsl", "tolerant_query_dsl"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the grams and loose fields
 FACET_SIZE = 1000
 MAX_WINDOW = 10_000  # index.max_result_window
 BULK_CHUNK = 500
@@ -73,6 +75,10 @@ MAPPING: dict[str, Any] = {
         "folded": {"type": "text", "analyzer": "whitespace"},
         # transliterate of the same
         "translit": {"type": "text", "analyzer": "whitespace"},
+        # character n-grams of long tokens (search.normalise.grams), second tier
+        "grams": {"type": "text", "analyzer": "whitespace"},
+        # code skeletons and loose keys (search.normalise.codes), second tier
+        "loose": {"type": "text", "analyzer": "whitespace"},
         # raw OCR text, kept for snippets and display only
         "text": {"type": "text", "index": False},
         "thana": _KEYWORD,
@@ -88,7 +94,7 @@ MAPPING: dict[str, Any] = {
         "needs_review": {"type": "boolean"},
     },
 }
-_SOURCE_EXCLUDES = ["folded", "translit", "years", "thana_key", "year_end"]
+_SOURCE_EXCLUDES = ["folded", "translit", "grams", "loose", "years", "thana_key", "year_end"]
 _FACET_AGGS = {
     "thana": {"terms": {"field": "thana", "size": FACET_SIZE}},
     "register": {"terms": {"field": "register", "size": FACET_SIZE}},
@@ -114,17 +120,39 @@ def _match_dsl(m: Match) -> dict[str, Any]:
     boost = FIELD_WEIGHTS[m.field]
     text = " ".join(m.tokens)
     if m.fuzzy:
-        low, high = FUZZY_LENGTHS[m.field]
-        return {
+        fuzzy = {
             "fuzzy": {
                 m.field: {
-                    "value": text,
-                    "fuzziness": f"AUTO:{low},{high}",
+                    "value": m.tokens[0],
+                    # the edits search.query chose (fuzzy_edits: AUTO:low,high of its
+                    # field; code_edits for a code skeleton)
+                    "fuzziness": m.fuzzy,
                     "max_expansions": FUZZY_MAX_EXPANSIONS,
-                    "prefix_length": 0,
+                    "prefix_length": 2 if m.field == "loose" else 0,  # code skeletons only: ck...
                     "transpositions": True,
-                    "boost": boost,
                 }
+            }
+        }
+        if m.near < 0:
+            fuzzy["fuzzy"][m.field]["boost"] = boost
+            return fuzzy
+        # tokens[0] within edits, next to tokens[1]: SQLite expands the same terms
+        return {
+            "span_near": {
+                "clauses": [{"span_multi": {"match": fuzzy}},
+                            *({"span_term": {m.field: t}} for t in m.tokens[1:])],
+                "slop": m.near,
+                "in_order": False,
+                "boost": boost,
+            }
+        }
+    if m.near >= 0:
+        # unordered, at most m.near other words in the span: FTS5's NEAR of search.sqlite
+        return {
+            "span_near": {
+                "clauses": [{"span_term": {m.field: t}} for t in m.tokens],
+                "slop": m.near,
+                "in_order": False,
             }
         }
     if m.prefix:
@@ -165,30 +193,32 @@ def query_dsl(parsed: ParsedQuery, scope: Scope | None = None) -> dict[str, Any]
 
 
 def _with_proximity_boost(query: dict[str, Any], parsed: ParsedQuery) -> dict[str, Any]:
-    """QUERY with pages holding the query's words side by side scored PHRASE_BOOST times
-    higher (both tiers rank the same way)."""
-    boost = proximity_boost(parsed)
-    if not boost:
+    """QUERY with each page's score multiplied by 1 + the weight of each pair of the
+    query's words found together (``proximity_boost``; both tiers rank the same way)."""
+    boosts = proximity_boost(parsed)
+    if not boosts:
         return query
+    functions: list[dict[str, Any]] = [{"weight": 1.0}]  # every page: the 1 of the sum
+    functions += [{"filter": _any_of(alts), "weight": weight} for weight, alts in boosts]
     return {
         "function_score": {
             "query": query,
-            "functions": [{"filter": _any_of(boost), "weight": PHRASE_BOOST}],
-            "score_mode": "multiply",
+            "functions": functions,
+            "score_mode": "sum",
             "boost_mode": "multiply",
         }
     }
 
 
-def fuzzy_query_dsl(parsed: ParsedQuery, scope: Scope | None = None) -> dict[str, Any] | None:
-    """The ES query for the pages only fuzzy matching finds (``fuzzy_clauses`` minus the
-    exact query); None when no word may be matched fuzzily."""
-    fuzzy = fuzzy_clauses(parsed)
-    if not fuzzy:
+def tolerant_query_dsl(parsed: ParsedQuery, scope: Scope | None = None) -> dict[str, Any] | None:
+    """The ES query for the pages only the second tier finds (``tolerant_clauses`` minus
+    the exact query); None when there is no second tier."""
+    tolerant = tolerant_clauses(parsed)
+    if not tolerant:
         return None
     query: dict[str, Any] = {
         "bool": {
-            "must": [_any_of(alts) for alts in fuzzy],
+            "must": [_any_of(alts) for alts in tolerant],
             "must_not": [{"bool": {"must": [_any_of(alts) for alts in clauses(parsed)]}}],
             "filter": _filter_dsl(scope),
         }
@@ -382,6 +412,8 @@ class ElasticIndex(SearchCore):
             "page": pg.page,
             "folded": pg.folded,
             "translit": pg.translit,
+            "grams": pg.grams,
+            "loose": pg.loose,
             "text": pg.text,
             "thana": pg.thana,
             "thana_key": pg.thana_key,
@@ -698,7 +730,7 @@ class _Engine:
     def match(
         self, parsed: ParsedQuery, scope: Scope, tier: Tier, limit: int, offset: int, facets: bool = True
     ) -> Found | None:
-        query = query_dsl(parsed, scope) if tier is Tier.EXACT else fuzzy_query_dsl(parsed, scope)
+        query = query_dsl(parsed, scope) if tier is Tier.EXACT else tolerant_query_dsl(parsed, scope)
         if query is None:
             return None
         resp = self.index._query(query, offset if limit else 0, limit, _RANK_SORT, facets=facets)

@@ -5,7 +5,7 @@ SQLite and Elasticsearch store the same station key, the same searchable text an
 same year range, computed here once:
 
     searchable = text + title + file no + thana      (one line each)
-    folded, translit = index_fields(searchable)      (search.normalise)
+    folded, translit, grams, loose = index_fields(searchable)   (search.normalise)
     thana_key = station_key(thana)                   (abhilekh.records: strip + casefold)
     year_end  = year_to when it is a valid end of the range, else year
     years     = year .. year_end, at most MAX_FACET_YEARS of them (the year facet)
@@ -35,8 +35,10 @@ class IndexedPage:
     bundle_id: str
     page: int
     text: str  # raw OCR text, for snippets and display
-    folded: str  # index_fields(searchable_text)[0]
-    translit: str  # index_fields(searchable_text)[1]
+    folded: str  # index_fields(searchable_text).folded: first tier
+    translit: str  # .translit: first tier
+    grams: str  # .grams: character n-grams, second tier
+    loose: str  # .loose: code skeletons and loose keys, second tier
     thana: str
     thana_key: str
     register: str
@@ -67,15 +69,17 @@ def year_range(year: int | None, year_to: int | None) -> tuple[int | None, tuple
 
 def indexed_page(doc: SearchDocument) -> IndexedPage:
     md = doc.metadata
-    folded, translit = index_fields(searchable_text(doc))
+    fields = index_fields(searchable_text(doc))
     year_end, years = year_range(md.year, md.year_to)
     return IndexedPage(
         id=doc.id,
         bundle_id=doc.bundle_id,
         page=int(doc.page),
         text=doc.text or "",
-        folded=folded,
-        translit=translit,
+        folded=fields.folded,
+        translit=fields.translit,
+        grams=fields.grams,
+        loose=fields.loose,
         thana=md.thana or "",
         thana_key=station_key(md.thana),
         register=md.register or "",

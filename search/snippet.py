@@ -1,13 +1,12 @@
 """Snippets for search hits, cut from the RAW OCR text (backend-neutral).
 
-``make_snippet(raw_text, query, width)`` splits the raw text at whitespace, folds each
-raw word on its own (``search.normalise.fold_word``) and marks a word when one of its
-folded tokens is a query term or phrase token, starts with a query prefix, or has the
-transliteration key of a Latin query word (so "Ramesh" marks रमेश). Police
-abbreviations spread over several raw words (``मु0 अ0 सं0``) are marked when they
-fold together into a query token. The window of about ``width`` characters holding the
-most marked words is returned twice: plain text (whitespace collapsed, "…" where the
-page was cut) and HTML (every piece ``html.escape``d, marked words in ``<mark>``).
+``make_snippet(raw_text, query, width)`` splits the raw text at whitespace and marks
+the words ``search.marking.marked_words`` says the query matched (the crime number,
+name or code as found, not every word sharing a part of it). The window of about
+``width`` characters holding the most marked words, started at the beginning of the
+line (the register row) of its first mark when that fits, is returned twice: plain
+text (whitespace collapsed, "…" where the page was cut) and HTML (every piece
+``html.escape``d, marked words in ``<mark>``).
 OCR text is untrusted; nothing from it reaches the HTML unescaped. With no marked word,
 the snippet is the start of the page.
 """
@@ -17,58 +16,16 @@ from __future__ import annotations
 import html
 import re
 
-from search.normalise import fold, fold_word, word_key
-from search.query import ParsedQuery, highlight_terms
+from search.marking import marked_words
+from search.query import ParsedQuery
 
 __all__ = ["ELLIPSIS", "make_snippet", "marked_words"]
 
 ELLIPSIS = "…"
 _WORD = re.compile(r"\S+")
-# A raw word that may be one piece of a spaced abbreviation: letters + a mark.
-_ABBREV_PIECE = re.compile(r"^[\u0900-\u0963\u0971-\u097f]+[0\u0966\u0970oO.]$")
-_MAX_PIECES = 4
 
 
-def marked_words(words: list[str], query: ParsedQuery) -> list[bool]:
-    """For each raw word, whether a snippet marks it (the page viewer boxes the same)."""
-    terms = highlight_terms(query)
-    prefixes = tuple(query.prefixes)
-    keys = set(query.latin_keys)
-    marked = []
-    for word in words:
-        hit = False
-        for tok in fold_word(word):
-            if (
-                tok in terms
-                or (prefixes and tok.startswith(prefixes))
-                or (keys and word_key(tok) in keys)
-            ):
-                hit = True
-                break
-        marked.append(hit)
-    if terms:
-        n = len(words)
-        i = 0
-        while i < n:
-            if marked[i] or not _ABBREV_PIECE.match(words[i]):
-                i += 1
-                continue
-            joined_to = -1
-            for j in range(i + 1, min(n, i + _MAX_PIECES)):
-                if not _ABBREV_PIECE.match(words[j]):
-                    break
-                if fold(" ".join(words[i : j + 1])) in terms:
-                    joined_to = j
-            if joined_to > 0:
-                for k in range(i, joined_to + 1):
-                    marked[k] = True
-                i = joined_to + 1
-            else:
-                i += 1
-    return marked
-
-
-def _window(spans: list[tuple[int, int]], marked: list[bool], width: int) -> tuple[int, int]:
+def _window(spans: list[tuple[int, int]], marked: list[bool], width: int, text: str) -> tuple[int, int]:
     """Word index range [lo, hi] of the best window."""
     n = len(spans)
     hits = [i for i in range(n) if marked[i]]
@@ -84,9 +41,11 @@ def _window(spans: list[tuple[int, int]], marked: list[bool], width: int) -> tup
             if count > best[0]:
                 best = (count, hits[left], hits[right])
         _, lo, hi = best
-        # Context: about a third of the spare room before the first match.
+        # Context: the match's row from its start when it fits, else about a third of
+        # the spare room before the first match.
+        line_start = text.rfind("\n", 0, spans[lo][0]) + 1
         spare = width - (spans[hi][1] - spans[lo][0])
-        target = spans[lo][0] - max(0, spare) // 3
+        target = line_start if spans[hi][1] - line_start <= width else spans[lo][0] - max(0, spare) // 3
         while lo > 0 and spans[lo - 1][0] >= target:
             lo -= 1
     while hi + 1 < n and spans[hi + 1][1] - spans[lo][0] <= width:
@@ -109,7 +68,7 @@ def make_snippet(raw_text: str, query: ParsedQuery, width: int = 200) -> tuple[s
     words = [m.group(0) for m in found]
     spans = [m.span() for m in found]
     marked = marked_words(words, query) if not query.is_empty else [False] * len(words)
-    lo, hi = _window(spans, marked, width)
+    lo, hi = _window(spans, marked, width, raw_text)
     head = ELLIPSIS if lo > 0 else ""
     tail = ELLIPSIS if hi < len(words) - 1 else ""
     plain_parts = []

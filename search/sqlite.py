@@ -8,13 +8,15 @@ Layout (schema version ``SCHEMA_VERSION`` in ``PRAGMA user_version``):
 - ``pages``: one row per page, id ``<bundle_id>:<page>``, and the bundle metadata
   (filters, facets, hits); kept small so facet counts over many pages stay fast;
 - ``page_text``: the raw OCR text of each page (same rowid), for snippets;
-- ``pages_fts``: FTS5 with columns ``folded`` (``fold`` of text + title + file no +
-  thana, then the notation tokens of ``index_extras``) and ``translit``
-  (``transliterate`` of the same, then the joined pair keys), rowid = ``pages.rowid``,
+- ``pages_fts``: FTS5 with the four columns of ``search.normalise.index_fields``:
+  ``folded`` (``fold`` of text + title + file no + thana, then the notation tokens),
+  ``translit`` (transliteration keys, joined pair keys), ``grams`` (character n-grams of
+  long tokens) and ``loose`` (code skeletons and loose keys), rowid = ``pages.rowid``,
   tokenizer ``unicode61 remove_diacritics 0 categories 'L* N* Co Mn Mc'`` so that vowel
-  signs, virama and nukta stay inside Devanagari words;
-- ``vocab``: every indexed token with a letter, per column, with its length: the
-  candidates for fuzzy matching (``search.query.fuzzy_expand``; FTS5 has no fuzzy
+  signs, virama and nukta stay inside Devanagari words (and the private-use marks of
+  ``grams`` inside its tokens);
+- ``vocab``: every indexed token with a letter, per column (of ``loose``: the code
+  skeletons), with its length: the candidates for fuzzy matching (``search.query.fuzzy_expand``; FTS5 has no fuzzy
   query). Terms of deleted pages stay (they match nothing);
 - ``facet_combo`` / ``page_facet``: each distinct (thana, register, year, year_end)
   once, and each page's rowid -> its combo: facets and filters over many matches join
@@ -25,8 +27,9 @@ Layout (schema version ``SCHEMA_VERSION`` in ``PRAGMA user_version``):
   derived; ``bundle_page_counts`` then shows every bundle as missing and the caller
   re-indexes it).
 
-Queries are built from ``search.query.clauses`` only: every token is quoted as an FTS5
-string, so no typed character reaches FTS5 syntax. Writes go through one connection
+Queries are built from ``search.query.clauses`` / ``tolerant_clauses`` /
+``proximity_boost`` only: every token is quoted as an FTS5 string, so no typed character
+reaches FTS5 syntax. A name's words near each other are ``NEAR(...)`` groups. Writes go through one connection
 under a lock; searches from other threads read through a connection of their own
 (WAL: readers run side by side, and other processes may read while this one writes).
 The top hits are ranked inside FTS5 on the score (``_run``), exactly as a full sort
@@ -49,19 +52,18 @@ from search.normalise import NORMALISE_VERSION
 from search.page import indexed_page, unique_pages
 from search.query import (
     FIELD_WEIGHTS,
-    PHRASE_BOOST,
     Match,
     ParsedQuery,
     clauses,
-    fuzzy_clauses,
     fuzzy_expand,
     proximity_boost,
+    tolerant_clauses,
 )
 from search.results import Facets, Found, Row
 
 __all__ = ["SCHEMA_VERSION", "SqliteIndex", "fts_expression"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: the grams and loose columns
 TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* N* Co Mn Mc'"
 CACHE_KIB = -65536  # page cache per connection: 64 MiB (PRAGMA cache_size)
 MMAP_BYTES = 1 << 30  # reads through mmap, up to 1 GiB of the file (PRAGMA mmap_size)
@@ -89,7 +91,7 @@ CREATE INDEX pages_thana ON pages (thana_key);
 CREATE INDEX pages_register ON pages (register);
 CREATE INDEX pages_year ON pages (year, year_end);
 CREATE VIRTUAL TABLE pages_fts USING fts5 (
-    folded, translit, tokenize = "{TOKENIZER}"
+    folded, translit, grams, loose, tokenize = "{TOKENIZER}"
 );
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE vocab (
@@ -143,6 +145,11 @@ def _quote(token: str) -> str:
 
 
 def _match_sql(m: Match) -> str:
+    if m.near >= 0:
+        # FTS5 counts the words between the first and the last token; Match.near (as
+        # Lucene's slop) the words between them that are none of the tokens.
+        near = m.near + len(m.tokens) - 2
+        return f"{m.field} : NEAR({' '.join(_quote(t) for t in m.tokens)}, {near})"
     return f"{m.field} : {_quote(' '.join(m.tokens))}{'*' if m.prefix else ''}"
 
 
@@ -303,6 +310,7 @@ class SqliteIndex(SearchCore):
         text_rows = []
         vocab_folded: set[str] = set()
         vocab_translit: set[str] = set()
+        vocab_codes: set[str] = set()
         for pg in pages:
             page_rows.append(
                 (
@@ -323,7 +331,8 @@ class SqliteIndex(SearchCore):
             )
             vocab_folded |= _vocab_terms(pg.folded)
             vocab_translit |= _vocab_terms(pg.translit)
-            fts_rows.append((pg.folded, pg.translit, pg.id))
+            vocab_codes |= {t for t in pg.loose.split() if t.startswith("ck")}
+            fts_rows.append((pg.folded, pg.translit, pg.grams, pg.loose, pg.id))
             text_rows.append((pg.text, pg.id))
         ids = [(pg.id,) for pg in pages]
         with self._transaction() as db:
@@ -364,14 +373,15 @@ class SqliteIndex(SearchCore):
                 text_rows,
             )
             db.executemany(
-                "INSERT INTO pages_fts (rowid, folded, translit)"
-                " SELECT rowid, ?, ? FROM pages WHERE id = ?",
+                "INSERT INTO pages_fts (rowid, folded, translit, grams, loose)"
+                " SELECT rowid, ?, ?, ?, ? FROM pages WHERE id = ?",
                 fts_rows,
             )
             db.executemany(
                 "INSERT OR IGNORE INTO vocab (field, term, len) VALUES (?, ?, ?)",
                 [("folded", t, len(t)) for t in vocab_folded]
-                + [("translit", t, len(t)) for t in vocab_translit],
+                + [("translit", t, len(t)) for t in vocab_translit]
+                + [("loose", t, len(t)) for t in vocab_codes],
             )
         return len(pages)
 
@@ -520,27 +530,28 @@ class _Engine:
         self, parsed: ParsedQuery, scope: Scope, tier: Tier, limit: int, offset: int, facets: bool = True
     ) -> Found | None:
         expr = fts_expression(parsed)
-        if tier is Tier.FUZZY:
-            fuzzy = self._fuzzy_expression(parsed)
-            if not fuzzy:
+        if tier is Tier.TOLERANT:
+            tolerant = self._tolerant_expression(parsed)
+            if not tolerant:
                 return None
-            expr = f"({fuzzy}) NOT ({expr})"
+            expr = f"({tolerant}) NOT ({expr})"
         where, fargs = _filter_sql(scope)
         rows, groups = self._run(expr, proximity_boost(parsed), where, fargs, limit, offset)
         return _found(rows, groups)
 
-    def _fuzzy_expression(self, parsed: ParsedQuery) -> str:
-        """The FTS5 expression of ``fuzzy_clauses``, fuzzy matches expanded through the
-        vocabulary; "" when no fuzzy alternative found a candidate and no clause was dropped."""
+    def _tolerant_expression(self, parsed: ParsedQuery) -> str:
+        """The FTS5 expression of ``tolerant_clauses``, fuzzy matches expanded through
+        the vocabulary; "" when it could find nothing the exact query does not (no
+        clause dropped, no alternative beyond the exact ones)."""
         out = []
-        fuzzy = fuzzy_clauses(parsed)
+        tolerant = tolerant_clauses(parsed)
         exact = clauses(parsed)
         # fewer clauses than the exact query (sections dropped next to a crime number),
-        # or a plain alternative the exact query lacks (a Devanagari word's key)
-        expanded = 0 < len(fuzzy) < len(exact) or any(
-            not m.fuzzy and m not in e for alts, e in zip(fuzzy, exact) for m in alts
+        # or a plain alternative the exact query lacks (n-grams, loose keys)
+        expanded = 0 < len(tolerant) < len(exact) or any(
+            not m.fuzzy and m not in e for alts, e in zip(tolerant, exact) for m in alts
         )
-        for alts in fuzzy:
+        for alts in tolerant:
             plain: list[Match] = []
             for m in alts:
                 if not m.fuzzy:
@@ -552,7 +563,7 @@ class _Engine:
                     (m.field, len(token) - m.fuzzy, len(token) + m.fuzzy),
                 )
                 for term in fuzzy_expand(token, m.fuzzy, (r[0] for r in rows)):
-                    alt = Match(m.field, (term,))
+                    alt = Match(m.field, (term, *m.tokens[1:]), near=m.near)
                     if alt not in plain:
                         plain.append(alt)
                         expanded = True
@@ -562,7 +573,7 @@ class _Engine:
     def _run(
         self,
         expr: str,
-        boost_alts: list[Match],
+        boosts: list[tuple[float, list[Match]]],
         where: str,
         fargs: list[Any],
         limit: int,
@@ -576,8 +587,7 @@ class _Engine:
         their bundle and page for the tie-break. Filters and facets go through the small
         ``page_facet`` / ``facet_combo`` tables.
         """
-        w_folded = FIELD_WEIGHTS["folded"]
-        w_translit = FIELD_WEIGHTS["translit"]
+        weights = [FIELD_WEIGHTS[c] for c in ("folded", "translit", "grams", "loose")]
         if where:
             combo_join = (
                 " JOIN page_facet c ON c.rowid = f.rowid AND c.combo IN"
@@ -586,20 +596,18 @@ class _Engine:
             combo_args = list(fargs)
         else:
             combo_join, combo_args = "", []
-        if boost_alts:
-            boost_sql = (
-                "CASE WHEN f.rowid IN (SELECT rowid FROM pages_fts WHERE pages_fts MATCH ?)"
-                f" THEN {PHRASE_BOOST} ELSE 1.0 END"
-            )
-            boost_args = [_or(boost_alts)]
-        else:
-            boost_sql = "1.0"
-            boost_args = []
+        # names as names: 1 + the weight of each pair of words found together
+        boost_sql = "(1.0" + "".join(
+            " + CASE WHEN f.rowid IN (SELECT rowid FROM pages_fts WHERE pages_fts MATCH ?)"
+            f" THEN {weight!r} ELSE 0.0 END"
+            for weight, _ in boosts
+        ) + ")"
+        boost_args = [_or(alts) for _, alts in boosts]
         want = offset + limit
         top: list[Any] = []
         if want:
-            score_sql = f"(-bm25(pages_fts, ?, ?)) * {boost_sql}"
-            args = [w_folded, w_translit, *boost_args, *combo_args, expr]
+            score_sql = f"(-bm25(pages_fts, ?, ?, ?, ?)) * {boost_sql}"
+            args = [*weights, *boost_args, *combo_args, expr]
             fetched = self.db.execute(
                 f"SELECT f.rowid, {score_sql} AS score FROM pages_fts f{combo_join}"
                 " WHERE pages_fts MATCH ? ORDER BY score DESC LIMIT ?",

@@ -39,8 +39,9 @@ def test_window_prefers_the_densest_cluster():
 def test_latin_query_marks_devanagari_words():
     _, html = make_snippet(PAGE, parse_query("Ramesh Yadav"))
     assert "<mark>रमेश</mark> <mark>यादव</mark>" in html
+    # and a Devanagari query its Latin spelling: both scripts meet on the key
     _, html = make_snippet("Accused Ramesh Yadav arrested", parse_query("रमेश"))
-    assert "<mark>" not in html  # Devanagari queries match folded text only
+    assert "<mark>Ramesh</mark> Yadav" in html
 
 
 def test_crime_number_in_any_form_is_marked():
@@ -93,3 +94,53 @@ def test_whitespace_collapsed_and_empty_text():
 def test_very_long_word_is_clipped():
     plain, _ = make_snippet("x" * 1000, parse_query("y"), width=50)
     assert len(plain) <= 52
+
+
+REGISTER = (
+    "थाना तिर्वा अपराध रजिस्टर वर्ष २०१९\n"
+    "२२४० २२४०/२०१९ ३७९ भादवि वादी- सुरेश यादव पुत्र राम यादव दिनांक ०३-०६-२०१९\n"
+    "२४१ २२४१/२०१९ ३२३ भादवि वादी- महेश यादव पुत्र श्याम ०५-०६-२०१९\n"
+    "245 245/2019 379 भादवि वादी- रमेश यादव पुत्र किशन यादव 07-06-2019\n"
+    "२४६ २४६/२०१९ ३८० भादवि वादी- रमेश कुमार पुत्र दिनेश यादव ०९-०६-२०१९\n"
+)
+
+
+def _marked(html: str) -> list[str]:
+    import re
+
+    return re.findall(r"<mark>(.*?)</mark>", html)
+
+
+def test_a_crime_number_marks_its_reading_not_every_number_of_its_year():
+    # issue 11: "मु0अ0सं0 245/2019" marked २०१९, २२४१/२०१९ and ०३-०६-२०१९
+    for typed in ["मु0अ0सं0 245/2019", "245/19", "अपराध संख्या 245 सन 2019"]:
+        _, html = make_snippet(REGISTER, parse_query(typed))
+        assert _marked(html) == ["245/2019"], typed
+
+
+def test_a_name_marks_where_its_words_stand_together():
+    # issue 11: "रमेश यादव" marked only यादव, on other Yadavs
+    _, html = make_snippet(REGISTER, parse_query("रमेश यादव"), width=400)
+    assert _marked(html) == ["रमेश", "यादव"]
+    _, html = make_snippet(REGISTER, parse_query("Ramesh Yadav"), width=400)
+    assert _marked(html) == ["रमेश", "यादव"]
+
+
+def test_a_word_alone_marks_every_place():
+    _, html = make_snippet(REGISTER, parse_query("यादव"), width=400)
+    assert _marked(html) == ["यादव"] * 6
+
+
+def test_the_snippet_starts_at_the_row_of_the_match():
+    plain, _ = make_snippet(REGISTER, parse_query("245/2019"), width=120)
+    assert plain.lstrip(ELLIPSIS).startswith("245 245/2019")
+
+
+def test_a_code_marks_its_reading_even_when_ocr_split_it():
+    text = "वाहन UP 76 TA 5601 इंजन HAIOEJ 0444777 चेसिस MBLHATOAUUR81501 मोबाइल 98765 43210"
+    _, html = make_snippet(text, parse_query("HA10EJ0444777"))
+    assert _marked(html) == ["HAIOEJ", "0444777"]
+    _, html = make_snippet(text, parse_query("MBLHA10AUUR81501"))
+    assert _marked(html) == ["MBLHATOAUUR81501"]
+    _, html = make_snippet(text, parse_query("9876543210"))
+    assert _marked(html) == ["98765", "43210"]

@@ -11,7 +11,7 @@ import pytest
 
 from abhilekh.records import BundleMetadata, SearchDocument, SearchFilters
 from search.base import SearchIndex, SearchResults
-from search.query import parse_query
+from search.query import QueryRefused, parse_query
 from search.sqlite import SCHEMA_VERSION, SqliteIndex, fts_expression
 
 TIRWA_2019 = BundleMetadata(
@@ -245,8 +245,13 @@ def test_metadata_is_searchable(filled: SqliteIndex):
     ],
 )
 def test_hostile_queries_never_fail(filled: SqliteIndex, hostile: str):
-    r = filled.search(hostile)
-    assert isinstance(r, SearchResults)
+    # an answer, or a refusal that says why (nothing to search for): never an FTS5 error
+    try:
+        r = filled.search(hostile)
+    except QueryRefused as exc:
+        assert "nothing to search for" in str(exc)
+    else:
+        assert isinstance(r, SearchResults)
     expr = fts_expression(parse_query(hostile))
     assert filled.count() == len(CORPUS)  # nothing dropped
     if expr:
@@ -350,12 +355,12 @@ def test_empty_query_with_filters_browses_in_order(filled: SqliteIndex):
     assert r.total == 2
     assert r.facets["thana"] == {"Tirwa": 2}
     assert r.hits[0].snippet.startswith("वादी रमेश")
-    r = filled.search("AND (", SearchFilters(year=2021), limit=1)
+    r = filled.search("   ", SearchFilters(year=2021), limit=1)
     assert ids(r) == ["saurikh-gd:1"] and r.total == 2
 
 
 def test_empty_query_without_filters_is_empty(filled: SqliteIndex):
-    for q in ["", "   ", '"', "*", "NEAR("]:
+    for q in ["", "   "]:
         r = filled.search(q)
         assert r.hits == [] and r.total == 0
     assert filled.search("", SearchFilters()).total == 0

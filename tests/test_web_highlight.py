@@ -52,9 +52,10 @@ def test_hit_link_carries_the_query_and_the_viewer_boxes_its_words(home: Setting
         assert 'viewBox="0 0 2480 3508"' in page
         assert _rects(page) == [(420, 300, 180, 60), (420, 500, 180, 60)]
         assert 'data-count="2"' in page
-        # Two words, and a Latin spelling of a Devanagari name marks it too.
+        # A name: its words where they stand together, not the other रमेश (issue 11);
+        # a Latin spelling of a Devanagari name marks it too.
         assert _rects(c.get(f"/bundles/{GD}/pages/1", params={"q": "रमेश यादव"}).text) == [
-            (420, 300, 180, 60), (640, 300, 180, 60), (420, 500, 180, 60)]
+            (420, 300, 180, 60), (640, 300, 180, 60)]
         assert (420, 300, 180, 60) in _rects(c.get(f"/bundles/{GD}/pages/1",
                                                    params={"q": "Ramesh"}).text)
         # No query: no overlay; a query not on the page: says so, no boxes.
@@ -69,6 +70,28 @@ def test_hit_link_carries_the_query_and_the_viewer_boxes_its_words(home: Setting
         assert views[0].query == "रमेश" and views[0].target == f"{GD}:1"
     finally:
         log.close()
+
+
+def test_the_viewer_boxes_the_matched_row_and_only_the_crime_number_asked_for(home: Settings) -> None:
+    # issue 11: "मु0अ0सं0 245/2019" boxed 20 places (every crime-number and date cell)
+    from web.app import create_app
+
+    rows = [["२२४१", "२२४१/२०१९", "३७९", "०३-०६-२०१९", "सुरेश"],
+            ["245", "245/2019", "379", "07-06-2019", "रमेश", "यादव"],
+            ["२४६", "२४६/२०१९", "३८०", "०९-०६-२०१९", "दिनेश"]]
+    words = [Word(w, 100 + 200 * k, 300 + 100 * line, 180, 60, 90.0, line)
+             for line, row in enumerate(rows) for k, w in enumerate(row)]
+    store = LocalStore(home.store_dir)
+    save_page(store, PageText(bundle_id=GD, page=1, source="gd-001.tif", source_page=1,
+                              text="\n".join(" ".join(r) for r in rows), confidence=91.0,
+                              needs_review=False, width=2480, height=3508, words=words))
+    store.put(thumb_key(GD, 1), make_thumbnail(np.full((3508, 2480), 255, np.uint8)), "image/jpeg")
+    with TestClient(create_app(home)) as c:
+        login(c, "ram")
+        page = c.get(f"/bundles/{GD}/pages/1", params={"q": "मु0अ0सं0 245/2019"}).text
+        assert _rects(page) == [(300, 400, 180, 60)]  # 245/2019 alone
+        row = re.findall(r'<rect class="row-box" x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)">', page)
+        assert [tuple(map(int, r)) for r in row] == [(100, 400, 1180, 60)]  # its whole row
 
 
 def test_hostile_query_and_ocr_text_stay_text(client: TestClient, home: Settings) -> None:

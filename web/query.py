@@ -8,11 +8,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from abhilekh.records import BundleMetadata, SearchFilters
+from search.query import MAX_QUERY_CHARS
 
 PAGE_SIZE = 10
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000  # Elasticsearch's default result window
-MAX_QUERY = 500
+MAX_QUERY = MAX_QUERY_CHARS  # longer queries are refused by the search, with a message
 
 
 @dataclass
@@ -47,6 +48,12 @@ def text_param(value: str | None, limit: int = 200) -> str | None:
     return value or None
 
 
+def query_param(value: str | None) -> str:
+    """The search words as typed, never cut: a query over the limit is refused by the
+    search with a message that states it (search.query.check_query)."""
+    return (value or "").strip()
+
+
 def int_param(value: str | None, default: int, low: int, high: int) -> int:
     try:
         number = int((value or "").strip())
@@ -63,7 +70,7 @@ def year_param(value: str | None) -> int | None:
 def query_from(params: Mapping[str, str]) -> Query:
     """The page's query string, read leniently: a bad value falls back, never a 422."""
     return Query(
-        q=text_param(params.get("q"), MAX_QUERY) or "",
+        q=query_param(params.get("q")),
         filters=SearchFilters(
             thana=text_param(params.get("thana")),
             register=text_param(params.get("register")),

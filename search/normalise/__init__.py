@@ -38,16 +38,22 @@ The package, one module per job; import from ``search.normalise`` only:
     notation         crime numbers and sections (notations, stray_crime_keys)
     pairs            joined keys of adjacent words (pair_keys)
     vehicle          vehicle registration numbers (vehicle_notations)
-    indexing         index_fields, index_extras: both indexed fields of a page
+    grams            character n-grams of long tokens (index_grams, query_grams)
+    codes            code skeletons, loose crime and vehicle keys (index_loose, query_loose)
+    shapes           a word as OCR may have misread it (shape_key, index_shapes)
+    indexing         index_fields, index_extras: the indexed fields of a page
 """
 
 from __future__ import annotations
 
 from search.normalise.chars import SPACED_ABBREVIATIONS
+from search.normalise.codes import CODE_MIN, code_skeleton, index_loose, query_loose
 from search.normalise.folding import finish_fold, fold, fold_word, prefold, tokens
-from search.normalise.indexing import index_extras, index_fields
+from search.normalise.grams import index_grams, query_grams
+from search.normalise.indexing import IndexFields, index_extras, index_fields
 from search.normalise.notation import Notation, notations, stray_crime_keys
 from search.normalise.pairs import pair_keys
+from search.normalise.shapes import SHAPE_MARK, index_shapes, shape_key
 from search.normalise.transliteration import (
     has_devanagari,
     is_latin,
@@ -60,7 +66,17 @@ from search.normalise.transliteration import (
 from search.normalise.vehicle import vehicle_notations
 
 __all__ = [
+    "CODE_MIN",
     "NORMALISE_VERSION",
+    "SHAPE_MARK",
+    "IndexFields",
+    "index_shapes",
+    "shape_key",
+    "code_skeleton",
+    "index_grams",
+    "index_loose",
+    "query_grams",
+    "query_loose",
     "SPACED_ABBREVIATIONS",
     "Notation",
     "finish_fold",
@@ -83,6 +99,7 @@ __all__ = [
     "word_key",
 ]
 
-# Bump whenever fold() or transliterate() output changes: indexes built with another
-# version must be rebuilt (both backends do that by themselves on open).
-NORMALISE_VERSION = 3
+# Bump whenever what ``index_fields`` makes of a text changes (folding, keys, n-grams):
+# indexes built with another version must be rebuilt (both backends empty them on
+# open, and the caller re-indexes). 4: the grams and loose fields (issue 11).
+NORMALISE_VERSION = 4

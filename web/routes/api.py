@@ -14,10 +14,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from abhilekh.records import SearchFilters
 from access.auth import SESSION_COOKIE
-from search.base import SearchError
+from search.base import QueryRefused, SearchError
 from web.errors import BAD_LOGIN, THROTTLED
 from web.models import HealthOut, HitOut, LoginIn, SearchOut, UserOut
-from web.query import MAX_LIMIT, MAX_OFFSET, MAX_QUERY, PAGE_SIZE, pdf_url, text_param, thumb_url, year_param
+from web.query import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    MAX_QUERY,
+    PAGE_SIZE,
+    pdf_url,
+    query_param,
+    text_param,
+    thumb_url,
+    year_param,
+)
 from web.query import Query as SearchQuery
 from web.routes.login import check_login
 from web.runtime import IndexThreads
@@ -66,11 +76,12 @@ def api_logout(request: Request) -> Response:
 
 @router.get("/search", response_model=SearchOut,
             summary="Search the pages (needs a session; only the user's stations)",
-            responses={401: {"description": "no session: POST /api/login first"}})
+            responses={401: {"description": "no session: POST /api/login first"},
+                       400: {"description": "nothing to search for, or over a limit (the detail says which)"}})
 async def api_search(
     request: Request,
     user: CurrentUser,
-    q: Annotated[str, Query(max_length=MAX_QUERY, description="words, names, numbers")] = "",
+    q: Annotated[str, Query(description=f"words, names, numbers (at most {MAX_QUERY} characters)")] = "",
     thana: Annotated[str | None, Query(max_length=200)] = None,
     register: Annotated[str | None, Query(max_length=200)] = None,
     year: Annotated[str | None, Query(pattern=r"^(\d{1,4})?$", description="e.g. 2019")] = None,
@@ -78,7 +89,7 @@ async def api_search(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> SearchOut:
     query = SearchQuery(
-        q=q.strip(),
+        q=query_param(q),
         filters=SearchFilters(thana=text_param(thana), register=text_param(register), year=year_param(year)),
         limit=limit,
         offset=offset,
@@ -87,6 +98,8 @@ async def api_search(
         return SearchOut(total=0, hits=[], facets={})
     try:
         results = await run_search(request, user, query)
+    except QueryRefused as exc:
+        raise StarletteHTTPException(400, str(exc)) from None
     except SearchError as exc:
         raise StarletteHTTPException(503, str(exc)) from None
     await run_in_threadpool(audit_search, request, user, query, results, "api")

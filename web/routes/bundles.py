@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from storage.base import StorageError
 from storage.bundles import load_page, pdf_key
-from web.highlight import hit_boxes
-from web.query import MAX_QUERY, page_url, pdf_url, text_param, thumb_url, years_label
+from web.highlight import hit_boxes, row_boxes
+from web.query import page_url, pdf_url, query_param, thumb_url, years_label
 from web.render import render
 from web.scope import bundle_for, page_number, store_of
 from web.session import CurrentUser, audit, csrf_protect, require_user, session_cookie
@@ -62,10 +62,10 @@ def bundle_page(request: Request, bundle_id: str, user: CurrentUser) -> HTMLResp
 def page_viewer(request: Request, bundle_id: str, page: str, user: CurrentUser) -> HTMLResponse:
     manifest = bundle_for(request, user, bundle_id)
     number = page_number(page, manifest)
-    q = text_param(request.query_params.get("q"), MAX_QUERY) or ""
+    q = query_param(request.query_params.get("q"))
     audit(request, user, "view_page", target=f"{bundle_id}:{number}", query=q)
     conf = manifest.page_confidence[number - 1] if number <= len(manifest.page_confidence) else None
-    boxes, frame = _page_hits(request, bundle_id, number, q)
+    boxes, rows, frame = _page_hits(request, bundle_id, number, q)
     return render(
         request,
         "page.html",
@@ -83,22 +83,26 @@ def page_viewer(request: Request, bundle_id: str, page: str, user: CurrentUser) 
         next=page_url(bundle_id, number + 1, q) if number < manifest.page_count else None,
         q=q,
         boxes=boxes,
+        rows=rows,
         frame=frame,
     )
 
 
-def _page_hits(request: Request, bundle_id: str, number: int, q: str) -> tuple[list[Any], tuple[int, int] | None]:
-    """The query's word boxes on the page and the page's frame (width, height); no
-    boxes, not an error, when the page's OCR is unreadable: the viewer still works."""
+def _page_hits(
+    request: Request, bundle_id: str, number: int, q: str
+) -> tuple[list[Any], list[Any], tuple[int, int] | None]:
+    """The query's word boxes and row boxes on the page and the page's frame (width,
+    height); no boxes, not an error, when the page's OCR is unreadable: the viewer still
+    works."""
     if not q:
-        return [], None
+        return [], [], None
     try:
         text = load_page(store_of(request), bundle_id, number)
     except (StorageError, ValueError, KeyError, TypeError):
-        return [], None
+        return [], [], None
     if text.width <= 0 or text.height <= 0:
-        return [], None
-    return hit_boxes(text, q), (text.width, text.height)
+        return [], [], None
+    return hit_boxes(text, q), row_boxes(text, q), (text.width, text.height)
 
 
 @router.get(

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from abhilekh.records import SearchFilters, SearchHit
-from search.base import SearchError, SearchResults
+from search.base import QueryRefused, SearchError, SearchResults
 from web.query import MAX_OFFSET, PAGE_SIZE, Query, facet_options, page_url, pdf_url, query_from, thumb_url, years_label
 from web.render import render
 from web.scope import audit_search, run_search
@@ -62,9 +62,12 @@ async def search_page(request: Request, user: CurrentUser) -> HTMLResponse:
     query = query_from(request.query_params)
     results: SearchResults | None = None
     error: str | None = None
+    refused: str | None = None
     if query.active:
         try:
             results = await run_search(request, user, query)
+        except QueryRefused as exc:
+            refused = str(exc)
         except SearchError as exc:
             error = str(exc)
         else:
@@ -79,12 +82,13 @@ async def search_page(request: Request, user: CurrentUser) -> HTMLResponse:
     return render(
         request,
         "search.html",
-        status=503 if error else 200,
+        status=503 if error else 400 if refused else 200,
         query=query,
         results=results,
         hits=[hit_view(h, review, query.q) for h in results.hits] if results else [],
         filters=filters,
         pages=_paging(query, results),
         error=error,
+        refused=refused,
         examples=[{"text": e, "url": Query(e, SearchFilters(), PAGE_SIZE, 0).url()} for e in EXAMPLES],
     )
