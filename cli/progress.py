@@ -83,6 +83,8 @@ def print_report(report: BundleReport, console: Console) -> None:
     if report.needs_review:
         pages = ", ".join(map(str, report.needs_review))
         console.print(f"[yellow]review    : low OCR confidence on page(s) {pages} — rescan or key in by hand[/]")
+    for damage in report.repaired:
+        console.print(f"[yellow]repaired  : the stored copy was damaged ({escape(damage)}); made again from these scans[/]")
     if report.index_error:
         console.print(f"[red]index     : not indexed ({escape(report.index_error)}); "
                       "the bundle is safe in storage — run `abhilekh reconcile` once the index is back[/]")

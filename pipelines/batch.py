@@ -69,8 +69,10 @@ class _InFlight:
     plan: steps.BundlePlan
     lock: BundleLock
     started: float
-    manifest: Manifest | None = None  # already stored before this run
+    manifest: Manifest | None = None  # already stored (and intact) before this run
     futures: list[Any] = field(default_factory=list)
+    stored_pages: list[PageText] = field(default_factory=list)  # the stored copy's pages
+    repaired: list[str] = field(default_factory=list)  # the stored copy was damaged: what was wrong
 
 
 SubmitOcr = Callable[[steps.PageJob], Any]  # returns something with .result()
@@ -231,10 +233,14 @@ def ingest_bundles(
 def _admit(request, plan, lock, started, settings, submit_ocr) -> _InFlight:
     store = open_store(settings)
     with timing.stage("admit.check_stored"):
-        manifest = with_retries(lambda: steps.already_stored(plan, store), f"checking {plan.bundle_id[:12]} in the store",
-                                settings.retry_attempts, settings.retry_backoff_seconds)
-    item = _InFlight(request, plan, lock, started, manifest)
-    if manifest is None:
+        found = with_retries(lambda: steps.stored_copy(plan, store, settings),
+                             f"checking {plan.bundle_id[:12]} in the store",
+                             settings.retry_attempts, settings.retry_backoff_seconds)
+    item = _InFlight(request, plan, lock, started, found.manifest, stored_pages=found.pages,
+                     repaired=found.damage)
+    if found.damage:
+        progress.emit("repair", bundle_id=plan.bundle_id, damage=found.damage)
+    if found.manifest is None:
         item.futures = [submit_ocr(job) for job in plan.jobs]
     return item
 
@@ -246,10 +252,7 @@ def _finish(item: _InFlight, settings: Settings, store_fn: StoreFn, index_fn: In
     finally:
         slots.ocr_done()  # the pool may take the next bundle's pages while this one is stored
     if item.manifest is not None:
-        manifest = item.manifest
-        store = open_store(settings)
-        pages = with_retries(lambda: steps.load_stored_pages(store, manifest), f"reading {plan.bundle_id[:12]}",
-                             settings.retry_attempts, settings.retry_backoff_seconds)
+        manifest, pages = item.manifest, item.stored_pages
         indexed, index_error = _index(index_fn, manifest, pages)
         steps.clean_work(settings, plan.bundle_id)
         progress.emit("skip", bundle_id=plan.bundle_id, pages=manifest.page_count)
@@ -271,7 +274,7 @@ def _finish(item: _InFlight, settings: Settings, store_fn: StoreFn, index_fn: In
     crashpoints.reached("done")
     with timing.stage("clean_work"):
         steps.clean_work(settings, plan.bundle_id)
-    return steps.report_for(plan, manifest, indexed, started, index_error=index_error)
+    return steps.report_for(plan, manifest, indexed, started, index_error=index_error, repaired=item.repaired)
 
 
 def _collect(item: _InFlight) -> tuple[list[PageText], list[Failure]]:

@@ -25,15 +25,22 @@ from pipelines.identity import bundle_id_for, file_sha256
 from pipelines.report import BundleReport, Failure, FlaggedPage
 from pipelines.retry import with_retries
 from search.base import SearchIndex
-from storage.base import IntegrityError, ObjectStore
+from storage.base import ChecksumMissing, IntegrityError, MissingObject, ObjectNotFound, ObjectStore, StorageError
 from storage.bundles import (
     Manifest,
     SourceFile,
+    bundle_object_keys,
+    catalog_entry_for,
+    catalog_key,
+    load_catalog_entry,
     load_manifest,
     load_page,
     manifest_key,
+    object_name,
+    page_bytes,
     page_key,
     pdf_key,
+    read_object,
     thumb_key,
 )
 from storage.local import atomic_write
@@ -188,7 +195,7 @@ def run_page(job: PageJob, settings: Settings) -> PageText:
     return page
 
 
-def put_verified(store: ObjectStore, key: str, data: bytes, content_type: str, settings: Settings) -> None:
+def put_verified(store: ObjectStore, key: str, data: bytes, content_type: str, settings: Settings) -> str:
     """Put, then read the object back and compare sha256s: only then is it durable.
 
     The stores record each object's sha256 and check it on every read; reading back
@@ -207,26 +214,33 @@ def put_verified(store: ObjectStore, key: str, data: bytes, content_type: str, s
 
     with_retries(attempt, f"storing {key}", settings.retry_attempts, settings.retry_backoff_seconds)
     crashpoints.reached("store")
+    return digest
 
 
 def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, store: ObjectStore) -> Manifest:
-    """Write pages, the searchable PDF and, last, the manifest; each read back and verified."""
+    """Write pages, the searchable PDF, the thumbnails, then the manifest (recording
+    every object's sha256) and last the bundle's entry in the bundle list (recording
+    the manifest's); each object read back and verified."""
     from ingest.ocr import tesseract_version
     from ingest.pdf import assemble
 
     pages = sorted(pages, key=lambda p: p.page)
     work = _work(settings, plan.bundle_id)
+    objects: dict[str, str] = {}
+
+    def put(key: str, data: bytes, content_type: str) -> None:
+        objects[object_name(plan.bundle_id, key)] = put_verified(store, key, data, content_type, settings)
+
     for page in pages:
-        raw = json.dumps(page.to_dict(), ensure_ascii=False).encode("utf-8")
-        put_verified(store, page_key(page.bundle_id, page.page), raw, "application/json", settings)
+        put(page_key(page.bundle_id, page.page), page_bytes(page), "application/json")
     if pages:
         with timing.stage("store.assemble_pdf"):
             pdf = assemble([(work / f"{p.page}.pdf").read_bytes() for p in pages], title=plan.metadata.title)
-        put_verified(store, pdf_key(plan.bundle_id), pdf, "application/pdf", settings)
+        put(pdf_key(plan.bundle_id), pdf, "application/pdf")
     for page in pages:  # a work dir from before thumbnails has none; the web renders those
         thumb = work / f"{page.page}.jpg"
         if thumb.exists():
-            put_verified(store, thumb_key(plan.bundle_id, page.page), thumb.read_bytes(), "image/jpeg", settings)
+            put(thumb_key(plan.bundle_id, page.page), thumb.read_bytes(), "image/jpeg")
     manifest = Manifest(
         bundle_id=plan.bundle_id,
         metadata=plan.metadata,
@@ -241,9 +255,18 @@ def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, st
         },
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         errors=plan.failures + unread_page_errors(pages, settings),
+        objects=objects,
     )
-    put_verified(store, manifest_key(manifest.bundle_id), manifest.to_json(), "application/json", settings)
+    raw = manifest.to_json()
+    put_verified(store, manifest_key(manifest.bundle_id), raw, "application/json", settings)
+    list_bundle(store, manifest, raw, settings)
     return manifest
+
+
+def list_bundle(store: ObjectStore, manifest: Manifest, raw: bytes, settings: Settings) -> None:
+    """Put the bundle's entry in the bundle list (the manifest's sha256, metadata, sources)."""
+    entry = catalog_entry_for(manifest, raw)
+    put_verified(store, catalog_key(manifest.bundle_id), entry.to_json(), "application/json", settings)
 
 
 def unread_page_errors(pages: list[PageText], settings: Settings) -> list[dict[str, str]]:
@@ -274,7 +297,63 @@ def documents_for(manifest: Manifest, pages: list[PageText]) -> list[SearchDocum
 
 
 def load_stored_pages(store: ObjectStore, manifest: Manifest) -> list[PageText]:
-    return [load_page(store, manifest.bundle_id, n) for n in range(1, manifest.page_count + 1)]
+    """Every page, each checked against the sha256 its manifest recorded; the first
+    damaged one raises."""
+    return [load_page(store, manifest.bundle_id, n, manifest.expected_sha256(page_key(manifest.bundle_id, n)))
+            for n in range(1, manifest.page_count + 1)]
+
+
+@dataclass
+class Damage:
+    """One damaged object of a stored bundle, found while reading it."""
+
+    bundle_id: str
+    what: str  # the object's key
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"bundle_id": self.bundle_id, "what": self.what, "reason": self.reason}
+
+
+def load_pages_isolated(store: ObjectStore, manifest: Manifest) -> tuple[list[PageText], list[Damage]]:
+    """Every page that reads back intact, and one Damage per page that does not.
+
+    Transient store errors (the server unreachable) still raise: they are not damage,
+    and the caller's retry or a later run deals with them."""
+    pages: list[PageText] = []
+    damaged: list[Damage] = []
+    for n in range(1, manifest.page_count + 1):
+        key = page_key(manifest.bundle_id, n)
+        try:
+            pages.append(load_page(store, manifest.bundle_id, n, manifest.expected_sha256(key)))
+        except StorageError as exc:
+            if exc.transient:
+                raise
+            damaged.append(Damage(manifest.bundle_id, key, damage_reason(exc)))
+    return pages, damaged
+
+
+def damage_reason(exc: BaseException) -> str:
+    """What is wrong with an object, in words, and what to run about it."""
+    if isinstance(exc, ObjectNotFound | MissingObject):
+        kind = "missing"
+    elif isinstance(exc, ChecksumMissing):
+        kind = "no recorded checksum"
+    else:
+        kind = "fails its checksum or does not read"
+    return f"{kind}: {exc}; `abhilekh verify --repair` rebuilds what can be rebuilt"
+
+
+def stored_copy_damage(store: ObjectStore, manifest: Manifest) -> tuple[list[PageText], list[Damage]]:
+    """For an ingest of a bundle already stored: its pages, and what of it is damaged
+    (unreadable pages; a PDF or thumbnail its manifest lists that is gone)."""
+    pages, damaged = load_pages_isolated(store, manifest)
+    for key in bundle_object_keys(manifest):
+        if key.startswith(f"bundles/{manifest.bundle_id}/pages/"):
+            continue
+        if not store.exists(key):
+            damaged.append(Damage(manifest.bundle_id, key, "missing"))
+    return pages, damaged
 
 
 def index_bundle(manifest: Manifest, pages: list[PageText], index: SearchIndex, settings: Settings | None = None) -> int:
@@ -312,6 +391,46 @@ def already_stored(plan: BundlePlan, store: ObjectStore) -> Manifest | None:
     return load_manifest(store, plan.bundle_id)
 
 
+@dataclass
+class StoredCopy:
+    """What an ingest finds of its bundle in the store before it OCRs anything."""
+
+    manifest: Manifest | None  # None: not stored, or stored but damaged (made again)
+    pages: list[PageText] = field(default_factory=list)  # its intact pages, when stored
+    damage: list[str] = field(default_factory=list)  # what was wrong with a damaged copy
+
+
+def stored_copy(plan: BundlePlan, store: ObjectStore, settings: Settings) -> StoredCopy:
+    """Is the bundle stored, and intact? A damaged copy (a manifest that does not read,
+    a page, PDF or thumbnail gone or failing its checksum) is made again by this ingest
+    from the sources in hand: its objects are overwritten, its manifest replaced.
+
+    A manifest not yet in the bundle list (an ingest killed between the two writes) is
+    listed now, once every object it records reads back with its recorded sha256."""
+    try:
+        manifest = load_manifest(store, plan.bundle_id, require_listed=False)
+    except StorageError as exc:
+        if exc.transient:
+            raise
+        return StoredCopy(None, damage=[str(exc)])
+    if manifest is None:
+        return StoredCopy(None)
+    pages, damaged = stored_copy_damage(store, manifest)
+    if damaged:
+        return StoredCopy(None, damage=[f"{d.what}: {d.reason}" for d in damaged])
+    if manifest.objects and load_catalog_entry(store, plan.bundle_id) is None:
+        try:
+            for key in bundle_object_keys(manifest):
+                if not key.startswith(f"bundles/{plan.bundle_id}/pages/"):
+                    read_object(store, key, manifest.expected_sha256(key))
+        except StorageError as exc:
+            if exc.transient:
+                raise
+            return StoredCopy(None, damage=[str(exc)])
+        list_bundle(store, manifest, store.get(manifest_key(plan.bundle_id)), settings)
+    return StoredCopy(manifest, pages)
+
+
 def report_for(
     plan: BundlePlan,
     manifest: Manifest | None,
@@ -320,6 +439,7 @@ def report_for(
     page_failures: list[Failure] | None = None,
     already_done: bool = False,
     index_error: str | None = None,
+    repaired: list[str] | None = None,
 ) -> BundleReport:
     failures = list(plan.failures)
     if manifest is not None:  # pages stored as image only are failures the operator must see
@@ -353,6 +473,7 @@ def report_for(
         confidence=confidence,
         flagged=flagged,
         metadata=plan.metadata.to_dict(),
+        repaired=list(repaired or []),
     )
 
 

@@ -36,6 +36,7 @@ of every match would order them.
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -64,6 +65,7 @@ __all__ = ["SCHEMA_VERSION", "SqliteIndex", "fts_expression"]
 SCHEMA_VERSION = 2
 TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* N* Co Mn Mc'"
 CACHE_KIB = -65536  # page cache per connection: 64 MiB (PRAGMA cache_size)
+REBUILD_BATCH = 5000  # pages per transaction while a rebuild fills its new file
 MMAP_BYTES = 1 << 30  # reads through mmap, up to 1 GiB of the file (PRAGMA mmap_size)
 
 _SCHEMA = f"""
@@ -410,9 +412,59 @@ class SqliteIndex(SearchCore):
         return {b: int(n) for b, n in rows}
 
     def rebuild(self, docs: Iterable[SearchDocument]) -> int:
-        """Empty the index, then index `docs` (searches meanwhile see fewer pages)."""
-        self.clear()
-        return self.index(docs)
+        """Replace every page by `docs`: built in a new file beside this one, then
+        switched in by one transaction. Searches answer from the old pages until the
+        switch; a rebuild that fails (the documents stop coming, the disk fills) leaves
+        the index exactly as it was. Returns the number of distinct pages afterwards.
+
+        The switch copies the finished tables into this file rather than renaming the
+        file over it: other processes (web workers) hold this file open, and a renamed
+        database would leave them reading the old one (or its WAL beside the new).
+        """
+        beside = Path(f"{self.path}.rebuild") if not self._memory else None
+        with tempfile.TemporaryDirectory(prefix="abhilekh-rebuild-") as tmp:
+            target = beside or Path(tmp) / "rebuild.sqlite3"
+            _remove_database(target)
+            fresh = SqliteIndex(target)
+            try:
+                batch: list[SearchDocument] = []
+                for doc in docs:
+                    batch.append(doc)
+                    if len(batch) >= REBUILD_BATCH:
+                        fresh.index(batch)
+                        batch = []
+                fresh.index(batch)
+                fresh._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                fresh.close()
+            try:
+                return self._switch_to(target)
+            finally:
+                _remove_database(target)
+
+    def _switch_to(self, built: Path) -> int:
+        """Make this index hold exactly the pages of the index file BUILT, atomically."""
+        with self._lock:
+            try:
+                self._db.execute("ATTACH DATABASE ? AS fresh", (str(built),))
+            except sqlite3.Error as exc:
+                raise SearchError(f"cannot open the rebuilt index {built}: {exc}") from exc
+            try:
+                with self._transaction() as db:
+                    for name in ("pages_fts", "page_text", "pages", "vocab", "facet_combo", "page_facet"):
+                        db.execute(f"DELETE FROM main.{name}")
+                    db.execute("INSERT INTO main.pages SELECT * FROM fresh.pages")
+                    db.execute("INSERT INTO main.page_text SELECT * FROM fresh.page_text")
+                    db.execute(
+                        "INSERT INTO main.pages_fts (rowid, folded, translit)"
+                        " SELECT rowid, folded, translit FROM fresh.pages_fts"
+                    )
+                    db.execute("INSERT INTO main.vocab SELECT * FROM fresh.vocab")
+                    db.execute("INSERT INTO main.facet_combo SELECT * FROM fresh.facet_combo")
+                    db.execute("INSERT INTO main.page_facet SELECT * FROM fresh.page_facet")
+                    return int(db.execute("SELECT count(*) FROM main.pages").fetchone()[0])
+            finally:
+                self._db.execute("DETACH DATABASE fresh")
 
     def check(self) -> None:
         """Raise SearchError when the file cannot be read."""
@@ -451,6 +503,11 @@ class SqliteIndex(SearchCore):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _filter_sql(scope: Scope) -> tuple[str, list[Any]]:
