@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     # flagged for review, so one unreadable page cannot hold back its whole bundle.
     ocr_page_attempts: int = Field(default=2, ge=1)
     pdf_dpi: int = 300
+    pdf_render_timeout: float = 300.0  # seconds for one PDF page to render; slower pages are quarantined
     # Calibrated on bench/ocr_bench.py: well-read pages score 84-93, the one page with
     # CER > 0.10 scored 61; 75 flags exactly it (thin evidence: recheck on more pages).
     review_confidence: float = 75.0
@@ -46,6 +47,9 @@ class Settings(BaseSettings):
     max_file_mb: float = 500.0
     max_image_pixels: int = 120_000_000
     max_pdf_pages: int = 2000
+    # A zip may unpack to at most this many times its own size (and never past the disk
+    # actually free): real scans deflate a few times at most, bombs a thousand.
+    zip_max_ratio: float = 200.0
 
     # Backends: unset means the embedded ones under `home`.
     es_url: str | None = None

@@ -92,9 +92,13 @@ def print_report(report: BundleReport, console: Console) -> None:
         console.print(f"[red]failures  : {len(report.failures)}[/]")
         for failure in report.failures:
             console.print(f"  [red]✗[/] {escape(failure['file'])}: {escape(failure['reason'])}")
-        console.print(f"  rejected files were copied to {settings.quarantine_dir / report.bundle_id}")
+        quarantined = settings.quarantine_dir / report.bundle_id if report.bundle_id else None
+        if quarantined is not None and quarantined.is_dir() and any(quarantined.iterdir()):
+            console.print(f"  rejected files (or, for what could not be copied, their reasons) are in {quarantined}")
         if not report.stored:
-            console.print("  nothing was stored; fix the cause and run the same command again — finished pages are kept")
+            kept = report.bundle_id and (settings.work_dir / report.bundle_id).is_dir()
+            console.print("  nothing was stored; fix the cause and run the same command again"
+                          + (" — finished pages are kept" if kept else ""))
     console.print("[green]done[/]" if report.ok else "[red]finished with problems (exit code 1)[/]")
 
 

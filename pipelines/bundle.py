@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from abhilekh import __version__
+from abhilekh.errors import AbhilekhError
 from abhilekh.records import BundleMetadata, PageText, SearchDocument
 from abhilekh.settings import Settings
 from pipelines import crashpoints, progress, timing
@@ -66,6 +70,9 @@ class PageJob:
     source: str  # absolute path of the source file
     source_name: str  # the name operators know it by (relative to the bundle)
     source_page: int  # 1-based page within the source file
+    # the source as planning found it: OCR checks the file is still exactly this
+    source_bytes: int = -1
+    source_mtime_ns: int = -1
 
 
 @dataclass
@@ -76,26 +83,86 @@ class BundlePlan:
     sources: list[SourceFile]
     jobs: list[PageJob]
     failures: list[Failure] = field(default_factory=list)
+    unpacked: str | None = None  # our own copy of a zip's members, removed when the bundle is done
+    files: dict[str, str] = field(default_factory=dict)  # source name -> absolute path
+
+
+class SourceChanged(AbhilekhError):
+    """A source file changed between planning and storing (still being copied, appended
+    to, or replaced): the pages read so far may mix old and new bytes, so nothing of the
+    bundle is stored. Not transient: the same plan can never succeed; a new ingest, once
+    the copy is final, plans the file as it then is."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.file, self.reason = name, reason
+        super().__init__(f"{name}: {reason}")
+
+
+class StillBeingWritten(AbhilekhError):
+    """A source grew or changed while planning read it: the bundle is refused whole."""
+
+    transient = True  # it will be complete in a while
+
+
+@dataclass(frozen=True)
+class Pin:
+    """What a source file was when planning hashed it."""
+
+    size: int
+    mtime_ns: int
+
+
+def _pin(file: Path) -> Pin:
+    st = file.stat()
+    return Pin(st.st_size, st.st_mtime_ns)
 
 
 def plan_bundle(path: Path, metadata: BundleMetadata, settings: Settings) -> BundlePlan:
     """List and validate the sources, number the pages, derive the bundle id.
 
     Bad files do not stop the plan: each becomes a failure naming the file and the
-    reason, is copied to quarantine, and the rest of the bundle goes on.
+    reason, is copied to quarantine (entries that are no file we may read, like links
+    leaving the bundle or named pipes, only get their reason there), and the rest of
+    the bundle goes on. Every source is pinned as it is hashed (size, modification
+    time, sha256): a file that changes while it is hashed refuses the bundle as "still
+    being written", and OCR checks each file against its pin.
+
+    Raises BadInput for a bundle with nothing in it, or a zip refused whole (its copy
+    is then in quarantine), StillBeingWritten for a bundle still being copied.
     """
-    from ingest.load import BadInput, list_sources, validate
+    from ingest.load import BadInput, find_sources, validate
 
     path = Path(path).resolve()
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
-    unpack_dir = settings.work_dir / "unpacked" / (file_sha256(path) if path.is_file() else "dir")
-    files = [f for f in list_sources(path, unpack_dir) if f.name.casefold() not in CONTROL_FILES]
-    base = path if path.is_dir() else (unpack_dir if path.suffix.lower() == ".zip" else path.parent)
+    is_zip = path.is_file() and path.suffix.lower() == ".zip"
+    unpack_dir = _unpack_dir(settings, path) if is_zip else settings.work_dir / "unpacked" / "dir"
+    before = _pin(path) if path.is_file() else None
+    try:
+        listing = find_sources(path, unpack_dir, settings)
+    except BadInput as exc:
+        shutil.rmtree(unpack_dir, ignore_errors=True)
+        if is_zip:
+            exc.reason += f"; the archive was copied to {quarantine_whole(path, exc.reason, settings)}"
+            exc.args = (f"{exc.file}: {exc.reason}",)
+        raise
+    if before is not None and _pin(path) != before:
+        shutil.rmtree(unpack_dir, ignore_errors=True)
+        raise StillBeingWritten(f"{path.name}: still being written (it changed while it was read); run again once "
+                                "the copy has finished")
+    files = [f for f in listing.files if f.name.casefold() not in CONTROL_FILES]
+    base = listing.root
+    if not files and not listing.refused:
+        if is_zip:
+            shutil.rmtree(unpack_dir, ignore_errors=True)
+        what = "zip archive" if is_zip else "folder"
+        controls = [f.name for f in listing.files]
+        raise BadInput(path, f"the bundle is empty: the {what} holds no scans"
+                       + (f" (only {', '.join(controls)})" if controls else "") + "; put the page scans in it")
 
-    def check(file: Path) -> tuple[SourceFile, int, str | None]:
+    def check(file: Path) -> tuple[SourceFile, int, str | None, Pin]:
         name = _relative_name(file, base)
-        size = file.stat().st_size
+        pin = _pin(file)
         with timing.stage("plan.hash"):
             sha = file_sha256(file)
         try:
@@ -104,44 +171,167 @@ def plan_bundle(path: Path, metadata: BundleMetadata, settings: Settings) -> Bun
             if n < 1:
                 raise BadInput(name, "contains no pages")
         except BadInput as exc:
-            return SourceFile(name=name, sha256=sha, bytes=size, error=exc.reason), 0, exc.reason
-        return SourceFile(name=name, sha256=sha, bytes=size, pages=n), n, None
+            return SourceFile(name=name, sha256=sha, bytes=pin.size, error=exc.reason,
+                              mtime_ns=pin.mtime_ns), 0, exc.reason, pin
+        return SourceFile(name=name, sha256=sha, bytes=pin.size, pages=n, mtime_ns=pin.mtime_ns), n, None, pin
 
     # One file per core at once: decoding and hashing release the GIL, and the first
     # bundle's plan is time in which no Tesseract can start (nothing is numbered yet).
-    with ThreadPoolExecutor(max_workers=max(1, min(settings.ocr_jobs, len(files)))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(settings.ocr_jobs, len(files) or 1))) as pool:
         checked = list(pool.map(check, files))
+    growing = [(c[0].name, c[3], _pin_or_none(f)) for f, c in zip(files, checked) if _pin_or_none(f) != c[3]]
+    if growing:
+        if is_zip:
+            shutil.rmtree(unpack_dir, ignore_errors=True)
+        name, was, now = growing[0]
+        change = (f"grew from {was.size} to {now.size} bytes" if now and now.size != was.size
+                  else "was modified" if now else "disappeared")
+        raise StillBeingWritten(f"{name}: still being written ({change} while it was read); run again once the "
+                                "copy has finished" + (f" ({len(growing)} file(s) changing)" if len(growing) > 1 else ""))
     sources = [c[0] for c in checked]
-    counts = [c[1] for c in checked]
     bad = [(file, c[2]) for file, c in zip(files, checked) if c[2] is not None]
 
     bundle_id = bundle_id_for(s.sha256 for s in sources)
     jobs: list[PageJob] = []
-    for file, source, n in zip(files, sources, counts):
+    for file, (source, n, _err, pin) in zip(files, checked):
         for k in range(1, n + 1):
-            jobs.append(PageJob(bundle_id, len(jobs) + 1, str(file), source.name, k))
+            jobs.append(PageJob(bundle_id, len(jobs) + 1, str(file), source.name, k, pin.size, pin.mtime_ns))
     failures = [{"file": s.name, "reason": s.error} for s in sources if s.error]
+    failures += [{"file": name, "reason": reason} for name, reason in listing.refused]
     for file, reason in bad:
-        quarantine(file, _relative_name(file, base), reason, bundle_id, settings)
-    return BundlePlan(bundle_id, str(path), metadata, sources, jobs, failures)
+        quarantine(file, _relative_name(file, base), reason, bundle_id, settings, move=is_zip)
+    for name, reason in listing.refused:  # nothing we may read: the reason alone
+        note_refusal(name, reason, bundle_id, settings)
+    return BundlePlan(bundle_id, str(path), metadata, sources, jobs, failures,
+                      unpacked=str(unpack_dir) if is_zip else None,
+                      files={s.name: str(f) for f, s in zip(files, sources)})
 
 
-def quarantine(file: Path, name: str, reason: str, bundle_id: str, settings: Settings) -> Path:
-    """Copy a rejected file aside with its reason; the operator's original stays put."""
+def _pin_or_none(file: Path) -> Pin | None:
+    try:
+        return _pin(file)
+    except OSError:
+        return None
+
+
+def _unpack_dir(settings: Settings, archive: Path) -> Path:
+    """A folder of our own for one plan's copy of a zip: two ingests of the same zip at
+    once (the second waits on the bundle lock) must not unpack over each other. Copies
+    left by processes that died (kill -9) are removed here."""
+    root = settings.work_dir / "unpacked"
+    if root.is_dir():
+        for old in root.iterdir():
+            pid = old.name.rsplit("-", 2)[-2] if old.name.count("-") >= 2 else ""
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(old, ignore_errors=True)
+    return root / f"{file_sha256(archive)[:16]}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def discard_unpacked(plan: BundlePlan) -> None:
+    """Remove this plan's copy of a zip's members (the zip itself is untouched)."""
+    if plan.unpacked:
+        shutil.rmtree(plan.unpacked, ignore_errors=True)
+
+
+def quarantine(file: Path, name: str, reason: str, bundle_id: str, settings: Settings, move: bool = False) -> Path:
+    """Put a rejected file aside with its reason: a copy (the operator's original stays
+    put), or, for our own unpacked copy of a zip member, the file itself (no second copy
+    of what may be a huge file)."""
     target = settings.quarantine_dir / bundle_id / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(file, target)
+    if move:
+        shutil.move(str(file), target)
+    else:
+        shutil.copy2(file, target)
     target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
     return target
+
+
+def note_refusal(name: str, reason: str, bundle_id: str, settings: Settings) -> Path:
+    """The reason an entry was refused unread, where its copy would have gone."""
+    target = settings.quarantine_dir / bundle_id / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    reason_file = target.with_name(target.name + ".reason.txt")
+    reason_file.write_text(f"{reason}\n(not copied: there is no file to copy, or it may not be read)\n",
+                           encoding="utf-8")
+    return reason_file
+
+
+def quarantine_whole(archive: Path, reason: str, settings: Settings) -> Path:
+    """A zip refused whole, copied aside with its reason (unless it is over the size
+    limit: then only the reason, the original stays where it is)."""
+    folder = settings.quarantine_dir / f"zip-{file_sha256(archive)[:16]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / archive.name
+    if archive.stat().st_size <= settings.max_file_mb * 1024**2:
+        shutil.copy2(archive, target)
+    else:
+        reason += f"\n(not copied: over ABHILEKH_MAX_FILE_MB; the original is {archive})"
+    target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+    return folder
+
+
+def check_unchanged(plan: BundlePlan) -> None:
+    """Every source with pages is still the file planning hashed (same sha256), or
+    SourceChanged: a bundle is stored only from the bytes its id was made of."""
+    for source in plan.sources:
+        if source.error or not source.pages:
+            continue
+        path = Path(plan.files.get(source.name, ""))
+        try:
+            sha = file_sha256(path)
+        except OSError as exc:
+            raise SourceChanged(source.name, f"disappeared while it was being ingested ({exc.strerror or exc})") from None
+        if sha != source.sha256:
+            raise SourceChanged(source.name, "changed while it was being ingested (its sha256 is not the one "
+                                "planning took): nothing of the bundle was stored; run the ingest again once the "
+                                "file is final")
+
+
+def _check_pin(job: PageJob) -> None:
+    if job.source_bytes < 0:
+        return
+    now = _pin_or_none(Path(job.source))
+    if now is None:
+        raise SourceChanged(job.source_name, "disappeared while it was being ingested; put it back and run again")
+    if now != Pin(job.source_bytes, job.source_mtime_ns):
+        change = f"grew from {job.source_bytes} to {now.size} bytes" if now.size != job.source_bytes else \
+            "was modified"
+        raise SourceChanged(job.source_name, f"changed while it was being ingested ({change}): nothing of the "
+                            "bundle was stored; run the ingest again once the file is final")
 
 
 def _work(settings: Settings, bundle_id: str) -> Path:
     return settings.work_dir / bundle_id
 
 
+# How a page that could not be read or processed is named in PageText.ocr_error; the
+# report's wording (unread_page_errors) follows from which it is.
+PROCESSING_FAILED = "processing failed"
+NOT_DECODED = "cannot be decoded"
+
+
 def run_page(job: PageJob, settings: Settings) -> PageText:
-    """OCR one page into the work directory, or reuse what a previous run left there."""
-    from ingest.load import read_page
+    """OCR one page into the work directory, or reuse what a previous run left there.
+
+    The page always comes out, whatever it is like: OCR that fails every attempt, or
+    any other failure of the page's processing (an OpenCV assertion on a 1 x 20000
+    image, a bug), gives the page as its image only, flagged; a page whose image cannot
+    even be decoded gives a placeholder page and its file goes to quarantine. Only a
+    source that changed since planning (SourceChanged) stops the page: its bundle must
+    not be stored from mixed bytes.
+    """
+    from ingest.load import BadInput, read_page
     from ingest.ocr import OcrError
     from ingest.process import image_only_page, process_page
 
@@ -152,22 +342,45 @@ def run_page(job: PageJob, settings: Settings) -> PageText:
         progress.emit("page", bundle_id=job.bundle_id, page=job.page, resumed=True)
         return page
 
-    with timing.stage("ocr.read"):
-        source_page = read_page(Path(job.source), job.source_page, settings)
+    _check_pin(job)
     ocr_error: str | None = None
-    for attempt in range(1, settings.ocr_page_attempts + 1):
-        try:
-            with timing.stage("ocr.process"):
-                result = process_page(source_page.image, source_page.dpi, settings)
-            ocr_error = None
-            break
-        except OcrError as exc:  # a timeout may be a busy machine: try again first
-            ocr_error = f"{type(exc).__name__}: {exc}"
-            progress.emit("page_retry", bundle_id=job.bundle_id, page=job.page, attempt=attempt, reason=ocr_error)
-    if ocr_error is not None:
-        # Keep the scan and flag the page rather than hold back the bundle (and every
-        # other page in it) until an operator acts; the report names it.
-        result = image_only_page(source_page.image, source_page.dpi)
+    try:
+        with timing.stage("ocr.read"):
+            source_page = read_page(Path(job.source), job.source_page, settings)
+    except BadInput as exc:
+        _check_pin(job)  # a file that changed is that, not undecodable
+        reason = f"page {job.source_page} {NOT_DECODED} ({exc.reason})"
+        where = quarantine(Path(job.source), job.source_name, exc.reason, job.bundle_id, settings)
+        ocr_error = f"{NOT_DECODED}: {exc.reason}; the file is in quarantine ({where.parent})"
+        progress.emit("page_failed", bundle_id=job.bundle_id, page=job.page, reason=reason)
+        result = image_only_page(placeholder_image(job), 300)
+    else:
+        for attempt in range(1, settings.ocr_page_attempts + 1):
+            try:
+                with timing.stage("ocr.process"):
+                    result = process_page(source_page.image, source_page.dpi, settings)
+                ocr_error = None
+                break
+            except OcrError as exc:  # a timeout may be a busy machine: try again first
+                ocr_error = f"{type(exc).__name__}: {exc}"
+                progress.emit("page_retry", bundle_id=job.bundle_id, page=job.page, attempt=attempt,
+                              reason=ocr_error)
+            except Exception as exc:  # noqa: BLE001 - any failure of one page's processing gives its image-only page
+                # Not retried: an odd image fails the same way every time.
+                ocr_error = f"{PROCESSING_FAILED} ({type(exc).__name__}: {str(exc).strip()[:300]})"
+                progress.emit("page_failed", bundle_id=job.bundle_id, page=job.page, reason=ocr_error)
+                break
+        if ocr_error is not None:
+            # Keep the scan and flag the page rather than hold back the bundle (and every
+            # other page in it) until an operator acts; the report names it.
+            try:
+                result = image_only_page(source_page.image, source_page.dpi)
+            except Exception as exc:  # noqa: BLE001 - not even the picture: a placeholder, the file to quarantine
+                where = quarantine(Path(job.source), job.source_name, f"{ocr_error}; {exc}", job.bundle_id, settings)
+                ocr_error += f"; not even its image could be kept ({type(exc).__name__}), the file is in quarantine "
+                ocr_error += f"({where.parent})"
+                result = image_only_page(placeholder_image(job), 300)
+    _check_pin(job)  # the bytes read must be the bytes planned
     page = PageText(
         bundle_id=job.bundle_id,
         page=job.page,
@@ -192,6 +405,20 @@ def run_page(job: PageJob, settings: Settings) -> PageText:
     atomic_write(text_path, json.dumps(page.to_dict(), ensure_ascii=False).encode("utf-8"))
     crashpoints.reached("ocr")
     progress.emit("page", bundle_id=job.bundle_id, page=job.page, resumed=False)
+    return page
+
+
+def placeholder_image(job: PageJob) -> np.ndarray:
+    """A white A4 page at 300 dpi saying which page could not be read, where it stands
+    in the access copy (page numbers stay the scans' order)."""
+    import cv2
+
+    page = np.full((3508, 2480), 255, np.uint8)
+    lines = [f"Page {job.page} could not be read.", f"Source: {job.source_name[-60:]} (page {job.source_page})",
+             "The file is in quarantine; see the ingest report."]
+    for i, line in enumerate(lines):
+        cv2.putText(page, line.encode("ascii", "replace").decode(), (150, 400 + 110 * i),
+                    cv2.FONT_HERSHEY_SIMPLEX, 2.2, 0, 4, cv2.LINE_AA)
     return page
 
 
@@ -270,16 +497,22 @@ def list_bundle(store: ObjectStore, manifest: Manifest, raw: bytes, settings: Se
 
 
 def unread_page_errors(pages: list[PageText], settings: Settings) -> list[dict[str, str]]:
-    """One {"file", "reason"} per page stored as image only, saying what to do next."""
-    return [
-        {
-            "file": f"{p.source} (page {p.source_page})",
-            "reason": (f"OCR failed {settings.ocr_page_attempts} times ({p.ocr_error}); stored as image-only "
-                       f"page {p.page} with no searchable text, flagged for review: key its entries in or rescan it"),
-        }
-        for p in pages
-        if p.ocr_error
-    ]
+    """One {"file", "reason"} per page stored without its text, saying what to do next."""
+    out = []
+    for p in pages:
+        if not p.ocr_error:
+            continue
+        if p.ocr_error.startswith(NOT_DECODED):
+            reason = (f"its image {p.ocr_error}; stored as placeholder page {p.page} (no image, no text), "
+                      "flagged for review: rescan the page")
+        elif p.ocr_error.startswith(PROCESSING_FAILED):
+            reason = (f"{p.ocr_error}; stored as image-only page {p.page} with no searchable text, flagged for "
+                      "review: key its entries in or rescan it")
+        else:
+            reason = (f"OCR failed {settings.ocr_page_attempts} times ({p.ocr_error}); stored as image-only "
+                      f"page {p.page} with no searchable text, flagged for review: key its entries in or rescan it")
+        out.append({"file": f"{p.source} (page {p.source_page})", "reason": reason})
+    return out
 
 
 def documents_for(manifest: Manifest, pages: list[PageText]) -> list[SearchDocument]:
