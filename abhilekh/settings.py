@@ -69,8 +69,12 @@ class Settings(BaseSettings):
     secret_key: str | None = None  # signs cookies; unset: made once in <home>/secret_key
     session_hours: float = 12.0  # a session ends this long after log-in
     cookie_secure: bool | None = None  # None: Secure unless host is loopback
-    login_max_failures: int = 5  # failed log-ins per user + address ...
-    login_window_minutes: float = 15.0  # ... within this window, then 429
+    login_max_failures: int = 5  # wrong passwords per user + client before back-off starts
+    login_backoff_seconds: float = 30.0  # the first wait after them; doubles with each further failure
+    login_window_minutes: float = 15.0  # the longest wait, and how long failures are remembered
+    # Addresses or networks (comma-separated, e.g. "127.0.0.1, 10.0.0.0/8") of the HTTPS
+    # proxies in front of `serve`: only their X-Forwarded-For names the client.
+    trusted_proxies: str = ""
 
     # Batches, the nightly inbox, crash safety (pipelines/, docs/scheduling.md)
     batch_bundles: int = 2  # bundles in flight at once; they share the OCR pool

@@ -134,12 +134,24 @@ def users_passwd(
     console.print(f"password of {escape(name)} changed")
 
 
+@users_app.command("role")
+def users_role(
+    name: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Argument(help="officer, operator or admin.")],
+) -> None:
+    """Change a user's role. The last active admin cannot be demoted: make another admin first."""
+    user = _user_op(lambda s: s.set_role(name, role))
+    _audit_cli("admin", user.name, f"role {user.role}")
+    console.print(f"{escape(user.name)} is now {user.role}")
+
+
 @users_app.command("disable")
 def users_disable(
     name: Annotated[str, typer.Argument()],
     enable: Annotated[bool, typer.Option("--enable", help="Enable again instead.")] = False,
 ) -> None:
-    """Disable a user (ends their sessions at once), or --enable again."""
+    """Disable a user (ends their sessions at once), or --enable again. The last active
+    admin cannot be disabled."""
     _user_op(lambda s: s.set_disabled(name, not enable))
     _audit_cli("admin", name.lower(), "enable" if enable else "disable")
     console.print(f"{escape(name)} {'enabled' if enable else 'disabled'}")

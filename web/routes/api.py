@@ -15,11 +15,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from abhilekh.records import SearchFilters
 from access.auth import SESSION_COOKIE
 from search.base import SearchError
-from web.errors import BAD_LOGIN, THROTTLED
+from web.errors import BAD_LOGIN
 from web.models import HealthOut, HitOut, LoginIn, SearchOut, UserOut
 from web.query import MAX_LIMIT, MAX_OFFSET, MAX_QUERY, PAGE_SIZE, pdf_url, text_param, thumb_url, year_param
 from web.query import Query as SearchQuery
-from web.routes.login import check_login
+from web.routes.login import check_login, throttled_message
 from web.runtime import IndexThreads
 from web.scope import audit_search, run_search, store_of
 from web.session import (
@@ -30,6 +30,7 @@ from web.session import (
     require_user,
     session_cookie,
     session_token,
+    set_device_cookie,
     set_session_cookie,
 )
 
@@ -40,15 +41,17 @@ health_router = APIRouter()
 
 @auth_router.post("/login", response_model=UserOut, summary="Log in; sets the session cookie",
                   responses={401: {"description": "wrong name or password"},
-                             429: {"description": "too many failures; wait 15 minutes"}})
+                             429: {"description": "too many failures from this client; wait Retry-After seconds"}})
 def api_login(request: Request, body: LoginIn) -> Response:
-    user, status = check_login(request, body.username, body.password)
+    user, status, wait = check_login(request, body.username, body.password)
     if user is None:
-        text = THROTTLED if status == 429 else BAD_LOGIN
-        return JSONResponse({"detail": f"{text[0]} / {text[1]}"}, status)
+        text = throttled_message(wait) if status == 429 else BAD_LOGIN
+        return JSONResponse({"detail": f"{text[0]} / {text[1]}"}, status,
+                            headers={"Retry-After": str(wait)} if wait else None)
     token = request.app.state.users.new_session(user.name, request.app.state.settings.session_hours)
     response = JSONResponse(UserOut(name=user.name, role=user.role, stations=list(user.stations)).model_dump())
     set_session_cookie(request, response, token)
+    set_device_cookie(request, response)
     return response
 
 
