@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     login_max_failures: int = 5  # wrong passwords per user + client before back-off starts
     login_backoff_seconds: float = 30.0  # the first wait after them; doubles with each further failure
     login_window_minutes: float = 15.0  # the longest wait, and how long failures are remembered
+    # The audit chain's key (access/audit.py): ABHILEKH_AUDIT_KEY, else the file
+    # ABHILEKH_AUDIT_KEY_FILE (default <home>/audit.key, made once). Keep it where those
+    # who can write audit.sqlite3 cannot read it.
+    audit_key: str | None = None
+    audit_key_file: Path | None = None
+    audit_anchor_every: int = Field(default=100, ge=1)  # rows between anchors of the chain head in the store
     # Addresses or networks (comma-separated, e.g. "127.0.0.1, 10.0.0.0/8") of the HTTPS
     # proxies in front of `serve`: only their X-Forwarded-For names the client.
     trusted_proxies: str = ""

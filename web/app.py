@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from access.audit import AuditLog
+from access.audit import AuditLog, key_for
 from access.auth import Signer, cookie_secure, load_secret
 from access.throttle import LoginThrottle
 from access.users import UserStore
@@ -78,7 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
             backoff_seconds=settings.login_backoff_seconds,
             max_backoff_seconds=settings.login_window_minutes * 60,
         )
-        app.state.audit = AuditLog(settings.audit_path)
+        app.state.audit = AuditLog.for_settings(settings, anchors=app.state.store)
         try:
             yield
         finally:
@@ -167,7 +167,8 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None,
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
-    # Make the secret key file now, once, rather than racing in N fresh workers.
+    # Make the secret and audit key files now, once, rather than racing in N fresh workers.
     load_secret(settings)
+    key_for(settings)
     os.environ[_SETTINGS_ENV] = settings.model_dump_json()
     uvicorn.run("web.app:app_from_environment", factory=True, workers=workers, **options)
