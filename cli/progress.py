@@ -27,6 +27,7 @@ from rich.text import Text
 from abhilekh.settings import get_settings
 from pipelines import progress as events
 from pipelines.batch import BundleRequest
+from pipelines.prefect_server import temporary_api
 from pipelines.report import BundleReport, as_reports
 
 
@@ -46,6 +47,11 @@ def _progress_bar(console: Console) -> Progress:
 def ingest_with_progress(path: Path, metadata: dict[str, Any], console: Console) -> BundleReport:
     """Run the ingest-bundle flow with a per-page progress bar; print the outcome."""
     console.print(f"Reading {escape(str(path))} … (the first run starts Prefect's local API, ~10-30 s)")
+    with temporary_api(get_settings()):
+        return _ingest(path, metadata, console)
+
+
+def _ingest(path: Path, metadata: dict[str, Any], console: Console) -> BundleReport:
     import flows  # imported late: Prefect's start-up cost is paid only by commands that need it
 
     bar = _progress_bar(console)
@@ -148,9 +154,15 @@ class _RateColumn(TextColumn):
 
 def batch_with_progress(requests: list[BundleRequest], console: Console) -> tuple[list[BundleReport], float]:
     """Run the ingest-batch flow: one overall bar (pages, bundles, rate, ETA), a line per bundle."""
-    import time
 
     console.print(f"{len(requests)} bundle(s) … (the first run starts Prefect's local API, ~10-30 s)")
+    with temporary_api(get_settings()):
+        return _batch(requests, console)
+
+
+def _batch(requests: list[BundleRequest], console: Console) -> tuple[list[BundleReport], float]:
+    import time
+
     import flows
 
     bar = Progress(

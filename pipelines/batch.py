@@ -200,8 +200,11 @@ def ingest_bundles(
                 if others:
                     lock.acquire(wait=0)
                 else:
-                    progress.emit("waiting", bundle_id=plan.bundle_id, name=_name(request))
-                    lock.acquire(wait=settings.lock_wait_seconds)
+                    try:
+                        lock.acquire(wait=0)
+                    except BundleBusy:  # only now is there something to wait for (and to say)
+                        progress.emit("waiting", bundle_id=plan.bundle_id, name=_name(request))
+                        lock.acquire(wait=settings.lock_wait_seconds)
             except BundleBusy as exc:
                 if others:  # try it again once the rest is under way
                     queue.append((i, request, plan, started))

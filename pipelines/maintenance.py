@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -19,7 +21,7 @@ from rich.markup import escape
 from abhilekh.records import SearchDocument
 from abhilekh.settings import Settings
 from pipelines.bundle import Damage, damage_reason, documents_for, load_pages_isolated
-from search import open_index
+from search import SearchError, SearchIndex, open_index
 from storage import open_store
 from storage.base import ObjectStore, StorageError
 from storage.bundles import Manifest, load_manifest, manifest_key, pdf_key, stored_bundle_ids
@@ -69,7 +71,7 @@ def reindex(settings: Settings, console: Console | None = None) -> MaintenanceRe
 
     Bundles stored by an ingest while the rebuild ran were written to the old index;
     a reconcile pass after the switch indexes them."""
-    store, index = open_store(settings), open_index(settings)
+    store, index = open_store(settings), _index_to_rebuild(settings, console)
     report = MaintenanceReport()
     try:
         report.pages = index.rebuild(stored_documents(store, report.damaged))
@@ -85,6 +87,25 @@ def reindex(settings: Settings, console: Console | None = None) -> MaintenanceRe
             index.close()
     _print_damage(report.damaged, console)
     return report
+
+
+def _index_to_rebuild(settings: Settings, console: Console | None) -> SearchIndex:
+    """The index to rebuild. An embedded index file that does not even open (damaged on
+    disk) is moved aside and a new one started: the index is derived, storage has it all."""
+    try:
+        return open_index(settings)
+    except SearchError as exc:
+        path = settings.index_path
+        if settings.es_url or exc.transient or not path.exists():
+            raise  # a server's index, or a file that is only busy: not damage
+        aside = path.with_name(f"{path.name}.damaged-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}")
+        path.rename(aside)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if console:
+            console.print(f"[yellow]the index file does not open ({escape(str(exc))}); moved to "
+                          f"{escape(str(aside))}, building a new one[/]")
+        return open_index(settings)
 
 
 def _print_damage(damaged: list[Damage], console: Console | None) -> None:

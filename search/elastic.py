@@ -305,6 +305,14 @@ class ElasticIndex(SearchCore):
                     transient=False,
                 )
             targets = self._alias_targets()
+            if len(targets) > 1:
+                # no write index: every write through the alias would fail, and searches
+                # would count pages twice
+                raise SearchError(
+                    f"alias {self.alias!r} at {self.url} points at {len(targets)} indices "
+                    f"({', '.join(targets)}): run `abhilekh reindex`, which builds one and switches to it",
+                    transient=False,
+                )
             if not targets:
                 if not create:
                     return False

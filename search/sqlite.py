@@ -194,9 +194,16 @@ class SqliteIndex(SearchCore):
             if not memory:
                 self._db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         except sqlite3.Error as exc:
-            raise SearchError(f"cannot open the search index at {self.path}: {exc}") from exc
+            raise SearchError(f"cannot open the search index at {self.path}: {exc}{_rebuild_hint(exc)}",
+                              transient=not _damaged(exc)) from exc
         try:
             self._open_schema()
+        except SearchError as exc:
+            self._db.close()
+            cause = exc.__cause__
+            if isinstance(cause, sqlite3.Error) and _damaged(cause):
+                raise SearchError(f"{exc}{_rebuild_hint(cause)}", transient=False) from cause
+            raise
         except BaseException:
             self._db.close()
             raise
@@ -503,6 +510,16 @@ class SqliteIndex(SearchCore):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _damaged(exc: sqlite3.Error) -> bool:
+    """The file is not (or no longer) an SQLite database: no retry will read it."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.DatabaseError) and ("not a database" in text or "malformed" in text)
+
+
+def _rebuild_hint(exc: sqlite3.Error) -> str:
+    return "; the file is damaged: `abhilekh reindex` builds a new one from storage" if _damaged(exc) else ""
 
 
 def _remove_database(path: Path) -> None:
