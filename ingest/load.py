@@ -516,6 +516,8 @@ def _pdfinfo(source: Path, *args: str) -> str:
     if proc.returncode != 0:
         if "password" in err.lower():
             raise BadInput(source, "PDF is password-protected; remove the password and rescan or re-export")
+        if "invalid page count 0" in err.lower():
+            raise BadInput(source, "PDF has no pages; re-export it")
         raise BadInput(source, f"PDF is damaged and cannot be read ({_first_line(err)}); rescan or re-export it")
     return proc.stdout.decode("utf-8", "replace")
 

@@ -435,7 +435,14 @@ def put_verified(store: ObjectStore, key: str, data: bytes, content_type: str, s
         with timing.stage("store.put"):
             store.put(key, data, content_type)
         with timing.stage("store.readback"):
-            back = store.get(key)
+            try:
+                back = store.get(key)
+            except IntegrityError:
+                # A damaged copy whose checksum record still says what these bytes are
+                # (a put takes the record's word that they are already there): replace it.
+                store.delete(key)
+                store.put(key, data, content_type)
+                back = store.get(key)
         if hashlib.sha256(back).hexdigest() != digest:
             raise IntegrityError(f"{key!r} read back different bytes from {store.describe()}")
 
@@ -579,13 +586,17 @@ def damage_reason(exc: BaseException) -> str:
 
 def stored_copy_damage(store: ObjectStore, manifest: Manifest) -> tuple[list[PageText], list[Damage]]:
     """For an ingest of a bundle already stored: its pages, and what of it is damaged
-    (unreadable pages; a PDF or thumbnail its manifest lists that is gone)."""
+    (any object its manifest lists that is gone or fails its checksum)."""
     pages, damaged = load_pages_isolated(store, manifest)
     for key in bundle_object_keys(manifest):
         if key.startswith(f"bundles/{manifest.bundle_id}/pages/"):
             continue
-        if not store.exists(key):
-            damaged.append(Damage(manifest.bundle_id, key, "missing"))
+        try:  # read whole: a PDF cut short exists as much as an intact one
+            read_object(store, key, manifest.expected_sha256(key))
+        except StorageError as exc:
+            if exc.transient:
+                raise
+            damaged.append(Damage(manifest.bundle_id, key, damage_reason(exc)))
     return pages, damaged
 
 
