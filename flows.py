@@ -114,7 +114,7 @@ def nightly_ingest(inbox: str | None = None, settle_minutes: float | None = None
     from pathlib import Path
 
     return nightly.run_nightly(
-        get_settings(), _reports, lambda: maintenance.reconcile(get_settings()),
+        get_settings(), _reports, lambda: maintenance.reconcile_report(get_settings()),
         Path(inbox) if inbox else None, settle_minutes,
     )
 

@@ -213,6 +213,11 @@ def render_html(data: dict[str, Any], reports: Sequence[BundleReport], settings:
     extra = ""
     if data.get("reconciled") is not None:
         extra = f"<p>Reconcile afterwards indexed {len(data['reconciled'])} bundle(s) missing from the index.</p>"
+    if data.get("damaged"):
+        extra += ("<p class=\"bad\">Damaged in storage (left out of the index; <code>abhilekh verify "
+                  "--repair</code> rebuilds what can be rebuilt):</p><ul>" + "".join(
+                      f"<li class=\"bad\"><code>{e(d['bundle_id'][:12])}</code> {e(d['what'])}: {e(d['reason'])}</li>"
+                      for d in data["damaged"]) + "</ul>")
     if data.get("waiting"):
         extra += "<p>Left in the inbox (not complete yet): " + ", ".join(f"<code>{e(w)}</code>" for w in data["waiting"]) + "</p>"
     return f"""<!doctype html>
