@@ -100,9 +100,9 @@ def reconcile() -> list[str]:
 
 
 @flow(name="reindex", log_prints=False)
-def reindex() -> int:
-    """Rebuild the index from storage alone."""
-    return maintenance.reindex(get_settings())
+def reindex() -> dict:
+    """Rebuild the index from storage alone, beside the old one; damaged bundles named."""
+    return maintenance.reindex(get_settings()).to_dict()
 
 
 @flow(name="nightly-ingest", log_prints=False, task_runner=_pool())
@@ -114,7 +114,7 @@ def nightly_ingest(inbox: str | None = None, settle_minutes: float | None = None
     from pathlib import Path
 
     return nightly.run_nightly(
-        get_settings(), _reports, lambda: maintenance.reconcile(get_settings()),
+        get_settings(), _reports, lambda: maintenance.reconcile_report(get_settings()),
         Path(inbox) if inbox else None, settle_minutes,
     )
 

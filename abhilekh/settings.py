@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     # flagged for review, so one unreadable page cannot hold back its whole bundle.
     ocr_page_attempts: int = Field(default=2, ge=1)
     pdf_dpi: int = 300
+    pdf_render_timeout: float = 300.0  # seconds for one PDF page to render; slower pages are quarantined
     # Calibrated on bench/ocr_bench.py: well-read pages score 84-93, the one page with
     # CER > 0.10 scored 61; 75 flags exactly it (thin evidence: recheck on more pages).
     review_confidence: float = 75.0
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
     max_file_mb: float = 500.0
     max_image_pixels: int = 120_000_000
     max_pdf_pages: int = 2000
+    # A zip may unpack to at most this many times its own size (and never past the disk
+    # actually free): real scans deflate a few times at most, bombs a thousand.
+    zip_max_ratio: float = 200.0
 
     # Backends: unset means the embedded ones under `home`.
     es_url: str | None = None  # one URL, or several separated by commas (a cluster's nodes)
@@ -83,8 +87,18 @@ class Settings(BaseSettings):
     secret_key: str | None = None  # signs cookies; unset: made once in <home>/secret_key
     session_hours: float = 12.0  # a session ends this long after log-in
     cookie_secure: bool | None = None  # None: Secure unless host is loopback
-    login_max_failures: int = 5  # failed log-ins per user + address ...
-    login_window_minutes: float = 15.0  # ... within this window, then 429
+    login_max_failures: int = 5  # wrong passwords per user + client before back-off starts
+    login_backoff_seconds: float = 30.0  # the first wait after them; doubles with each further failure
+    login_window_minutes: float = 15.0  # the longest wait, and how long failures are remembered
+    # The audit chain's key (access/audit.py): ABHILEKH_AUDIT_KEY, else the file
+    # ABHILEKH_AUDIT_KEY_FILE (default <home>/audit.key, made once). Keep it where those
+    # who can write audit.sqlite3 cannot read it.
+    audit_key: str | None = None
+    audit_key_file: Path | None = None
+    audit_anchor_every: int = Field(default=100, ge=1)  # rows between anchors of the chain head in the store
+    # Addresses or networks (comma-separated, e.g. "127.0.0.1, 10.0.0.0/8") of the HTTPS
+    # proxies in front of `serve`: only their X-Forwarded-For names the client.
+    trusted_proxies: str = ""
 
     # Batches, the nightly inbox, crash safety (pipelines/, docs/scheduling.md)
     batch_bundles: int = 2  # bundles in flight at once; they share the OCR pool

@@ -5,13 +5,15 @@
         grants          name -> station (thana, as stored in bundle metadata)
         sessions        sha256(session token) -> name, expiry (server-side: log-out and
                         disabling a user end the session at once)
-        login_failures  (name, ip, time) of failed log-ins, for throttling
+        login_*         log-in throttling and known browsers (access/throttle.py)
 
 Roles
     officer   search and view the stations granted to them
     operator  ingest and review (on the web: search and view their granted stations,
               which review needs)
-    admin     everything, every station; users and the audit log
+    admin     everything, every station; users and the audit log. There is always
+              at least one active admin: the last one can be neither demoted nor
+              disabled.
 
 Station values are compared the way the index compares its `thana` filter
 (``abhilekh.records.station_key``: `strip().casefold()`), so "Chhibramau " and
@@ -25,7 +27,8 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,13 +103,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_name ON sessions (name);
-CREATE TABLE IF NOT EXISTS login_failures (
-    name TEXT NOT NULL,
-    ip TEXT NOT NULL,
-    at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (name, ip, at);
 """
+# (log-in throttling has its own tables in the same file: access/throttle.py)
 
 
 def _token_hash(token: str) -> str:
@@ -209,12 +207,36 @@ class UserStore:
         return self.get(name)  # type: ignore[return-value]
 
     def set_role(self, name: str, role: str) -> User:
+        """Change a user's role; the last active admin cannot stop being one."""
         name = self._require(name)
         if role not in ROLES:
             raise UserError(f"role must be one of {', '.join(ROLES)}")
-        with self._lock:
+        with self._lock, self._keeping_an_admin(name, demoting=role != "admin"):
             self._db.execute("UPDATE users SET role = ? WHERE name = ?", (role, name))
         return self.get(name)  # type: ignore[return-value]
+
+    @contextmanager
+    def _keeping_an_admin(self, name: str, demoting: bool) -> Iterator[None]:
+        """One write transaction in which NAME's change is refused if it would leave no
+        active admin (checked and changed at once: two admins demoting each other from
+        two server workers cannot both pass)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if demoting:
+                others = self._db.execute(
+                    "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0 AND name != ?", (name,)
+                ).fetchone()[0]
+                target = self._db.execute(
+                    "SELECT role = 'admin' AND disabled = 0 FROM users WHERE name = ?", (name,)
+                ).fetchone()
+                if target and target[0] and others == 0:
+                    raise UserError(f"{name!r} is the last active admin: make another user an admin first "
+                                    "(`abhilekh users role NAME admin`), so someone can still manage users")
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def set_password(self, name: str, password: str) -> None:
         name = self._require(name)
@@ -224,8 +246,10 @@ class UserStore:
             self._db.execute("DELETE FROM sessions WHERE name = ?", (name,))
 
     def set_disabled(self, name: str, disabled: bool = True) -> User:
+        """Disable (ending the user's sessions) or enable a user; the last active admin
+        cannot be disabled."""
         name = self._require(name)
-        with self._lock:
+        with self._lock, self._keeping_an_admin(name, demoting=disabled):
             self._db.execute(
                 "UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name)
             )
@@ -280,40 +304,3 @@ class UserStore:
     def end_session(self, token: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM sessions WHERE token_hash = ?", (_token_hash(token),))
-
-    # ------------------------------------------------------------ throttling
-
-    def claim_attempt(self, name: str, ip: str, window_seconds: float, max_failures: int) -> bool:
-        """Count this log-in attempt as a failure before the password is checked, unless
-        the limit is already reached (then False: refuse it unchecked).
-
-        Check and count are one transaction (BEGIN IMMEDIATE takes SQLite's write lock),
-        so a burst of simultaneous guesses, on any thread of any server worker, cannot
-        all pass the check before any is counted. A right password then calls
-        clear_failures, which removes this claim with the real failures.
-        """
-        name = (name or "").strip().lower()[:64]
-        now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                failures = self._db.execute(
-                    "SELECT count(*) FROM login_failures WHERE name = ? AND ip = ? AND at > ?",
-                    (name, ip, now - window_seconds),
-                ).fetchone()[0]
-                allowed = failures < max_failures
-                if allowed:
-                    self._db.execute("DELETE FROM login_failures WHERE at < ?", (now - 86400,))
-                    self._db.execute("INSERT INTO login_failures (name, ip, at) VALUES (?,?,?)", (name, ip, now))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return allowed
-
-    def clear_failures(self, name: str, ip: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "DELETE FROM login_failures WHERE name = ? AND ip = ?",
-                ((name or "").strip().lower(), ip),
-            )

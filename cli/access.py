@@ -42,12 +42,19 @@ def _user_store():
     return UserStore(get_settings().users_path)
 
 
+def _audit_log():
+    """The audit log as the web writes it: keyed, anchored in the store."""
+    from access.audit import AuditLog
+    from storage import open_store
+
+    settings = get_settings()
+    return AuditLog.for_settings(settings, anchors=open_store(settings))
+
+
 def _audit_cli(action: str, target: str, detail: str = "") -> None:
     import getpass
 
-    from access.audit import AuditLog
-
-    log = AuditLog(get_settings().audit_path)
+    log = _audit_log()
     try:
         log.record(f"cli:{getpass.getuser()}", "admin", "admin", target=target, detail=detail)
     finally:
@@ -134,12 +141,24 @@ def users_passwd(
     console.print(f"password of {escape(name)} changed")
 
 
+@users_app.command("role")
+def users_role(
+    name: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Argument(help="officer, operator or admin.")],
+) -> None:
+    """Change a user's role. The last active admin cannot be demoted: make another admin first."""
+    user = _user_op(lambda s: s.set_role(name, role))
+    _audit_cli("admin", user.name, f"role {user.role}")
+    console.print(f"{escape(user.name)} is now {user.role}")
+
+
 @users_app.command("disable")
 def users_disable(
     name: Annotated[str, typer.Argument()],
     enable: Annotated[bool, typer.Option("--enable", help="Enable again instead.")] = False,
 ) -> None:
-    """Disable a user (ends their sessions at once), or --enable again."""
+    """Disable a user (ends their sessions at once), or --enable again. The last active
+    admin cannot be disabled."""
     _user_op(lambda s: s.set_disabled(name, not enable))
     _audit_cli("admin", name.lower(), "enable" if enable else "disable")
     console.print(f"{escape(name)} {'enabled' if enable else 'disabled'}")
@@ -152,11 +171,11 @@ def audit_export(
     since: Annotated[str | None, typer.Option(help="Only rows at or after this UTC time, e.g. 2025-01-31.")] = None,
 ) -> None:
     """Write the whole audit log (oldest first) as CSV or JSON."""
-    from access.audit import AuditLog, to_csv, to_json
+    from access.audit import to_csv, to_json
 
     if fmt not in ("csv", "json"):
         raise typer.BadParameter("csv or json", param_hint="--format")
-    log = AuditLog(get_settings().audit_path)
+    log = _audit_log()
     try:
         chunks = (to_csv if fmt == "csv" else to_json)(log.iter_all(since))
         if out is None:
@@ -173,15 +192,33 @@ def audit_export(
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the hash chain: exit 1 and name the first altered row if it is broken."""
-    from access.audit import AuditLog
-
-    log = AuditLog(get_settings().audit_path)
+    """Check the keyed hash chain and every anchor of it in the object store: exit 1 and
+    name the first row that no longer fits (an altered row, a rewritten chain, a cut-off tail)."""
+    log = _audit_log()
     try:
-        ok, n, last = log.verify()
+        found = log.check()
     finally:
         log.close()
-    if not ok:
-        err.print(f"[red]audit log altered at row {n}[/]")
+    if not found.ok:
+        err.print(f"[red]audit log altered: {escape(found.problem)}[/]")
         raise typer.Exit(1)
-    console.print(f"audit log intact: {n} row(s); last hash {last}")
+    legacy = f" ({found.legacy_rows} from before the chain was keyed)" if found.legacy_rows else ""
+    anchors = (f"; {found.anchors} anchor(s) in the store match, the newest at row {found.last_anchor}"
+               if found.anchors else "; no anchor in the store yet (`abhilekh audit anchor` writes one)")
+    console.print(f"audit log intact: {found.rows} row(s){legacy}{anchors}; last hash {found.last_hash}")
+
+
+@audit_app.command("anchor")
+def audit_anchor() -> None:
+    """Write the chain head (row id and hash) to the object store now. The web writes one
+    every ABHILEKH_AUDIT_ANCHOR_EVERY rows; run this from cron too (say hourly) so a
+    quiet day's rows are anchored as well."""
+    log = _audit_log()
+    try:
+        head = log.anchor()
+    finally:
+        log.close()
+    if head is None:
+        console.print("the audit log is empty: nothing to anchor")
+        return
+    console.print(f"anchored row {head[0]} ({head[1][:16]}…) in the store")

@@ -145,33 +145,79 @@ def serve(
 
 @app.command()
 def reindex() -> None:
-    """Rebuild the search index from storage alone (the index is derived)."""
+    """Rebuild the search index from storage alone (the index is derived).
+
+    The new index is built beside the old one, which keeps answering searches until the
+    new one is complete; a rebuild that fails leaves it as it was. Damaged bundles and
+    pages are left out and named (exit code 1); `abhilekh verify --repair` rebuilds them.
+    """
     from pipelines.maintenance import reindex as rebuild
 
-    count = rebuild(get_settings(), console)
-    console.print(f"Re-indexed {count} page(s) from storage.")
+    report = rebuild(get_settings(), console)
+    console.print(f"Re-indexed {report.pages} page(s) from storage.")
+    if report.damaged:
+        err.print(f"[red]{len(report.damaged)} damaged object(s) were left out: run `abhilekh verify`[/]")
+        raise typer.Exit(1)
 
 
 @app.command()
 def reconcile() -> None:
     """Index bundles that are stored but missing or incomplete in the index; store the
-    page thumbnails of bundles stored before ingest made them."""
-    from pipelines.maintenance import backfill_thumbnails
-    from pipelines.maintenance import reconcile as catch_up
+    page thumbnails of bundles stored before ingest made them. Damaged bundles are named
+    and passed by (exit code 1), the rest is indexed."""
+    from pipelines.maintenance import backfill_thumbnails, reconcile_report
 
     settings = get_settings()
-    fixed = catch_up(settings, console)
-    console.print(f"Indexed {len(fixed)} bundle(s) that were missing from the index.")
+    report = reconcile_report(settings, console)
+    console.print(f"Indexed {len(report.fixed)} bundle(s) that were missing from the index.")
     thumbs = backfill_thumbnails(settings, console)
     if thumbs:
         console.print(f"Stored {thumbs} page thumbnail(s) for older bundles.")
+    if report.damaged:
+        err.print(f"[red]{len(report.damaged)} damaged object(s) were passed by: run `abhilekh verify`[/]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    repair: Annotated[bool, typer.Option("--repair", help="Rebuild what can be rebuilt (page records from the PDF's text layer, thumbnails from the PDF, a manifest from its pages and the bundle list).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+) -> None:
+    """Check every stored object against its recorded sha256 and say exactly what is damaged
+    and what it can be rebuilt from. Reads every object: on a large store this takes a while.
+
+    Exit code 0 when nothing is damaged (after --repair: nothing is left damaged), 1
+    otherwise. A PDF that cannot be rebuilt from the store is made again by ingesting the
+    same scans (the ingest repairs the stored copy)."""
+    from pipelines.verify import verify_store
+
+    with console.status("checking the store …") as spinner:
+        report = verify_store(get_settings(), repair=repair,
+                              progress=lambda b: spinner.update(f"checking bundle {b[:12]} …"))
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        raise typer.Exit(0 if report.ok else 1)
+    def name(key: str) -> str:  # the object within its bundle: "pages/3.json"
+        return escape(key.split("/", 2)[-1] if key.startswith("bundles/") else key)
+
+    for f in report.repaired:
+        console.print(f"[green]repaired[/] {f.bundle_id[:12]} {name(f.key)} ({f.kind}) from {escape(f.rebuild_from)}")
+    for f in report.damage:
+        fix = f"can be rebuilt from {f.rebuild_from}: `abhilekh verify --repair`" if f.rebuild_from else \
+            "cannot be rebuilt from the store: ingest the same scans again"
+        console.print(f"[red]✗[/] {f.bundle_id[:12]} {name(f.key)}: {f.kind}; {escape(fix)}\n    {escape(f.reason)}")
+    for f in report.notes:
+        console.print(f"[yellow]![/] {f.bundle_id[:12]} {name(f.key)}: {f.kind} — {escape(f.reason)}")
+    console.print(f"{report.bundles} bundle(s), {report.objects} object(s) checked; "
+                  f"{len(report.damage)} damaged, {len(report.repaired)} repaired")
+    raise typer.Exit(0 if report.ok else 1)
 
 
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False) -> None:
     """Counts from storage and the index: bundles, pages stored, pages indexed, pages flagged
-    for review, bundles quarantined (whole bundles the nightly run set aside) and bundles
-    with quarantined files."""
+    for review, bundles quarantined (whole bundles the nightly run set aside), bundles
+    with quarantined files, and damaged bundles (named, with the reason)."""
     from pipelines.maintenance import status as counts
 
     data = counts(get_settings())
@@ -179,6 +225,10 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON ob
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
     for key, value in data.items():
+        if key == "damaged":
+            for d in value:
+                console.print(f"{'':>22}  [red]✗[/] {d['bundle_id'][:12]}: {escape(d['reason'])}")
+            continue
         console.print(f"{key.replace('_', ' '):>22}: {value}")
 
 

@@ -100,8 +100,33 @@ def check_backends(settings: Settings) -> list[Check]:
     return _backend("object store", lambda: open_store(settings)) + _backend("search index", lambda: open_index(settings))
 
 
+def check_stored_objects(settings: Settings) -> list[Check]:
+    """Every stored object against its recorded sha256 (what `abhilekh verify` does)."""
+    from pipelines.verify import verify_store
+
+    try:
+        report = verify_store(settings)
+    except Exception as exc:  # noqa: BLE001 - an unreachable store is reported by check_backends
+        return [Check("stored objects", False, f"could not be checked: {exc}", "see the object store check above")]
+    checks = [Check("stored objects", report.ok, f"{report.bundles} bundle(s), {report.objects} object(s) match "
+                    "their recorded sha256" if report.ok else f"{len(report.damage)} damaged", "")]
+    for f in report.damage:
+        fix = "abhilekh verify --repair" if f.rebuild_from else "ingest the same scans again"
+        checks.append(Check(f"  {f.bundle_id[:12]} {f.key.split('/', 2)[-1]}", False, f"{f.kind}: {f.reason}", fix))
+    unfinished = [f for f in report.notes if f.kind == "incomplete"]
+    if unfinished:
+        checks.append(Check("unfinished ingests", False, f"{len(unfinished)} bundle(s) with objects but no manifest",
+                            "run the same ingest again (it resumes)"))
+    older = [f for f in report.notes if f.kind == "older"]
+    if older:
+        checks.append(Check("older bundles", True, f"{len(older)} stored before checksums were recorded in the "
+                            "manifest: `abhilekh verify --repair` records them"))
+    return checks
+
+
 def run_checks(settings: Settings, console: Console) -> bool:
-    checks = check_tesseract(settings) + check_ocr_engine(settings) + check_poppler() + check_home(settings) + check_backends(settings)
+    checks = (check_tesseract(settings) + check_ocr_engine(settings) + check_poppler() + check_home(settings)
+              + check_backends(settings) + check_stored_objects(settings))
     table = Table(title="abhilekh doctor")
     for column in ("", "check", "found", "how to fix"):
         table.add_column(column)

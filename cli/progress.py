@@ -27,6 +27,7 @@ from rich.text import Text
 from abhilekh.settings import get_settings
 from pipelines import progress as events
 from pipelines.batch import BundleRequest
+from pipelines.prefect_server import temporary_api
 from pipelines.report import BundleReport, as_reports
 
 
@@ -46,6 +47,11 @@ def _progress_bar(console: Console) -> Progress:
 def ingest_with_progress(path: Path, metadata: dict[str, Any], console: Console) -> BundleReport:
     """Run the ingest-bundle flow with a per-page progress bar; print the outcome."""
     console.print(f"Reading {escape(str(path))} … (the first run starts Prefect's local API, ~10-30 s)")
+    with temporary_api(get_settings()):
+        return _ingest(path, metadata, console)
+
+
+def _ingest(path: Path, metadata: dict[str, Any], console: Console) -> BundleReport:
     import flows  # imported late: Prefect's start-up cost is paid only by commands that need it
 
     bar = _progress_bar(console)
@@ -83,6 +89,8 @@ def print_report(report: BundleReport, console: Console) -> None:
     if report.needs_review:
         pages = ", ".join(map(str, report.needs_review))
         console.print(f"[yellow]review    : low OCR confidence on page(s) {pages} — rescan or key in by hand[/]")
+    for damage in report.repaired:
+        console.print(f"[yellow]repaired  : the stored copy was damaged ({escape(damage)}); made again from these scans[/]")
     if report.index_error:
         console.print(f"[red]index     : not indexed ({escape(report.index_error)}); "
                       "the bundle is safe in storage — run `abhilekh reconcile` once the index is back[/]")
@@ -90,9 +98,13 @@ def print_report(report: BundleReport, console: Console) -> None:
         console.print(f"[red]failures  : {len(report.failures)}[/]")
         for failure in report.failures:
             console.print(f"  [red]✗[/] {escape(failure['file'])}: {escape(failure['reason'])}")
-        console.print(f"  rejected files were copied to {settings.quarantine_dir / report.bundle_id}")
+        quarantined = settings.quarantine_dir / report.bundle_id if report.bundle_id else None
+        if quarantined is not None and quarantined.is_dir() and any(quarantined.iterdir()):
+            console.print(f"  rejected files (or, for what could not be copied, their reasons) are in {quarantined}")
         if not report.stored:
-            console.print("  nothing was stored; fix the cause and run the same command again — finished pages are kept")
+            kept = report.bundle_id and (settings.work_dir / report.bundle_id).is_dir()
+            console.print("  nothing was stored; fix the cause and run the same command again"
+                          + (" — finished pages are kept" if kept else ""))
     console.print("[green]done[/]" if report.ok else "[red]finished with problems (exit code 1)[/]")
 
 
@@ -142,9 +154,15 @@ class _RateColumn(TextColumn):
 
 def batch_with_progress(requests: list[BundleRequest], console: Console) -> tuple[list[BundleReport], float]:
     """Run the ingest-batch flow: one overall bar (pages, bundles, rate, ETA), a line per bundle."""
-    import time
 
     console.print(f"{len(requests)} bundle(s) … (the first run starts Prefect's local API, ~10-30 s)")
+    with temporary_api(get_settings()):
+        return _batch(requests, console)
+
+
+def _batch(requests: list[BundleRequest], console: Console) -> tuple[list[BundleReport], float]:
+    import time
+
     import flows
 
     bar = Progress(

@@ -36,9 +36,11 @@ JUNK_DIRS = {"__macosx", "$recycle.bin", "system volume information"}
 # Zip limits: far beyond any real scan bundle, far below a zip bomb.
 MAX_ZIP_TOTAL_BYTES = 32 * 1024**3
 MAX_ZIP_MEMBERS = 100_000
+# What unpacking must leave free on the work directory's disk: a bundle must never fill
+# the disk the store, the index and the other bundles' work files live on.
+ZIP_FREE_RESERVE_BYTES = 1024**3
 
 PDFINFO_TIMEOUT = 60
-PDF_RENDER_TIMEOUT = 300
 
 
 class BadInput(AbhilekhError):
@@ -79,19 +81,72 @@ def _is_junk(name: str) -> bool:
     return name.startswith(".") or name.startswith("~$") or low in JUNK_NAMES
 
 
-def _walk(root: Path) -> list[Path]:
+@dataclass
+class Listing:
+    """What a bundle holds: the files to read, and every entry refused, by name."""
+
+    files: list[Path]
+    refused: list[tuple[str, str]]  # (name within the bundle, reason)
+    root: Path  # names are relative to this (the folder, or the unpacked zip)
+
+
+def _refusal(path: Path, root: Path) -> str | None:
+    """Why PATH (an entry of the bundle at ROOT) is not read, or None for a plain file
+    (or a link to one inside the bundle). Links are judged by where they lead: a link
+    out of the bundle would let anyone who can write the inbox make us read (and copy
+    into quarantine) any file this user can read."""
+    try:
+        st = path.lstat()
+    except OSError as exc:
+        return f"cannot be looked at ({exc.strerror or exc}); check the folder's permissions"
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return "is a symbolic link to nothing (dangling link); copy the scan itself into the bundle"
+        if target.is_dir():
+            return "is a symbolic link to a folder, which is not followed; copy the folder itself into the bundle"
+        if not target.is_relative_to(root.resolve()):
+            return ("is a symbolic link pointing outside the bundle, which is not followed; "
+                    "copy the file itself into the bundle")
+        st = target.stat()
+    if stat.S_ISREG(st.st_mode):
+        return None
+    if stat.S_ISFIFO(st.st_mode):
+        return "is a named pipe (FIFO), not a file; copy the scan itself into the bundle"
+    if stat.S_ISSOCK(st.st_mode):
+        return "is a socket, not a file; copy the scan itself into the bundle"
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return "is a device, not a file; copy the scan itself into the bundle"
+    return "is not a regular file; copy the scan itself into the bundle"
+
+
+def _walk_listing(root: Path) -> Listing:
     found: list[tuple[Any, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d.casefold() not in JUNK_DIRS]
+    refused: list[tuple[str, str]] = []
+    for dirpath, dirnames, filenames in os.walk(root):  # followlinks=False: linked folders are judged below
+        keep = []
+        for d in dirnames:
+            if d.startswith(".") or d.casefold() in JUNK_DIRS:
+                continue
+            path = Path(dirpath) / d
+            if path.is_symlink():
+                refused.append((path.relative_to(root).as_posix(), _refusal(path, root) or "is a symbolic link"))
+                continue
+            keep.append(d)
+        dirnames[:] = keep
         for name in filenames:
             if _is_junk(name):
                 continue
             path = Path(dirpath) / name
-            if not path.is_file():
-                continue  # sockets, fifos, dangling links
+            why = _refusal(path, root)
+            if why is not None:
+                refused.append((path.relative_to(root).as_posix(), why))
+                continue
             found.append((_path_key(path.relative_to(root)), path))
     found.sort(key=lambda item: item[0])
-    return [p for _, p in found]
+    refused.sort(key=lambda item: _path_key(PurePosixPath(item[0])))
+    return Listing([p for _, p in found], refused, root)
 
 
 def _is_zip(path: Path) -> bool:
@@ -99,16 +154,32 @@ def _is_zip(path: Path) -> bool:
         return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
 
 
-def extract_zip(archive: Path, dest: Path) -> Path:
+def extract_zip(archive: Path, dest: Path, settings: Settings | None = None) -> Path:
     """Extract ARCHIVE under DEST/<archive stem>, refusing anything unsafe.
 
-    Unsafe means: a member that would land outside the folder (absolute paths, '..',
-    symlinks: "zip-slip"), too many members, or a declared or actual total beyond
-    MAX_ZIP_TOTAL_BYTES (zip bombs, including those built from overlapping entries,
-    declare absurd totals; one that lies about its sizes is caught while copying).
-    A per-member ratio test is not used: an uncompressed blank TIFF page deflates
-    ~1000:1, as far as deflate goes, exactly like a bomb's member.
+    See ``unpack_zip``; this returns only the folder (members left out are not named)."""
+    return unpack_zip(archive, dest, settings).root
+
+
+def unpack_zip(archive: Path, dest: Path, settings: Settings | None = None) -> Listing:
+    """Extract ARCHIVE under DEST/<archive stem>, refusing anything unsafe; the files
+    extracted and the members left out, each with its reason.
+
+    The whole archive is refused when: a member would land outside the folder
+    (absolute paths, '..', symlinks: "zip-slip"); it is password-protected; it has too
+    many members; its declared total is beyond MAX_ZIP_TOTAL_BYTES, beyond
+    ``ABHILEKH_ZIP_MAX_RATIO`` times its own size, or beyond the disk actually free
+    under DEST (less ZIP_FREE_RESERVE_BYTES); or it inflates beyond what it declares
+    (a bomb that lies about its sizes, caught while copying). A member larger than
+    ``ABHILEKH_MAX_FILE_MB`` is not extracted at all (it would be refused unread, and
+    writing it first costs its whole size in disk).
+
+    Why a ratio over the whole archive and not per member: a blank uncompressed TIFF
+    page deflates ~1000:1, as far as deflate goes, exactly like a bomb's member; a
+    bundle of real scans deflates a few times at most, whatever its blank pages.
     """
+    max_member = settings.max_file_mb * 1024**2 if settings else float("inf")
+    max_ratio = settings.zip_max_ratio if settings else float("inf")
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -120,6 +191,7 @@ def extract_zip(archive: Path, dest: Path) -> Path:
         root = (dest / (archive.stem or "archive")).resolve()
         total = 0
         plan: list[tuple[zipfile.ZipInfo, Path]] = []
+        refused: list[tuple[str, str]] = []
         for info in infos:
             name = info.filename.replace("\\", "/")
             mode = info.external_attr >> 16
@@ -134,11 +206,31 @@ def extract_zip(archive: Path, dest: Path) -> Path:
                 )
             if info.is_dir():
                 continue
+            if info.flag_bits & 0x1:
+                raise BadInput(archive, "zip archive is password-protected (encrypted); re-create it without a "
+                               "password")
+            if info.file_size > max_member:
+                refused.append((name, f"file is {info.file_size / 1024**2:.0f} MB, over the "
+                                f"{max_member / 1024**2:g} MB limit (left in the zip, not unpacked); split it or "
+                                "scan at a lower resolution"))
+                continue
             total += info.file_size
             if total > MAX_ZIP_TOTAL_BYTES:
                 raise BadInput(archive, "zip archive unpacks to more than "
                                f"{MAX_ZIP_TOTAL_BYTES // 1024**3} GB; split it into smaller bundles")
             plan.append((info, target))
+        size = max(1, archive.stat().st_size)
+        if total > max_ratio * size:
+            raise BadInput(archive, f"zip archive unpacks to {total / size:.0f} times its size "
+                           f"({total / 1024**2:.0f} MB from {size / 1024**2:.1f} MB), over the limit of "
+                           f"{max_ratio:g}x (a zip bomb?); if it is genuine, unzip it and ingest the folder, "
+                           "or raise ABHILEKH_ZIP_MAX_RATIO")
+        dest.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(dest).free
+        if total > free - ZIP_FREE_RESERVE_BYTES:
+            raise BadInput(archive, f"zip archive unpacks to {total / 1024**3:.1f} GB, but only "
+                           f"{max(0, free - ZIP_FREE_RESERVE_BYTES) / 1024**3:.1f} GB can be used on the disk of "
+                           f"{dest}; free some space or split the bundle")
         if root.exists():
             shutil.rmtree(root)  # a crashed earlier run may have left half a copy
         root.mkdir(parents=True)
@@ -154,28 +246,47 @@ def extract_zip(archive: Path, dest: Path) -> Path:
                             raise BadInput(archive, "zip archive inflates beyond what its directory "
                                            "declares; it is damaged or hostile, re-create it")
                         out.write(chunk)
+            except RuntimeError as exc:  # zipfile's "password required" for entries it cannot tell
+                raise BadInput(archive, f"zip entry {info.filename!r} cannot be extracted ({exc}); "
+                               "re-create the archive without a password") from exc
             except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
                 raise BadInput(archive, f"zip entry {info.filename!r} cannot be extracted ({exc}); "
                                "re-create the archive") from exc
-    return root
+    # Names as operators see them when they open the zip: "<stem>/scan/page1.png".
+    listing = _walk_listing(root)
+    inner = [(f"{root.name}/{name}", why) for name, why in listing.refused]
+    return Listing(listing.files, sorted([(f"{root.name}/{name}", why) for name, why in refused] + inner,
+                                         key=lambda item: _path_key(PurePosixPath(item[0]))), root.parent)
 
 
-def list_sources(path: Path, workdir: Path) -> list[Path]:
+def list_sources(path: Path, workdir: Path, settings: Settings | None = None) -> list[Path]:
     """Every candidate file in PATH (folder, .zip or one file), in natural order.
 
     Unsupported files are listed too, so read_pages can report them rather than
     have them vanish silently. Zips are extracted (safely) under WORKDIR.
+    ``find_sources`` also names what was refused (links, pipes, huge zip members).
     """
+    return find_sources(path, workdir, settings).files
+
+
+def find_sources(path: Path, workdir: Path, settings: Settings | None = None) -> Listing:
+    """The files in PATH (folder, .zip or one file) in natural order, and every entry
+    refused unread, with its reason (see ``_refusal`` and ``unpack_zip``)."""
     path = Path(path)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise BadInput(path, "no such file or folder")
-    if path.is_dir():
-        return _walk(path)
+    if path.is_dir() and not path.is_symlink():
+        return _walk_listing(path)
+    why = _refusal(path, path.parent)
+    if why is not None and not (path.is_symlink() and why.startswith("is a symbolic link pointing outside")):
+        raise BadInput(path, why)
     # Only a file named .zip is unpacked: a .docx is a zip too, and must be reported
     # as the wrong kind of file, not exploded into XML parts.
-    if path.suffix.casefold() == ".zip" and _is_zip(path):
-        return _walk(extract_zip(path, Path(workdir)))
-    return [path]
+    if path.is_file() and path.suffix.casefold() == ".zip" and _is_zip(path):
+        return unpack_zip(path, Path(workdir), settings)
+    if path.is_dir():
+        return _walk_listing(path.resolve())
+    return Listing([path], [], path.parent)
 
 
 # ---------------------------------------------------------------- checking files
@@ -405,6 +516,8 @@ def _pdfinfo(source: Path, *args: str) -> str:
     if proc.returncode != 0:
         if "password" in err.lower():
             raise BadInput(source, "PDF is password-protected; remove the password and rescan or re-export")
+        if "invalid page count 0" in err.lower():
+            raise BadInput(source, "PDF has no pages; re-export it")
         raise BadInput(source, f"PDF is damaged and cannot be read ({_first_line(err)}); rescan or re-export it")
     return proc.stdout.decode("utf-8", "replace")
 
@@ -456,7 +569,12 @@ def _read_pdf(
     source: Path, pages: int, settings: Settings, first: int = 1, last: int | None = None
 ) -> Iterator[SourcePage]:
     from pdf2image import convert_from_path
-    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
+    from pdf2image.exceptions import (
+        PDFInfoNotInstalledError,
+        PDFPageCountError,
+        PDFPopplerTimeoutError,
+        PDFSyntaxError,
+    )
 
     Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
     for i in range(first, (last or pages) + 1):
@@ -464,14 +582,16 @@ def _read_pdf(
         try:
             images = convert_from_path(
                 str(source.resolve()), dpi=settings.pdf_dpi, first_page=i, last_page=i,
-                grayscale=True, timeout=PDF_RENDER_TIMEOUT,
+                # pdf2image hands it to subprocess, which takes fractions of a second too
+                grayscale=True, timeout=settings.pdf_render_timeout,  # type: ignore[arg-type]
             )
         except PDFInfoNotInstalledError as exc:
             raise RuntimeError("poppler-utils (pdftoppm) not installed") from exc
         except (PDFPageCountError, PDFSyntaxError, OSError, ValueError) as exc:
             raise BadInput(source, f"PDF page {i} cannot be rendered ({exc}); rescan or re-export it") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise BadInput(source, f"PDF page {i} takes too long to render; re-export it") from exc
+        except (subprocess.TimeoutExpired, PDFPopplerTimeoutError) as exc:
+            raise BadInput(source, f"PDF page {i} takes longer than {settings.pdf_render_timeout:g} s to render; "
+                           "re-export it (or raise ABHILEKH_PDF_RENDER_TIMEOUT)") from exc
         if len(images) != 1:
             raise BadInput(source, f"PDF page {i} rendered to nothing; rescan or re-export it")
         with images[0] as img:

@@ -69,8 +69,10 @@ class _InFlight:
     plan: steps.BundlePlan
     lock: BundleLock
     started: float
-    manifest: Manifest | None = None  # already stored before this run
+    manifest: Manifest | None = None  # already stored (and intact) before this run
     futures: list[Any] = field(default_factory=list)
+    stored_pages: list[PageText] = field(default_factory=list)  # the stored copy's pages
+    repaired: list[str] = field(default_factory=list)  # the stored copy was damaged: what was wrong
 
 
 SubmitOcr = Callable[[steps.PageJob], Any]  # returns something with .result()
@@ -165,6 +167,7 @@ def ingest_bundles(
                 report = steps.report_for(item.plan, None, 0, item.started, page_failures=[failure])
             finally:
                 item.lock.release()
+                steps.discard_unpacked(item.plan)
             results[i] = _finish_report(report, item.request)
             slots.finished_one()
 
@@ -197,8 +200,11 @@ def ingest_bundles(
                 if others:
                     lock.acquire(wait=0)
                 else:
-                    progress.emit("waiting", bundle_id=plan.bundle_id, name=_name(request))
-                    lock.acquire(wait=settings.lock_wait_seconds)
+                    try:
+                        lock.acquire(wait=0)
+                    except BundleBusy:  # only now is there something to wait for (and to say)
+                        progress.emit("waiting", bundle_id=plan.bundle_id, name=_name(request))
+                        lock.acquire(wait=settings.lock_wait_seconds)
             except BundleBusy as exc:
                 if others:  # try it again once the rest is under way
                     queue.append((i, request, plan, started))
@@ -210,6 +216,7 @@ def ingest_bundles(
                         deferred = 0
                     continue
                 report = steps.report_for(plan, None, 0, started, page_failures=[{"file": "(bundle)", "reason": str(exc)}])
+                steps.discard_unpacked(plan)
                 results[i] = _finish_report(report, request)
                 continue
             deferred = 0
@@ -217,6 +224,7 @@ def ingest_bundles(
                 item = _admit(request, plan, lock, started, settings, submit_ocr)
             except Exception as exc:  # noqa: BLE001 - the store unreachable past the retries: this bundle fails
                 lock.release()
+                steps.discard_unpacked(plan)
                 failure = {"file": "(storage)", "reason": _reason(exc)}
                 results[i] = _finish_report(steps.report_for(plan, None, 0, started, page_failures=[failure]), request)
                 continue
@@ -231,10 +239,14 @@ def ingest_bundles(
 def _admit(request, plan, lock, started, settings, submit_ocr) -> _InFlight:
     store = open_store(settings)
     with timing.stage("admit.check_stored"):
-        manifest = with_retries(lambda: steps.already_stored(plan, store), f"checking {plan.bundle_id[:12]} in the store",
-                                settings.retry_attempts, settings.retry_backoff_seconds)
-    item = _InFlight(request, plan, lock, started, manifest)
-    if manifest is None:
+        found = with_retries(lambda: steps.stored_copy(plan, store, settings),
+                             f"checking {plan.bundle_id[:12]} in the store",
+                             settings.retry_attempts, settings.retry_backoff_seconds)
+    item = _InFlight(request, plan, lock, started, found.manifest, stored_pages=found.pages,
+                     repaired=found.damage)
+    if found.damage:
+        progress.emit("repair", bundle_id=plan.bundle_id, damage=found.damage)
+    if found.manifest is None:
         item.futures = [submit_ocr(job) for job in plan.jobs]
     return item
 
@@ -246,14 +258,20 @@ def _finish(item: _InFlight, settings: Settings, store_fn: StoreFn, index_fn: In
     finally:
         slots.ocr_done()  # the pool may take the next bundle's pages while this one is stored
     if item.manifest is not None:
-        manifest = item.manifest
-        store = open_store(settings)
-        pages = with_retries(lambda: steps.load_stored_pages(store, manifest), f"reading {plan.bundle_id[:12]}",
-                             settings.retry_attempts, settings.retry_backoff_seconds)
+        manifest, pages = item.manifest, item.stored_pages
         indexed, index_error = _index(index_fn, manifest, pages)
         steps.clean_work(settings, plan.bundle_id)
         progress.emit("skip", bundle_id=plan.bundle_id, pages=manifest.page_count)
         return steps.report_for(plan, manifest, indexed, started, already_done=True, index_error=index_error)
+    changed = [f for f in page_failures if f.get("changed")]
+    if not changed and pages and not page_failures:
+        try:
+            with timing.stage("store.check_sources"):
+                steps.check_unchanged(plan)
+        except steps.SourceChanged as exc:
+            changed = [{"file": exc.file, "reason": exc.reason, "changed": "1"}]
+    if changed:
+        return _changed_report(item, settings, changed)
     if page_failures:
         # Nothing is stored half-done: finished pages wait in the work directory and a
         # rerun OCRs only the pages that failed.
@@ -271,7 +289,7 @@ def _finish(item: _InFlight, settings: Settings, store_fn: StoreFn, index_fn: In
     crashpoints.reached("done")
     with timing.stage("clean_work"):
         steps.clean_work(settings, plan.bundle_id)
-    return steps.report_for(plan, manifest, indexed, started, index_error=index_error)
+    return steps.report_for(plan, manifest, indexed, started, index_error=index_error, repaired=item.repaired)
 
 
 def _collect(item: _InFlight) -> tuple[list[PageText], list[Failure]]:
@@ -282,9 +300,42 @@ def _collect(item: _InFlight) -> tuple[list[PageText], list[Failure]]:
         try:
             with timing.stage("wait_ocr"):
                 pages.append(future.result())
+        except steps.SourceChanged as exc:
+            page_failures.append({"file": exc.file, "reason": exc.reason, "changed": "1"})
         except Exception as exc:  # noqa: BLE001 - one bad page must not sink the others
+            changed = _changed_in(exc)
+            if changed is not None:
+                page_failures.append({"file": changed.file, "reason": changed.reason, "changed": "1"})
+                continue
             page_failures.append({"file": f"{job.source_name} (page {job.source_page})", "reason": _reason(exc)})
     return pages, page_failures
+
+
+def _changed_in(exc: BaseException) -> steps.SourceChanged | None:
+    """The SourceChanged behind EXC, if that is what it is (Prefect may wrap a task's error)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, steps.SourceChanged):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _changed_report(item: _InFlight, settings: Settings, changed: list[Failure]) -> BundleReport:
+    """A source changed during the ingest: nothing is stored (its pages may mix old and
+    new bytes, and the bundle id was made of the old ones), the work files are dropped,
+    and each changed file, as it is now, goes to quarantine with the reason."""
+    plan = item.plan
+    steps.clean_work(settings, plan.bundle_id)
+    failures: list[Failure] = []
+    for name in dict.fromkeys(f["file"] for f in changed):
+        reason = next(f["reason"] for f in changed if f["file"] == name)
+        path = Path(plan.files.get(name, ""))
+        if path.is_file():
+            where = steps.quarantine(path, name, reason, plan.bundle_id, settings)
+            reason += f"; its current copy is in {where.parent}"
+        failures.append({"file": name, "reason": reason})
+    return steps.report_for(plan, None, 0, item.started, page_failures=failures)
 
 
 def _index(index_fn: IndexFn, manifest: Manifest, pages: list[PageText]) -> tuple[int, str | None]:

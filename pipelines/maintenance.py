@@ -1,78 +1,183 @@
-"""Keeping the derived index true to storage: reindex, reconcile, status."""
+"""Keeping the derived index true to storage: reindex, reconcile, status.
+
+Damage is isolated to what is damaged: a bundle whose manifest cannot be read is
+skipped, a page that cannot be read is left out of the index, and each is reported by
+bundle id and reason while everything else goes on (``abhilekh verify --repair``
+rebuilds what can be rebuilt). Only transient errors (a server that is down) stop a
+run: they are not damage, and the same command run again finishes the job.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from abhilekh.records import SearchDocument
 from abhilekh.settings import Settings
-from pipelines.bundle import documents_for, load_stored_pages
-from search import open_index
+from pipelines.bundle import Damage, damage_reason, documents_for, load_pages_isolated
+from search import SearchError, SearchIndex, open_index
 from storage import open_store
-from storage.base import ObjectStore
-from storage.bundles import load_manifest, stored_bundle_ids
+from storage.base import ObjectStore, StorageError
+from storage.bundles import Manifest, load_manifest, manifest_key, pdf_key, stored_bundle_ids
 
 
-def stored_documents(store: ObjectStore, bundle_ids: list[str] | None = None) -> Iterator[SearchDocument]:
-    for bundle_id in bundle_ids if bundle_ids is not None else stored_bundle_ids(store):
-        manifest = load_manifest(store, bundle_id)
-        if manifest is not None:
-            yield from documents_for(manifest, load_stored_pages(store, manifest))
+@dataclass
+class MaintenanceReport:
+    """What a reindex or reconcile did, and the damage it went past."""
+
+    pages: int = 0  # reindex: pages in the new index
+    fixed: list[str] = field(default_factory=list)  # bundles (re-)indexed
+    damaged: list[Damage] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)  # in the index, not in storage
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pages": self.pages, "fixed": self.fixed, "damaged": [d.to_dict() for d in self.damaged],
+                "orphans": self.orphans}
 
 
-def reindex(settings: Settings, console: Console | None = None) -> int:
-    """Build the index afresh from storage alone."""
-    store, index = open_store(settings), open_index(settings)
+def read_manifest(store: ObjectStore, bundle_id: str, damaged: list[Damage]) -> Manifest | None:
+    """The bundle's manifest, or None with the damage noted (None too when not stored)."""
     try:
-        return index.rebuild(stored_documents(store))
+        return load_manifest(store, bundle_id)
+    except StorageError as exc:
+        if exc.transient:
+            raise
+        damaged.append(Damage(bundle_id, manifest_key(bundle_id), damage_reason(exc)))
+        return None
+
+
+def stored_documents(store: ObjectStore, damaged: list[Damage],
+                     bundle_ids: list[str] | None = None) -> Iterator[SearchDocument]:
+    """The index documents of every intact page in storage; the damage is noted."""
+    for bundle_id in bundle_ids if bundle_ids is not None else stored_bundle_ids(store):
+        manifest = read_manifest(store, bundle_id, damaged)
+        if manifest is None:
+            continue
+        pages, broken = load_pages_isolated(store, manifest)
+        damaged.extend(broken)
+        yield from documents_for(manifest, pages)
+
+
+def reindex(settings: Settings, console: Console | None = None) -> MaintenanceReport:
+    """Build a new index from storage alone, beside the old one, and switch to it only
+    once it is complete (searches answer from the old index until then, and a rebuild
+    that fails leaves it as it was). Damaged bundles and pages are skipped and named.
+
+    Bundles stored by an ingest while the rebuild ran were written to the old index;
+    a reconcile pass after the switch indexes them."""
+    store, index = open_store(settings), _index_to_rebuild(settings, console)
+    report = MaintenanceReport()
+    try:
+        report.pages = index.rebuild(stored_documents(store, report.damaged))
     finally:
         index.close()
+    after = reconcile_report(settings, console=None, quiet_damage=True)
+    report.fixed, report.orphans = after.fixed, after.orphans
+    if after.fixed:
+        index = open_index(settings)
+        try:
+            report.pages = index.count()
+        finally:
+            index.close()
+    _print_damage(report.damaged, console)
+    return report
+
+
+def _index_to_rebuild(settings: Settings, console: Console | None) -> SearchIndex:
+    """The index to rebuild. An embedded index file that does not even open (damaged on
+    disk) is moved aside and a new one started: the index is derived, storage has it all."""
+    try:
+        return open_index(settings)
+    except SearchError as exc:
+        path = settings.index_path
+        if settings.es_url or exc.transient or not path.exists():
+            raise  # a server's index, or a file that is only busy: not damage
+        aside = path.with_name(f"{path.name}.damaged-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}")
+        path.rename(aside)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if console:
+            console.print(f"[yellow]the index file does not open ({escape(str(exc))}); moved to "
+                          f"{escape(str(aside))}, building a new one[/]")
+        return open_index(settings)
+
+
+def _print_damage(damaged: list[Damage], console: Console | None) -> None:
+    if not console or not damaged:
+        return
+    console.print(f"[red]{len(damaged)} damaged object(s) left out of the index:[/]")
+    for d in damaged:
+        console.print(f"  [red]✗[/] {d.bundle_id[:12]} {escape(d.what)}: {escape(d.reason)}")
 
 
 def reconcile(settings: Settings, console: Console | None = None) -> list[str]:
+    """Index every stored bundle that is missing, short or stale in the index; the
+    bundles indexed (``reconcile_report`` also says what was damaged)."""
+    return reconcile_report(settings, console).fixed
+
+
+def reconcile_report(settings: Settings, console: Console | None = None,
+                     quiet_damage: bool = False) -> MaintenanceReport:
     """Index every stored bundle that is missing, short or stale in the index.
 
     A bundle is stale when the index holds a different number of its pages than its
-    manifest says; it is then re-indexed (with extra pages removed first). Ids are
-    deterministic, so re-indexing never duplicates. Bundles found in the index but not
-    in storage are left alone and reported (a wrongly configured store must not empty
-    the index).
+    intact stored pages; it is then re-indexed (with extra pages removed first). Ids
+    are deterministic, so re-indexing never duplicates. Bundles found in the index but
+    not in storage are left alone and reported (a wrongly configured store must not
+    empty the index). A damaged bundle is reported and passed by, never a reason to
+    stop: its intact pages are indexed.
     """
     from pipelines.bundle import index_bundle
     from pipelines.retry import with_retries
 
     store, index = open_store(settings), open_index(settings)
-    fixed: list[str] = []
+    report = MaintenanceReport()
     try:
         indexed = with_retries(index.bundle_page_counts, "reading the index", settings.retry_attempts,
                                settings.retry_backoff_seconds)
         stored = stored_bundle_ids(store)
         for bundle_id in stored:
-            manifest = load_manifest(store, bundle_id)
-            if manifest is None or indexed.get(bundle_id, 0) == manifest.page_count:
+            manifest = read_manifest(store, bundle_id, report.damaged)
+            if manifest is None:
                 continue
-            index_bundle(manifest, load_stored_pages(store, manifest), index, settings)
-            fixed.append(bundle_id)
+            if indexed.get(bundle_id, 0) == manifest.page_count:
+                continue  # complete: not read again (verify checks what is at rest)
+            pages, broken = load_pages_isolated(store, manifest)
+            report.damaged.extend(broken)
+            if indexed.get(bundle_id, 0) == len(pages):
+                continue  # every intact page is indexed; the damage is reported
+            if indexed.get(bundle_id, 0) > len(pages):
+                index.delete_bundle(bundle_id)  # damaged pages must not stay findable
+            index_bundle(manifest, pages, index, settings)
+            report.fixed.append(bundle_id)
             if console:
-                console.print(f"indexed {bundle_id[:12]} ({manifest.page_count} pages)")
-        orphans = sorted(set(indexed) - set(stored))
-        if orphans and console:
-            console.print(f"[yellow]{len(orphans)} bundle(s) are in the index but not in storage: "
-                          f"{', '.join(b[:12] for b in orphans[:10])}[/]")
+                console.print(f"indexed {bundle_id[:12]} ({len(pages)} of {manifest.page_count} pages)")
+        report.orphans = sorted(set(indexed) - set(stored))
+        if report.orphans and console:
+            console.print(f"[yellow]{len(report.orphans)} bundle(s) are in the index but not in storage: "
+                          f"{', '.join(b[:12] for b in report.orphans[:10])}[/]")
     finally:
         index.close()
-    return fixed
+    if not quiet_damage:
+        _print_damage(report.damaged, console)
+    return report
 
 
-def status(settings: Settings) -> dict[str, int]:
-    """Counts from storage and the index (and the quarantine folder)."""
+def status(settings: Settings) -> dict[str, Any]:
+    """Counts from storage and the index (and the quarantine folder); damaged bundles
+    are counted and named, not a reason to stop."""
     store, index = open_store(settings), open_index(settings)
     try:
         bundles = pages = review = 0
+        damaged: list[Damage] = []
         for bundle_id in stored_bundle_ids(store):
-            manifest = load_manifest(store, bundle_id)
+            manifest = read_manifest(store, bundle_id, damaged)
             if manifest is None:
                 continue
             bundles += 1
@@ -90,6 +195,8 @@ def status(settings: Settings) -> dict[str, int]:
             "pages_to_review": review,
             "bundles_quarantined": whole,
             "bundles_with_quarantined_files": with_files,
+            "bundles_damaged": len({d.bundle_id for d in damaged}),
+            "damaged": [{"bundle_id": d.bundle_id, "reason": f"{d.what}: {d.reason}"} for d in damaged],
         }
     finally:
         index.close()
@@ -107,24 +214,49 @@ def backfill_thumbnails(settings: Settings, console: Console | None = None) -> i
     renders such pages on first view, one `pdftoppm` each. Returns thumbnails stored.
     """
     from pipelines.bundle import put_verified
-    from storage.bundles import thumb_key
+    from storage.bundles import object_name, thumb_key
 
     store = open_store(settings)
     made = 0
     for bundle_id in stored_bundle_ids(store):
-        manifest = load_manifest(store, bundle_id)
+        manifest = read_manifest(store, bundle_id, [])
         if manifest is None or manifest.page_count == 0:
             continue
         missing = [n for n in range(1, manifest.page_count + 1)
-                   if not store.exists(thumb_key(bundle_id, n))]
+                   if not store.exists(thumb_key(bundle_id, n))
+                   and (not manifest.objects or object_name(bundle_id, thumb_key(bundle_id, n)) not in manifest.objects)]
         if not missing:
             continue
-        for n, data in _render_thumbnails(store, bundle_id, missing):
-            put_verified(store, thumb_key(bundle_id, n), data, "image/jpeg", settings)
-            made += 1
-        if console:
-            console.print(f"thumbnails for {bundle_id[:12]}: {len(missing)} page(s)")
+        added: dict[str, str] = {}
+        try:
+            for n, data in _render_thumbnails(store, bundle_id, missing, manifest.expected_sha256(pdf_key(bundle_id))):
+                added[object_name(bundle_id, thumb_key(bundle_id, n))] = put_verified(
+                    store, thumb_key(bundle_id, n), data, "image/jpeg", settings)
+                made += 1
+        except StorageError as exc:  # a damaged PDF: reported here, `verify` says more
+            if exc.transient:
+                raise
+            if console:
+                console.print(f"[red]thumbnails for {bundle_id[:12]} not made: {escape(str(exc))}[/]")
+        if added and manifest.objects:
+            record_objects(store, manifest, added, settings)
+        if console and added:
+            console.print(f"thumbnails for {bundle_id[:12]}: {len(added)} page(s)")
     return made
+
+
+def record_objects(store: ObjectStore, manifest: Manifest, objects: dict[str, str], settings: Settings,
+                   repairs: list[dict[str, str]] | None = None) -> Manifest:
+    """Write the manifest again with these object checksums (and repairs) recorded, and
+    its new sha256 in the bundle list."""
+    from pipelines.bundle import list_bundle, put_verified
+
+    manifest.objects = {**manifest.objects, **objects}
+    manifest.repairs = [*manifest.repairs, *(repairs or [])]
+    raw = manifest.to_json()
+    put_verified(store, manifest_key(manifest.bundle_id), raw, "application/json", settings)
+    list_bundle(store, manifest, raw, settings)
+    return manifest
 
 
 # Rendering resolution for backfilled thumbnails: A4 at 75 dpi is ~620 px wide, enough
@@ -132,8 +264,8 @@ def backfill_thumbnails(settings: Settings, console: Console | None = None) -> i
 _BACKFILL_DPI = 75
 
 
-def _render_thumbnails(store: ObjectStore, bundle_id: str,
-                       pages: list[int]) -> Iterator[tuple[int, bytes]]:
+def _render_thumbnails(store: ObjectStore, bundle_id: str, pages: list[int],
+                       pdf_sha256: str | None = None) -> Iterator[tuple[int, bytes]]:
     import subprocess
     import tempfile
     from pathlib import Path
@@ -141,11 +273,11 @@ def _render_thumbnails(store: ObjectStore, bundle_id: str,
     import cv2
 
     from ingest.thumbnail import make_thumbnail
-    from storage.bundles import pdf_key
+    from storage.bundles import read_object
 
     with tempfile.TemporaryDirectory(prefix="abhilekh-thumbs-") as tmp:
         pdf = Path(tmp) / "document.pdf"
-        pdf.write_bytes(store.get(pdf_key(bundle_id)))
+        pdf.write_bytes(read_object(store, pdf_key(bundle_id), pdf_sha256))
         for n in pages:
             out = Path(tmp) / f"p{n}"
             subprocess.run(["pdftoppm", "-gray", "-r", str(_BACKFILL_DPI), "-f", str(n),

@@ -121,7 +121,7 @@ def file_away(source: Path, ok: bool, reasons: list[str], settings: Settings, to
 
 
 RunRequests = Callable[[list[BundleRequest]], list[BundleReport]]
-Reconcile = Callable[[], list[str]]
+Reconcile = Callable[[], Any]  # the bundles indexed, or a MaintenanceReport (fixed, damaged)
 
 
 def _unreadable_report(name: str, path: str, reason: str) -> BundleReport:
@@ -193,13 +193,16 @@ def run_nightly(
                     if flag.source.startswith(str(source)):
                         flag.source = str(target) + flag.source[len(str(source)):]
         try:
-            reconciled = reconcile()
+            result = reconcile()
             reconcile_error = None
         except Exception as exc:  # noqa: BLE001 - index still down: report it, next night retries
-            reconciled, reconcile_error = [], f"{type(exc).__name__}: {exc}"
+            result, reconcile_error = None, f"{type(exc).__name__}: {exc}"
+        # a list of the bundles indexed, or a maintenance report that also names damage
+        reconciled: list[str] = list(getattr(result, "fixed", result) or [])
+        damaged = [d.to_dict() for d in getattr(result, "damaged", [])]
         seconds = time.monotonic() - started
         waiting = scan.waiting + ([s3.describe(s3.prefix + n) for n in s3scan.waiting] if s3 and s3scan else [])
-        extra = {"inbox": str(inbox), "waiting": waiting, "reconciled": reconciled,
+        extra = {"inbox": str(inbox), "waiting": waiting, "reconciled": reconciled, "damaged": damaged,
                  "reconcile_error": reconcile_error}
         if settings.inbox_s3_prefix:
             extra |= {"inbox_s3": s3.describe() if s3 else settings.inbox_s3_prefix, "inbox_s3_error": s3_error}
@@ -217,7 +220,7 @@ def run_nightly(
             "quarantined": [r.name for r in reports if r.moved_to and not (r.stored and not r.failures)],
             "report_html": str(html_path),
             "report_json": str(json_path),
-            "ok": all(r.ok for r in reports) and reconcile_error is None and s3_error is None,
+            "ok": all(r.ok for r in reports) and reconcile_error is None and s3_error is None and not damaged,
         }
     finally:
         lock.release()

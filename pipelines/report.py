@@ -30,7 +30,8 @@ MAX_THUMBS = 200  # per report, so a bad batch cannot make a huge file
 
 Failure = dict[str, str]  # {"file": what the operator knows it by, "reason": what to do}
 # BundleReport fields left out of its JSON while unset, as before they existed
-_NIGHTLY_ONLY: dict[str, Any] = {"moved_to": None, "move_error": None, "left_in_inbox": False}
+_NIGHTLY_ONLY: dict[str, Any] = {"moved_to": None, "move_error": None, "left_in_inbox": False,
+                                 "repaired": []}
 
 
 @dataclass
@@ -64,6 +65,8 @@ class BundleReport:
     moved_to: str | None = None  # where the sources went (archive or quarantine)
     move_error: str | None = None  # the sources could not be moved (they stay in the inbox)
     left_in_inbox: bool = False  # not downloaded: tried again the next night
+    # the stored copy was damaged and this run made it again from the sources: what was wrong
+    repaired: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -210,6 +213,11 @@ def render_html(data: dict[str, Any], reports: Sequence[BundleReport], settings:
     extra = ""
     if data.get("reconciled") is not None:
         extra = f"<p>Reconcile afterwards indexed {len(data['reconciled'])} bundle(s) missing from the index.</p>"
+    if data.get("damaged"):
+        extra += ("<p class=\"bad\">Damaged in storage (left out of the index; <code>abhilekh verify "
+                  "--repair</code> rebuilds what can be rebuilt):</p><ul>" + "".join(
+                      f"<li class=\"bad\"><code>{e(d['bundle_id'][:12])}</code> {e(d['what'])}: {e(d['reason'])}</li>"
+                      for d in data["damaged"]) + "</ul>")
     if data.get("waiting"):
         extra += "<p>Left in the inbox (not complete yet): " + ", ".join(f"<code>{e(w)}</code>" for w in data["waiting"]) + "</p>"
     return f"""<!doctype html>

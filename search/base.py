@@ -68,9 +68,10 @@ class SearchIndex(Protocol):
     def rebuild(self, docs: Iterable[SearchDocument]) -> int:
         """Replace every page by `docs`; the number of distinct pages afterwards.
 
-        Elasticsearch fills a new index and then switches its alias, so searches
-        answer from the old pages until the new ones are all in; SQLite empties the
-        table, then indexes."""
+        Both build the new pages beside the old ones and switch only when they are
+        all in (Elasticsearch: a new index, then the alias; SQLite: a new file, then one
+        transaction), so searches answer from the old pages until then and a rebuild
+        that fails leaves the index as it was."""
         ...
 
     def check(self) -> None:

@@ -20,7 +20,9 @@ the same indexed page (``search.page``), the same search with its fuzzy tier
 
 Pages live in a versioned index ``<es_index>-v<timestamp>`` behind the alias
 ``settings.es_index``: ``rebuild`` and ``clear`` write a new index and switch the alias
-atomically, so searches never see a half-built index.
+atomically, so searches never see a half-built index. The first index of a fresh alias
+has the fixed name ``<es_index>-v00000000000000000000``, so machines creating it at
+once end with one index, not an alias over two.
 """
 
 from __future__ import annotations
@@ -232,9 +234,13 @@ def _new_index_name(alias: str) -> str:
 
 
 def _first_index_name(alias: str) -> str:
-    """The name of an alias's first index: the same in every process, so two first
-    writers at once collide on it ("already exists") instead of putting two indices
-    behind the alias, which leaves it with no write index and refuses every write."""
+    """The one name every machine gives the first index of a fresh alias.
+
+    A fixed name makes the first creation race-free: of two machines creating it at
+    once, one gets ``resource_already_exists`` and uses the other's (created together
+    with its alias, atomically). Timestamped names, as rebuilds use, let each machine
+    create its own index carrying the alias: an alias over two indices, through which
+    every write fails."""
     return f"{alias}-v{'0' * 20}"
 
 
@@ -362,21 +368,37 @@ class ElasticIndex(SearchCore):
                     transient=False,
                 )
             targets = self._alias_targets()
+            if len(targets) > 1:
+                # no write index: every write through the alias would fail, and searches
+                # would count pages twice
+                raise SearchError(
+                    f"alias {self.alias!r} at {self.url} points at {len(targets)} indices "
+                    f"({', '.join(targets)}): run `abhilekh reindex`, which builds one and switches to it",
+                    transient=False,
+                )
             if not targets:
                 if not create:
                     return False
-                try:
-                    self._create_index(_first_index_name(self.alias), with_alias=True)
-                except ApiError as exc:
-                    if "already_exists" not in _reason(exc):
-                        raise
-                    # another process created it first; or a first index lost its alias
-                    if not self._alias_targets():
-                        self._create_index(_new_index_name(self.alias), with_alias=True)
+                self._create_first_index()
             elif self._stale(targets):
                 self._switch_to_new_empty()
             self._ready = True
             return True
+
+    def _create_first_index(self) -> None:
+        """Create the alias's first index under the fixed first name, or use the one
+        another process has just created (see ``_first_index_name``)."""
+        first = _first_index_name(self.alias)
+        try:
+            self._create_index(first, with_alias=True)
+        except ApiError as exc:
+            if "already_exists" not in _reason(exc):
+                raise
+            # created with its alias in one step by the winner; if the alias was taken
+            # off it since (someone dropped the alias), put it back
+            if not self._alias_targets():
+                self.client.indices.update_aliases(actions=[{"add": {"index": first, "alias": self.alias}}])
+            self.client.cluster.health(index=first, wait_for_status="yellow", timeout="30s")
 
     def _stale(self, targets: list[str]) -> bool:
         mappings = self.client.indices.get_mapping(index=targets)
@@ -390,14 +412,30 @@ class ElasticIndex(SearchCore):
         return False
 
     def _switch(self, new: str) -> None:
-        """Point the alias at `new` only, atomically, and delete what it pointed at."""
-        old = self._alias_targets()
-        actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": self.alias}} for i in old]
-        actions.append({"add": {"index": new, "alias": self.alias}})
-        self.client.indices.update_aliases(actions=actions)
-        for name in old:
-            if name != new:
-                self.client.indices.delete(index=name, ignore_unavailable=True)
+        """Point the alias at `new` only, atomically, and delete what it pointed at.
+
+        Every removal must find its alias (``must_exist``): when another process
+        switched in between, the action fails as a whole, and it is done again from
+        what the alias points at now, so the alias never ends over two indices."""
+        for _ in range(5):
+            old = self._alias_targets()
+            actions: list[dict[str, Any]] = [
+                {"remove": {"index": i, "alias": self.alias, "must_exist": True}} for i in old if i != new
+            ]
+            actions.append({"add": {"index": new, "alias": self.alias}})
+            try:
+                self.client.indices.update_aliases(actions=actions)
+            except NotFoundError:
+                continue  # someone else switched meanwhile: look again
+            for name in old:
+                if name != new:
+                    self.client.indices.delete(index=name, ignore_unavailable=True)
+            return
+        raise SearchError(
+            f"could not switch {self.alias!r} at {self.url} to {new}: other processes keep "
+            "switching it; run one `abhilekh reindex` at a time",
+            transient=True,
+        )
 
     def _switch_to_new_empty(self) -> None:
         new = _new_index_name(self.alias)

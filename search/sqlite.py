@@ -39,6 +39,7 @@ of every match would order them.
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -66,6 +67,7 @@ __all__ = ["SCHEMA_VERSION", "SqliteIndex", "fts_expression"]
 SCHEMA_VERSION = 3  # 3: the grams and loose columns
 TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* N* Co Mn Mc'"
 CACHE_KIB = -65536  # page cache per connection: 64 MiB (PRAGMA cache_size)
+REBUILD_BATCH = 5000  # pages per transaction while a rebuild fills its new file
 MMAP_BYTES = 1 << 30  # reads through mmap, up to 1 GiB of the file (PRAGMA mmap_size)
 
 _SCHEMA = f"""
@@ -199,9 +201,16 @@ class SqliteIndex(SearchCore):
             if not memory:
                 self._db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         except sqlite3.Error as exc:
-            raise SearchError(f"cannot open the search index at {self.path}: {exc}") from exc
+            raise SearchError(f"cannot open the search index at {self.path}: {exc}{_rebuild_hint(exc)}",
+                              transient=not _damaged(exc)) from exc
         try:
             self._open_schema()
+        except SearchError as exc:
+            self._db.close()
+            cause = exc.__cause__
+            if isinstance(cause, sqlite3.Error) and _damaged(cause):
+                raise SearchError(f"{exc}{_rebuild_hint(cause)}", transient=False) from cause
+            raise
         except BaseException:
             self._db.close()
             raise
@@ -420,9 +429,59 @@ class SqliteIndex(SearchCore):
         return {b: int(n) for b, n in rows}
 
     def rebuild(self, docs: Iterable[SearchDocument]) -> int:
-        """Empty the index, then index `docs` (searches meanwhile see fewer pages)."""
-        self.clear()
-        return self.index(docs)
+        """Replace every page by `docs`: built in a new file beside this one, then
+        switched in by one transaction. Searches answer from the old pages until the
+        switch; a rebuild that fails (the documents stop coming, the disk fills) leaves
+        the index exactly as it was. Returns the number of distinct pages afterwards.
+
+        The switch copies the finished tables into this file rather than renaming the
+        file over it: other processes (web workers) hold this file open, and a renamed
+        database would leave them reading the old one (or its WAL beside the new).
+        """
+        beside = Path(f"{self.path}.rebuild") if not self._memory else None
+        with tempfile.TemporaryDirectory(prefix="abhilekh-rebuild-") as tmp:
+            target = beside or Path(tmp) / "rebuild.sqlite3"
+            _remove_database(target)
+            fresh = SqliteIndex(target)
+            try:
+                batch: list[SearchDocument] = []
+                for doc in docs:
+                    batch.append(doc)
+                    if len(batch) >= REBUILD_BATCH:
+                        fresh.index(batch)
+                        batch = []
+                fresh.index(batch)
+                fresh._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                fresh.close()
+            try:
+                return self._switch_to(target)
+            finally:
+                _remove_database(target)
+
+    def _switch_to(self, built: Path) -> int:
+        """Make this index hold exactly the pages of the index file BUILT, atomically."""
+        with self._lock:
+            try:
+                self._db.execute("ATTACH DATABASE ? AS fresh", (str(built),))
+            except sqlite3.Error as exc:
+                raise SearchError(f"cannot open the rebuilt index {built}: {exc}") from exc
+            try:
+                with self._transaction() as db:
+                    for name in ("pages_fts", "page_text", "pages", "vocab", "facet_combo", "page_facet"):
+                        db.execute(f"DELETE FROM main.{name}")
+                    db.execute("INSERT INTO main.pages SELECT * FROM fresh.pages")
+                    db.execute("INSERT INTO main.page_text SELECT * FROM fresh.page_text")
+                    db.execute(
+                        "INSERT INTO main.pages_fts (rowid, folded, translit)"
+                        " SELECT rowid, folded, translit FROM fresh.pages_fts"
+                    )
+                    db.execute("INSERT INTO main.vocab SELECT * FROM fresh.vocab")
+                    db.execute("INSERT INTO main.facet_combo SELECT * FROM fresh.facet_combo")
+                    db.execute("INSERT INTO main.page_facet SELECT * FROM fresh.page_facet")
+                    return int(db.execute("SELECT count(*) FROM main.pages").fetchone()[0])
+            finally:
+                self._db.execute("DETACH DATABASE fresh")
 
     def check(self) -> None:
         """Raise SearchError when the file cannot be read."""
@@ -461,6 +520,21 @@ class SqliteIndex(SearchCore):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _damaged(exc: sqlite3.Error) -> bool:
+    """The file is not (or no longer) an SQLite database: no retry will read it."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.DatabaseError) and ("not a database" in text or "malformed" in text)
+
+
+def _rebuild_hint(exc: sqlite3.Error) -> str:
+    return "; the file is damaged: `abhilekh reindex` builds a new one from storage" if _damaged(exc) else ""
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _filter_sql(scope: Scope) -> tuple[str, list[Any]]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from storage.base import IntegrityError, ObjectNotFound, ObjectStore, StorageError
+from storage.base import ChecksumMissing, IntegrityError, MissingObject, ObjectNotFound, ObjectStore, StorageError
 
 if TYPE_CHECKING:
     from abhilekh.settings import Settings
 
-__all__ = ["IntegrityError", "ObjectNotFound", "ObjectStore", "StorageError", "open_store"]
+__all__ = [
+    "ChecksumMissing", "IntegrityError", "MissingObject", "ObjectNotFound", "ObjectStore", "StorageError",
+    "open_store",
+]
 
 
 def open_store(settings: Settings) -> ObjectStore:

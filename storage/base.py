@@ -23,9 +23,27 @@ class ObjectNotFound(StorageError):
 
 
 class IntegrityError(StorageError):
-    """An object's bytes no longer match the sha256 recorded when it was written."""
+    """An object's bytes no longer match the sha256 recorded when it was written, or
+    cannot be what its key says (a manifest that does not parse)."""
 
     transient = False
+
+
+class ChecksumMissing(IntegrityError):
+    """An object whose recorded sha256 is gone (the sidecar deleted, the S3 metadata
+    stripped): it cannot be trusted, so it is not returned. Every put records one.
+
+    ``data`` holds the bytes found, for a repair that can check them against another
+    record (the sha256 the bundle's manifest holds for the object)."""
+
+    def __init__(self, *args: object, data: bytes | None = None) -> None:
+        super().__init__(*args)
+        self.data = data
+
+
+class MissingObject(IntegrityError):
+    """An object the bundle's own records say exists is gone (a page its manifest lists,
+    a manifest the bundle list names): damage, not "never stored"."""
 
 
 class ObjectStore(Protocol):
@@ -40,7 +58,10 @@ class ObjectStore(Protocol):
         ...
 
     def get(self, key: str) -> bytes:
-        """Return the bytes, verified against the stored sha256."""
+        """Return the bytes, verified against the stored sha256.
+
+        Raises ObjectNotFound when there is no such object, IntegrityError when the bytes
+        differ from the recorded sha256, ChecksumMissing when none is recorded."""
         ...
 
     def exists(self, key: str) -> bool: ...

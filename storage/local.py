@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from storage.base import IntegrityError, ObjectNotFound, StorageError
+from storage.base import ChecksumMissing, IntegrityError, ObjectNotFound, StorageError
 
 # The sha256 of each object lives beside it, as S3 keeps it in object metadata.
 _SIDECAR = ".sha256"
@@ -46,8 +46,16 @@ class LocalStore:
         except FileNotFoundError:
             raise ObjectNotFound(f"no object {key!r} in {self.root}") from None
         sidecar = path.with_name(path.name + _SIDECAR)
-        expected = sidecar.read_text().strip() if sidecar.exists() else None
-        if expected and hashlib.sha256(data).hexdigest() != expected:
+        try:
+            expected = sidecar.read_text().strip()
+        except FileNotFoundError:
+            expected = ""
+        if not expected:
+            # Every put writes the sidecar before the object, so an object without one
+            # was not written by us as it is: never pass it on as if it were verified.
+            raise ChecksumMissing(f"object {key!r} in {self.root} has no recorded sha256 "
+                                  f"({sidecar.name} is missing)", data=data)
+        if hashlib.sha256(data).hexdigest() != expected:
             raise IntegrityError(f"object {key!r} in {self.root} fails its sha256 check")
         return data
 

@@ -21,7 +21,7 @@ from minio.deleteobjects import DeleteObject
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from storage.base import IntegrityError, ObjectNotFound, StorageError
+from storage.base import ChecksumMissing, IntegrityError, ObjectNotFound, StorageError
 
 if TYPE_CHECKING:
     from abhilekh.settings import Settings
@@ -189,7 +189,14 @@ class S3Store:
             finally:
                 response.close()
                 response.release_conn()
-        if expected and hashlib.sha256(data).hexdigest() != expected:
+        if not expected:
+            # every put records it; an object without it was written by something else
+            raise ChecksumMissing(
+                f"object {key!r} in bucket {self.bucket!r} at {self.url} has no recorded sha256 "
+                f"({_SHA_HEADER} metadata is missing)",
+                data=data,
+            )
+        if hashlib.sha256(data).hexdigest() != expected:
             raise IntegrityError(
                 f"object {key!r} in bucket {self.bucket!r} at {self.url} fails its sha256 check"
             )

@@ -334,27 +334,4 @@ def test_page_viewer_opens_the_pdf_at_the_page(client: TestClient) -> None:
     assert client.get(f"/bundles/{XSS}/pages/1").status_code == 404  # no manifest, no page
 
 
-def test_a_burst_of_simultaneous_guesses_cannot_pass_the_limit(home: Settings) -> None:
-    """Four connections (as four server workers would hold) and 40 guesses at once:
-    exactly login_max_failures of them get a password check, the rest are refused."""
-    from concurrent.futures import ThreadPoolExecutor
-    from threading import Barrier
-
-    from access.users import UserStore
-
-    stores = [UserStore(home.home / "burst-users.sqlite3") for _ in range(4)]
-    start = Barrier(40)
-
-    def guess(i: int) -> bool:
-        start.wait()
-        return stores[i % 4].claim_attempt("ram", "10.0.0.9", 900, home.login_max_failures)
-
-    try:
-        with ThreadPoolExecutor(40) as pool:
-            allowed = list(pool.map(guess, range(40)))
-        assert sum(allowed) == home.login_max_failures
-        # Another address is counted on its own.
-        assert stores[0].claim_attempt("ram", "10.0.0.10", 900, home.login_max_failures)
-    finally:
-        for s in stores:
-            s.close()
+# (the burst of simultaneous guesses is in tests/test_throttle.py, with the new throttle)

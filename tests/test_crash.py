@@ -98,7 +98,8 @@ def assert_exactly_once(settings: Settings, bundle_id: str, pages: int = PAGES) 
     from storage.bundles import load_manifest, pdf_key
 
     store = open_store(settings)
-    expected = {f"bundles/{bundle_id}/manifest.json", f"bundles/{bundle_id}/document.pdf"} | {
+    expected = {f"bundles/{bundle_id}/manifest.json", f"bundles/{bundle_id}/document.pdf",
+                f"catalog/{bundle_id}.json"} | {
         f"bundles/{bundle_id}/{kind}/{n}.{ext}" for n in range(1, pages + 1)
         for kind, ext in (("pages", "json"), ("thumbs", "jpg"))
     }
@@ -149,13 +150,15 @@ POINTS = {
     "store:1": (True, lambda s: len(s["keys"]) == 1 and not s["manifest"]),
     # killed after the PDF, before the manifest: the bundle does not count as stored
     "store:3": (True, lambda s: len(s["keys"]) == PAGES + 1 and not s["manifest"]),
+    # killed after the manifest, before the bundle-list entry: the rerun lists it
+    "store:6": (True, lambda s: s["manifest"] and not any(k.startswith("catalog/") for k in s["keys"])),
     # killed mid-indexing: stored, one of two pages indexed (index chunks of one page)
     "index:1": (True, lambda s: s["manifest"] and s["indexed"] == 1),
     # killed after stored and indexed, before the work files were removed
     "done:1": (True, lambda s: s["manifest"] and s["indexed"] == PAGES and s["work_pages"]),
 }
 CASES = [
-    ("embedded", "ocr:1"), ("embedded", "store:1"), ("embedded", "index:1"),
+    ("embedded", "ocr:1"), ("embedded", "store:1"), ("embedded", "store:6"), ("embedded", "index:1"),
     ("servers", "ocr:1"), ("servers", "store:3"), ("servers", "index:1"), ("servers", "done:1"),
 ]
 

@@ -356,9 +356,7 @@ def test_openapi_describes_search(client: TestClient) -> None:
 
 def test_healthz(anon: TestClient, home: Settings) -> None:
     body = anon.get("/healthz").json()
-    assert body["ok"] is True
-    assert str(home.store_dir) in body["store"]
-    assert body["index"]
+    assert body["ok"] is True  # (where the store and index are: only for admins, test_web_edges.py)
 
 
 @pytest.mark.parametrize(

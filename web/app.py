@@ -45,13 +45,15 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from access.audit import AuditLog
+from access.audit import AuditLog, key_for
 from access.auth import Signer, cookie_secure, load_secret
+from access.throttle import LoginThrottle
 from access.users import UserStore
 from web.handlers import install as install_handlers
 from web.render import HERE
 from web.routes import admin, api, bundles, login, search
 from web.runtime import IndexThreads, Manifests, SecurityHeaders
+from web.session import trusted_proxies
 from web.thumbs import RenderedThumbnails
 
 if TYPE_CHECKING:
@@ -71,12 +73,18 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.store = open_store(settings)
         app.state.index = IndexThreads(lambda: open_index(settings))
         app.state.users = UserStore(settings.users_path)
-        app.state.audit = AuditLog(settings.audit_path)
+        app.state.throttle = LoginThrottle(
+            settings.users_path, max_failures=settings.login_max_failures,
+            backoff_seconds=settings.login_backoff_seconds,
+            max_backoff_seconds=settings.login_window_minutes * 60,
+        )
+        app.state.audit = AuditLog.for_settings(settings, anchors=app.state.store)
         try:
             yield
         finally:
             app.state.index.close()
             app.state.users.close()
+            app.state.throttle.close()
             app.state.audit.close()
             close_store = getattr(app.state.store, "close", None)
             if callable(close_store):
@@ -99,6 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.signer = Signer(load_secret(settings))
     app.state.cookie_secure = cookie_secure(settings)
+    app.state.trusted_proxies = trusted_proxies(settings.trusted_proxies)
     app.state.manifests = Manifests()
     app.state.thumbs = RenderedThumbnails(settings.thumbs_dir)
     app.add_middleware(SecurityHeaders)
@@ -158,7 +167,8 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None,
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
-    # Make the secret key file now, once, rather than racing in N fresh workers.
+    # Make the secret and audit key files now, once, rather than racing in N fresh workers.
     load_secret(settings)
+    key_for(settings)
     os.environ[_SETTINGS_ENV] = settings.model_dump_json()
     uvicorn.run("web.app:app_from_environment", factory=True, workers=workers, **options)

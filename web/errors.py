@@ -3,8 +3,8 @@ each: the bilingual error page or a redirect to /login for pages, JSON for /api/
 
 from __future__ import annotations
 
-THROTTLED = ("बहुत अधिक असफल प्रयास; 15 मिनट बाद पुनः प्रयास करें",
-             "Too many failed log-ins; try again in 15 minutes")
+THROTTLED = ("बहुत अधिक असफल प्रयास; थोड़ी देर बाद पुनः प्रयास करें",
+             "Too many failed log-ins from here; try again later")
 BAD_LOGIN = ("नाम या पासवर्ड गलत है", "Wrong user name or password")
 BAD_CSRF = ("फ़ॉर्म की अवधि समाप्त हो गई; पृष्ठ दोबारा खोलें",
             "The form has expired or did not come from this site; reload the page")

@@ -42,5 +42,7 @@ class UserOut(BaseModel):
 
 class HealthOut(BaseModel):
     ok: bool
-    index: str
-    store: str
+    # where the index and the store are: only for an admin's session (server paths and
+    # addresses are nobody else's business)
+    index: str | None = None
+    store: str | None = None

@@ -25,6 +25,7 @@ from web.session import audit
 
 # Bundle ids are sha256 hex digests; shorter prefixes are accepted for hand-typed URLs.
 BUNDLE_ID = re.compile(r"[0-9a-f]{16,64}")
+_PAGE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 def store_of(request: Request) -> ObjectStore:
@@ -76,7 +77,9 @@ def bundle_for(request: Request, user: User, bundle_id: str) -> Manifest:
 
 def page_number(page: str, manifest: Manifest) -> int:
     """PAGE from the URL as a page of the bundle, or the bilingual 404."""
-    number = int(page) if page.isdigit() else 0
+    # ASCII digits only: str.isdigit() and int() also take "²", "१" and "１", and "²"
+    # then fails int() (a 500); a page number in a link is always plain digits.
+    number = int(page) if _PAGE_NUMBER.fullmatch(page) else 0
     if not 1 <= number <= manifest.page_count:
         raise PageError(404, "यह पृष्ठ नहीं मिला", "Page not found")
     return number

@@ -16,6 +16,8 @@ cookie signed at GET /login, web/routes/login.py).
 
 from __future__ import annotations
 
+import ipaddress
+import secrets
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -71,7 +73,68 @@ def require_admin(request: Request) -> User:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The client's address: the peer's, or, when the peer is one of
+    ABHILEKH_TRUSTED_PROXIES, the right-most address in X-Forwarded-For that is not a
+    trusted proxy (each proxy appends the address it was reached from; anything to the
+    left of that is what the client claimed, and is not believed)."""
+    peer = request.client.host if request.client else ""
+    proxies: list[IPNetwork] = getattr(request.app.state, "trusted_proxies", [])
+    if not proxies or not _trusted(peer, proxies):
+        return peer
+    forwarded = [a.strip() for h in request.headers.getlist("x-forwarded-for") for a in h.split(",") if a.strip()]
+    for address in reversed(forwarded):
+        if not _trusted(address, proxies):
+            return address[:64]
+    return forwarded[0][:64] if forwarded else peer
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_proxies(spec: str) -> list[IPNetwork]:
+    """ABHILEKH_TRUSTED_PROXIES ("127.0.0.1, 10.0.0.0/8") as networks; ValueError names a bad entry."""
+    out = []
+    for item in (part.strip() for part in spec.split(",")):
+        if not item:
+            continue
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"ABHILEKH_TRUSTED_PROXIES: {item!r} is not an address or network "
+                             "(e.g. 127.0.0.1 or 10.0.0.0/8)") from None
+    return out
+
+
+def _trusted(address: str, proxies: list[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in proxies)
+
+
+DEVICE_COOKIE = "abhilekh_device"
+DEVICE_DAYS = 365
+
+
+def device_token(request: Request) -> str | None:
+    """This browser's device token (signed by us), if it has one."""
+    return signer(request).unsign(request.cookies.get(DEVICE_COOKIE), "device")
+
+
+def new_device_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def set_device_cookie(request: Request, response: Response) -> None:
+    """Remember this browser: its later log-ins are throttled apart from anyone else's."""
+    token = getattr(request.state, "device", None)
+    if not token:
+        return
+    response.set_cookie(
+        DEVICE_COOKIE, signer(request).sign(token, "device"), max_age=DEVICE_DAYS * 86400, path="/",
+        secure=request.app.state.cookie_secure, httponly=True, samesite="lax",
+    )
 
 
 def audit(request: Request, user: User | None, action: str, **fields: Any) -> None:

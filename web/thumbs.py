@@ -14,15 +14,22 @@ import threading
 from pathlib import Path
 
 from storage.base import IntegrityError, ObjectNotFound, ObjectStore, StorageError
-from storage.bundles import pdf_key, thumb_key
-from web.errors import PageError, not_found_bundle, store_down
+from storage.bundles import pdf_key, read_object, thumb_key
+from web.errors import PageError, store_down
 
 
-def read_pdf(store: ObjectStore, bundle_id: str) -> bytes:
+def read_pdf(store: ObjectStore, bundle_id: str, expected_sha256: str | None = None) -> bytes:
+    """The bundle's PDF, checked against its sidecar and (given) its manifest's sha256.
+    Called for bundles whose manifest exists: a missing PDF is damage, said as such."""
     try:
-        return store.get(pdf_key(bundle_id))
+        return read_object(store, pdf_key(bundle_id), expected_sha256)
     except ObjectNotFound:
-        raise not_found_bundle() from None
+        raise PageError(
+            500,
+            "इस फ़ाइल का PDF भंडार में नहीं है, व्यवस्थापक को सूचित करें",
+            "This bundle's PDF is missing from the store; tell the administrator (`abhilekh verify` "
+            "names what is damaged, and ingesting the same scans again makes it anew)",
+        ) from None
     except IntegrityError:
         raise PageError(
             500,

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from abhilekh.records import SearchFilters
 from access.auth import SESSION_COOKIE
 from search.base import QueryRefused, SearchError
-from web.errors import BAD_LOGIN, THROTTLED
+from web.errors import BAD_LOGIN
 from web.models import HealthOut, HitOut, LoginIn, SearchOut, UserOut
 from web.query import (
     MAX_LIMIT,
@@ -29,7 +29,7 @@ from web.query import (
     year_param,
 )
 from web.query import Query as SearchQuery
-from web.routes.login import check_login
+from web.routes.login import check_login, throttled_message
 from web.runtime import IndexThreads
 from web.scope import audit_search, run_search, store_of
 from web.session import (
@@ -40,6 +40,7 @@ from web.session import (
     require_user,
     session_cookie,
     session_token,
+    set_device_cookie,
     set_session_cookie,
 )
 
@@ -50,15 +51,17 @@ health_router = APIRouter()
 
 @auth_router.post("/login", response_model=UserOut, summary="Log in; sets the session cookie",
                   responses={401: {"description": "wrong name or password"},
-                             429: {"description": "too many failures; wait 15 minutes"}})
+                             429: {"description": "too many failures from this client; wait Retry-After seconds"}})
 def api_login(request: Request, body: LoginIn) -> Response:
-    user, status = check_login(request, body.username, body.password)
+    user, status, wait = check_login(request, body.username, body.password)
     if user is None:
-        text = THROTTLED if status == 429 else BAD_LOGIN
-        return JSONResponse({"detail": f"{text[0]} / {text[1]}"}, status)
+        text = throttled_message(wait) if status == 429 else BAD_LOGIN
+        return JSONResponse({"detail": f"{text[0]} / {text[1]}"}, status,
+                            headers={"Retry-After": str(wait)} if wait else None)
     token = request.app.state.users.new_session(user.name, request.app.state.settings.session_hours)
     response = JSONResponse(UserOut(name=user.name, role=user.role, stations=list(user.stations)).model_dump())
     set_session_cookie(request, response, token)
+    set_device_cookie(request, response)
     return response
 
 
@@ -123,8 +126,11 @@ async def api_search(
     )
 
 
-@health_router.get("/healthz", response_model=HealthOut, summary="Which index and store are in use")
-async def healthz(request: Request) -> HealthOut:
+@health_router.get("/healthz", response_model=HealthOut, summary="Whether the app is up (for an admin also: which index and store)")
+async def healthz(request: Request) -> Response:
+    user = current_user(request)
+    if user is None or not user.is_admin:
+        return JSONResponse(HealthOut(ok=True).model_dump(exclude_none=True))
     worker: IndexThreads = request.app.state.index
     index = await worker.call(worker.index.describe)
-    return HealthOut(ok=True, index=index, store=store_of(request).describe())
+    return JSONResponse(HealthOut(ok=True, index=index, store=store_of(request).describe()).model_dump())

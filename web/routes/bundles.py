@@ -119,8 +119,8 @@ def bundle_pdf(
     page: Annotated[int | None, Query(ge=1, description="page being opened (audited)")] = None,
     download: Annotated[bool, Query(description="save instead of showing")] = False,
 ) -> Response:
-    bundle_for(request, user, bundle_id)
-    data = read_pdf(store_of(request), bundle_id)
+    manifest = bundle_for(request, user, bundle_id)
+    data = read_pdf(store_of(request), bundle_id, manifest.expected_sha256(pdf_key(bundle_id)))
     audit(request, user, "download" if download else "view_pdf",
           target=f"{bundle_id}:{page}" if page else bundle_id)
     disposition = "attachment" if download else "inline"

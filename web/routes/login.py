@@ -13,10 +13,22 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from access.auth import LOGIN_COOKIE, SESSION_COOKIE, safe_next
+from access.throttle import LoginThrottle
 from access.users import User, UserStore
 from web.errors import BAD_CSRF, BAD_LOGIN, THROTTLED
 from web.render import render
-from web.session import audit, client_ip, csrf_protect, current_user, session_token, set_session_cookie, signer
+from web.session import (
+    audit,
+    client_ip,
+    csrf_protect,
+    current_user,
+    device_token,
+    new_device_token,
+    session_token,
+    set_device_cookie,
+    set_session_cookie,
+    signer,
+)
 
 router = APIRouter(include_in_schema=False)
 # Log-out ends a session, so it carries the session's CSRF token like every other form.
@@ -35,23 +47,36 @@ def login_page(request: Request, status: int = 200, message: tuple[str, str] | N
     return response
 
 
-def check_login(request: Request, username: str, password: str) -> tuple[User | None, int]:
-    """(user, 200) on success; (None, 401) wrong; (None, 429) throttled."""
-    settings = request.app.state.settings
+def check_login(request: Request, username: str, password: str) -> tuple[User | None, int, int]:
+    """(user, 200, 0) on success; (None, 401, 0) wrong; (None, 429, seconds to wait)
+    throttled. The throttle (access/throttle.py) counts per user and client: this
+    browser's device cookie when the user logged in from it before, else its address."""
     users: UserStore = request.app.state.users
+    throttle: LoginThrottle = request.app.state.throttle
     ip = client_ip(request)
     name = (username or "").strip().lower()[:64]
-    window = settings.login_window_minutes * 60
-    if not users.claim_attempt(name, ip, window, settings.login_max_failures):
-        request.app.state.audit.record(name, "", "login_throttled", ip=ip)
-        return None, 429
+    device = device_token(request)
+    client = f"device:{device}" if device and throttle.knows_device(name, device) else f"ip:{ip}"
+    attempt = throttle.begin(name, client)
+    if not attempt.allowed:
+        request.app.state.audit.record(name, "", "login_throttled", ip=ip, detail=f"retry after {attempt.retry_after} s")
+        return None, 429, attempt.retry_after
     user = users.verify(name, password)
-    if user is None or not user.can_search:  # the claimed attempt stays counted
+    if user is None or not user.can_search:
+        attempt.failed()
         request.app.state.audit.record(name, "", "login_failed", ip=ip)
-        return None, 401
-    users.clear_failures(name, ip)
+        return None, 401, 0
+    attempt.succeeded()
+    request.state.device = device or new_device_token()
+    throttle.remember_device(user.name, request.state.device)
     audit(request, user, "login")
-    return user, 200
+    return user, 200, 0
+
+
+def throttled_message(seconds: int) -> tuple[str, str]:
+    """THROTTLED, with the wait spelled out."""
+    wait = f"{seconds} s" if seconds < 120 else f"{(seconds + 59) // 60} min"
+    return (f"{THROTTLED[0]} ({wait} बाद)", f"{THROTTLED[1]} (in {wait})")
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -69,15 +94,20 @@ async def login_submit(request: Request) -> Response:
     nonce = signer(request).unsign(request.cookies.get(LOGIN_COOKIE), "login")
     if not nonce or not signer(request).check_csrf("login:" + nonce, str(form.get("csrf") or "")):
         return login_page(request, 403, BAD_CSRF, next_url, username)
-    user, status = await run_in_threadpool(
+    user, status, wait = await run_in_threadpool(
         check_login, request, username, str(form.get("password") or "")[:1024]
     )
     if user is None:
-        return login_page(request, status, THROTTLED if status == 429 else BAD_LOGIN, next_url, username)
+        page = login_page(request, status, throttled_message(wait) if status == 429 else BAD_LOGIN, next_url,
+                          username)
+        if wait:
+            page.headers["Retry-After"] = str(wait)
+        return page
     users: UserStore = request.app.state.users
     token = await run_in_threadpool(users.new_session, user.name, request.app.state.settings.session_hours)
     response = RedirectResponse(next_url, 303)
     set_session_cookie(request, response, token)
+    set_device_cookie(request, response)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
