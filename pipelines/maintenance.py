@@ -9,7 +9,7 @@ run: they are not damage, and the same command run again finishes the job.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +18,18 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from abhilekh.records import SearchDocument
+from abhilekh.records import PageText, SearchDocument
 from abhilekh.settings import Settings
-from pipelines.bundle import Damage, damage_reason, documents_for, load_pages_isolated
+from pipelines.bundle import (
+    Damage,
+    current_entries,
+    damage_reason,
+    documents_for,
+    entry_documents,
+    load_pages_isolated,
+)
 from search import SearchError, SearchIndex, open_index
+from search.entries import EntryDocument, open_entries
 from storage import open_store
 from storage.base import ObjectStore, StorageError
 from storage.bundles import Manifest, load_manifest, manifest_key, pdf_key, stored_bundle_ids
@@ -35,10 +43,12 @@ class MaintenanceReport:
     fixed: list[str] = field(default_factory=list)  # bundles (re-)indexed
     damaged: list[Damage] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)  # in the index, not in storage
+    entries: int = 0  # reindex: register entries of the stored bundles
+    entries_rebuilt: list[str] = field(default_factory=list)  # bundles whose entries.json was made again
 
     def to_dict(self) -> dict[str, Any]:
         return {"pages": self.pages, "fixed": self.fixed, "damaged": [d.to_dict() for d in self.damaged],
-                "orphans": self.orphans}
+                "orphans": self.orphans, "entries": self.entries, "entries_rebuilt": self.entries_rebuilt}
 
 
 def read_manifest(store: ObjectStore, bundle_id: str, damaged: list[Damage]) -> Manifest | None:
@@ -52,15 +62,18 @@ def read_manifest(store: ObjectStore, bundle_id: str, damaged: list[Damage]) -> 
         return None
 
 
-def stored_documents(store: ObjectStore, damaged: list[Damage],
-                     bundle_ids: list[str] | None = None) -> Iterator[SearchDocument]:
-    """The index documents of every intact page in storage; the damage is noted."""
+def stored_documents(store: ObjectStore, damaged: list[Damage], bundle_ids: list[str] | None = None,
+                     on_pages: Callable[[Manifest, list[PageText]], None] | None = None) -> Iterator[SearchDocument]:
+    """The index documents of every intact page in storage; the damage is noted.
+    ON_PAGES sees each bundle's intact pages as they are read (reindex: entries)."""
     for bundle_id in bundle_ids if bundle_ids is not None else stored_bundle_ids(store):
         manifest = read_manifest(store, bundle_id, damaged)
         if manifest is None:
             continue
         pages, broken = load_pages_isolated(store, manifest)
         damaged.extend(broken)
+        if on_pages is not None:
+            on_pages(manifest, pages)
         yield from documents_for(manifest, pages)
 
 
@@ -73,10 +86,25 @@ def reindex(settings: Settings, console: Console | None = None) -> MaintenanceRe
     a reconcile pass after the switch indexes them."""
     store, index = open_store(settings), _index_to_rebuild(settings, console)
     report = MaintenanceReport()
+
+    docs: list[EntryDocument] = []
+
+    def entries_of(manifest: Manifest, pages: list[PageText]) -> None:
+        # entries.json made again where the extractor's version changed (or it is missing)
+        found, rebuilt = current_entries(store, manifest.bundle_id, pages, settings)
+        docs.extend(entry_documents(manifest.metadata, found))
+        if rebuilt:
+            report.entries_rebuilt.append(manifest.bundle_id)
+
     try:
-        report.pages = index.rebuild(stored_documents(store, report.damaged))
+        report.pages = index.rebuild(stored_documents(store, report.damaged, on_pages=entries_of))
     finally:
         index.close()
+    entries = open_entries(settings)
+    try:
+        report.entries = entries.rebuild(docs)
+    finally:
+        entries.close()
     after = reconcile_report(settings, console=None, quiet_damage=True)
     report.fixed, report.orphans = after.fixed, after.orphans
     if after.fixed:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+import ingest.entries.fields as F
 from abhilekh.records import PageText, Word
-from ingest.entries import fields as F
 from ingest.entries.model import Entry, Field
 from ingest.entries.rows import Line, Table, find_table, lines_of
 from ingest.entries.text import Span, box, fold, mean_conf, word_box
