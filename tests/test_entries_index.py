@@ -82,3 +82,34 @@ def test_a_bundle_is_replaced_not_added_to(entries):
     assert entries.count() == 1
     (doc,) = entries.find(EntryFilters()).entries
     assert doc == DOCS[0]  # the stored document comes back whole
+
+
+def test_the_entries_command_lists_and_exports(tmp_path: Path):
+    import csv
+    import io
+    import json
+
+    from openpyxl import load_workbook
+
+    from abhilekh.settings import Settings
+    from tests.test_cli import run
+
+    home = tmp_path / "home"
+    idx = open_entries(Settings(home=home, es_url=None, s3_endpoint=None))
+    try:
+        idx.rebuild(DOCS)
+    finally:
+        idx.close()
+    out = run(["entries", "--section", "379", "--crime-year", "2017", "--thana", "Tirwa", "--json"], home)
+    assert out.returncode == 0, out.stderr
+    body = json.loads(out.stdout)
+    assert body["total"] == 1 and body["entries"][0]["values"]["crime_no"] == "12/2017"
+    csv_path, xlsx_path = tmp_path / "e.csv", tmp_path / "e.xlsx"
+    out = run(["entries", "--words", "रमेश", "--csv", str(csv_path), "--xlsx", str(xlsx_path)], home)
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.reader(io.StringIO(csv_path.read_bytes().decode("utf-8-sig"))))
+    assert len(rows) == 3 and rows[0][4] == "क्रम सं0 / Serial"
+    assert {r[9] for r in rows[1:]} == {"रमेश यादव", "रमेश"}  # Devanagari intact
+    sheet = [[c.value for c in r] for r in load_workbook(xlsx_path).active.iter_rows()]
+    assert len(sheet) == 3 and sheet[0][4] == "क्रम सं0 / Serial"
+    assert "रमेश यादव" in {c for r in sheet for c in r}
