@@ -480,7 +480,6 @@ def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, st
         thumb = work / f"{page.page}.jpg"
         if thumb.exists():
             put(thumb_key(plan.bundle_id, page.page), thumb.read_bytes(), "image/jpeg")
-    store_entries(store, plan.bundle_id, pages, settings)
     manifest = Manifest(
         bundle_id=plan.bundle_id,
         metadata=plan.metadata,
@@ -502,6 +501,9 @@ def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, st
     raw = manifest.to_json()
     put_verified(store, manifest_key(manifest.bundle_id), raw, "application/json", settings)
     list_bundle(store, manifest, raw, settings)
+    # Derived, so after the record: a crash before it leaves it missing, and reindex
+    # (which makes missing entries) or the index step (from the pages) covers it.
+    store_entries(store, plan.bundle_id, pages, settings)
     return manifest
 
 
@@ -751,6 +753,7 @@ def stored_copy(plan: BundlePlan, store: ObjectStore, settings: Settings) -> Sto
                 raise
             return StoredCopy(None, damage=[str(exc)])
         list_bundle(store, manifest, store.get(manifest_key(plan.bundle_id)), settings)
+    current_entries(store, plan.bundle_id, pages, settings)  # an ingest killed before them leaves none
     return StoredCopy(manifest, pages)
 
 

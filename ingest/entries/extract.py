@@ -58,20 +58,27 @@ def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: 
         f["serial"] = Field(w.text, str(int(fold(w.text).rstrip("."))), [word_box(w)], round(mean_conf([w]), 3))
 
     crime_words = _cell(table, words, ("crime",))
+    if not table.columns_with("crime"):
+        # a heading OCR lost: the crime number stands next to the serial in registers
+        crime_words = [w for w in words if table.column(w) == serial_cols[0] + 1]
     crime_span = Span.of(crime_words)
     crime = F.crime_no(crime_span, column=True) if crime_words else None
-    skip_span, skip = (crime_span, crime[1]) if crime else (everything, None)
     if crime is None:
         crime = F.crime_no(everything)
-        skip_span, skip = everything, crime[1] if crime else None
     if crime is not None:
         f["crime_no"] = crime[0]
 
-    sec_words = _cell(table, words, ("sections", "crime"))
-    secs = F.sections(Span.of(sec_words), skip if skip_span is crime_span else None,
-                      column=bool(table.columns_with("sections"))) if sec_words else {}
+    # Sections: in their column, or beside the crime number in its cell ("245/2019
+    # 379 भादवि"); the crime number itself is never read as sections.
+    sec_words = _cell(table, words, ("sections", "crime")) or crime_words
+    secs: dict[str, Field] = {}
+    if sec_words:
+        sec_span = Span.of(sec_words)
+        in_cell = F.crime_no(sec_span, column=True)
+        secs = F.sections(sec_span, in_cell[1] if in_cell else None, column=bool(table.columns_with("sections")))
     if "sections" not in secs:
-        secs = F.sections(everything, skip if skip_span is everything else None)
+        in_row = F.crime_no(everything)
+        secs = F.sections(everything, in_row[1] if in_row else None)
     f.update(secs)
 
     date_words = _cell(table, words, ("date",))

@@ -37,12 +37,15 @@ CRIME_LABEL = (r"(?:मु0\s?अ0\s?सं0|मु0\s?अ0\s?स0|मु0\s?अ
 _CRIME_LABELLED = re.compile(CRIME_LABEL + r"\s?[:.\-]?\s?(\d{1,5})\s?/\s?(\d{4}|\d{2})(?!\d)", re.I)
 _CRIME_BARE = re.compile(r"(?<![\d/\-.])(\d{1,5})\s?/\s?((?:19|20)\d{2})(?![\d/\-.])")
 _CRIME_CELL = re.compile(r"^(\d{1,5})\s?/\s?(\d{4}|\d{2})(?![\d/])")
+# In the crime column only: the slash lost ("223 2012", tuning pages), a four-digit year.
+_CRIME_CELL_NO_SLASH = re.compile(r"^(\d{1,5})\s((?:19|20)\d{2})(?![\d/])")
 
 
 def crime_no(span: Span, *, column: bool = False) -> tuple[Field, tuple[int, int]] | None:
     """"मु0अ0सं0 123/2019", "Case Crime No. 123/19", or in the crime column "123/2019"
     ("123/19" there too); value "123/2019"."""
-    for rx, sure in ((_CRIME_LABELLED, 0.98), (_CRIME_CELL if column else None, 0.95), (_CRIME_BARE, 0.85)):
+    for rx, sure in ((_CRIME_LABELLED, 0.98), (_CRIME_CELL if column else None, 0.95), (_CRIME_BARE, 0.85),
+                     (_CRIME_CELL_NO_SLASH if column else None, 0.7)):
         if rx is None:
             continue
         m = rx.search(span.text)
@@ -108,6 +111,8 @@ def sections(span: Span, skip: tuple[int, int] | None = None, *, column: bool = 
     text = span.text
     if skip is not None:
         text = text[: skip[0]] + " " * (skip[1] - skip[0]) + text[skip[1]:]
+    # 498A read as "498॥" (tuning pages): same length, so offsets still map to words.
+    text = re.sub(r"(?<=\d{3})॥", "A", text)
     out: dict[str, Field] = {}
     for m in _SECTIONS.finditer(text):
         act = _act_of(m)
@@ -147,6 +152,16 @@ def dates(span: Span, *, column: bool = False) -> list[Field]:
     found = list(_DATE.finditer(text))
     if column and not found:
         found = list(_DATE_LOOSE.finditer(text))
+    if column and not found:
+        # a space inside a number ("11-03-2 020"): read the cell without its spaces
+        whole = re.sub(r"\s+", "", text)
+        for m in _DATE.finditer(whole):
+            try:
+                d = dt.date(_year(m.group(3)), int(m.group(2)), int(m.group(1)))
+            except ValueError:
+                continue
+            return [Field(whole[m.start():m.end()], d.isoformat(), [word_box(w) for w in span.words],
+                          round(mean_conf(span.words) * 0.8, 3))]
     for m in found:
         try:
             d = dt.date(_year(m.group(3)), int(m.group(2)), int(m.group(1)))
@@ -261,14 +276,37 @@ def _toks(words: list[Word]) -> list[_Tok]:
     return out
 
 
+# OCR's readings of the relation words and labels on the tuning pages (पुंत्र, पूत्र,
+# पुत्रौ; वांदी, वादीः; असात, अञ्ञात for अज्ञात).
+_SON = re.compile(r"^प[ुूं]{0,2}त्र$")
+_DAUGHTER = re.compile(r"^प[ुूं]{0,2}त्र[ीौि]$")
+_WIFE = re.compile(r"^प[त्ल]्?न[ीि]$")
+_UNKNOWN = re.compile(r"^अ[ज्ञञसश्]{1,4}ात$")
+
+
+def relation_of(key: str) -> str | None:
+    if key in RELATION:
+        return RELATION[key]
+    for rx, rel in ((_SON, "पुत्र"), (_DAUGHTER, "पुत्री"), (_WIFE, "पत्नी")):
+        if rx.match(key):
+            return rel
+    return None
+
+
+def _label(key: str) -> str:
+    return re.sub(r"[ंःँ]", "", key).rstrip("-")
+
+
 def _is_name_word(t: _Tok) -> bool:
-    return bool(t.key) and t.key not in STOP and not re.search(r"\d", t.key) and bool(re.search(r"[\u0900-\u097fa-z]", t.key))
+    return (bool(t.key) and t.key not in STOP and not _UNKNOWN.match(t.key) and not re.search(r"\d", t.key)
+            and bool(re.search(r"[\u0900-\u097fa-z]", t.key)))
 
 
 def _phrase(toks: list[_Tok], i: int, most: int) -> tuple[list[_Tok], int]:
     """Name words from toks[i] on: up to MOST, stopping at a stop word, a digit or a comma."""
     out: list[_Tok] = []
-    while i < len(toks) and len(out) < most and _is_name_word(toks[i]) and toks[i].key not in RELATION:
+    while i < len(toks) and len(out) < most and _is_name_word(toks[i]) and relation_of(toks[i].key) is None \
+            and _label(toks[i].key) not in COMPLAINANT and _label(toks[i].key) not in ACCUSED:
         out.append(toks[i])
         i += 1
         if out[-1].comma:
@@ -298,8 +336,9 @@ def person_at(toks: list[_Tok], i: int, prefix: str, out: dict[str, Field], sure
     if not name:
         return i
     out[f"{prefix}.name"] = _tok_field(name, sure)
-    if i < len(toks) and toks[i].key in RELATION:
-        out[f"{prefix}.relation"] = Field(toks[i].word.text, RELATION[toks[i].key], [word_box(toks[i].word)], 0.9)
+    rel_word = relation_of(toks[i].key) if i < len(toks) else None
+    if rel_word is not None:
+        out[f"{prefix}.relation"] = Field(toks[i].word.text, rel_word, [word_box(toks[i].word)], 0.9)
         rel, i = _phrase(toks, i + 1, 4)
         if rel:
             out[f"{prefix}.relative"] = _tok_field(rel, sure)
@@ -343,9 +382,9 @@ def people(words: list[Word], *, first_is_complainant: bool, sure: float = 0.9) 
     out: dict[str, Field] = {}
     marks: list[tuple[int, str]] = []
     for i, t in enumerate(toks):
-        if t.key.rstrip("-") in COMPLAINANT or t.key in COMPLAINANT:
+        if _label(t.key) in COMPLAINANT:
             marks.append((i, "complainant"))
-        elif t.key in ACCUSED or t.key.rstrip("-") in ACCUSED:
+        elif _label(t.key) in ACCUSED:
             marks.append((i, "accused"))
     if first_is_complainant and (not marks or marks[0][1] != "complainant"):
         marks.insert(0, (-1, "complainant"))
