@@ -1,6 +1,6 @@
 """Register entries and letters as records: how many rows and fields extraction gets right.
 
-    .venv/bin/python bench/entries_bench.py [--tuning 12] [--heldout 16] [--json out.json]
+    .venv/bin/python bench/entries_bench.py [--tuning 24] [--heldout 16] [--json out.json]
 
 Pages come from bench/corpus.py (held-out: ledger and memo layouts, fonts and
 degradations the rules never saw) and are read by the production OCR path once
@@ -235,7 +235,7 @@ def table(name: str, ours: dict, base: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tuning", type=int, default=12)
+    ap.add_argument("--tuning", type=int, default=24)
     ap.add_argument("--heldout", type=int, default=16)
     ap.add_argument("--only", choices=[TUNING, HELDOUT])
     ap.add_argument("--misses", action="store_true", help="print each wrong field (tuning only: never read held-out misses to tune)")
