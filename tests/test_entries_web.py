@@ -8,8 +8,11 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
+from abhilekh.records import PageText, Word
 from abhilekh.settings import Settings
 from search.entries import EntryDocument, open_entries
+from storage.bundles import save_page
+from storage.local import LocalStore
 from tests.test_web import CHHIBRAMAU, CR, GD, KANNAUJ, anon, client, fast_hashing, home, login  # noqa: F401
 
 ENTRIES = [
@@ -33,6 +36,10 @@ def with_entries(home: Settings) -> None:  # noqa: F811
         idx.rebuild(ENTRIES)
     finally:
         idx.close()
+    # the page record the viewer boxes from
+    words = [Word("123/2019", 150, 120, 200, 40, 90.0, 1), Word("रमेश", 900, 120, 120, 40, 90.0, 1)]
+    save_page(LocalStore(home.store_dir), PageText(GD, 2, "gd-001.tif", 2, "123/2019 रमेश", 90.0, False, 2480, 3508,
+                                                   300, words=words))
 
 
 def test_api_lists_and_filters_entries(client: TestClient) -> None:  # noqa: F811
@@ -75,3 +82,12 @@ def test_a_search_hit_shows_its_entry(client: TestClient) -> None:  # noqa: F811
     assert "124/2019" not in block  # the page's other entry does not match the query
     # a query no entry shares a word with shows none
     assert '<table class="entries">' not in client.get("/", params={"q": "गश्त"}).text
+
+
+def test_the_viewer_boxes_the_entry_row(client: TestClient) -> None:  # noqa: F811
+    html = client.get("/", params={"q": "123/2019"}).text
+    link = html.split('<table class="entries">', 1)[1].split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert link.endswith("&entry=1")
+    page = client.get(link).text
+    # the entry's box (10, 100)-(2000, 300), not only the lines holding the query's words
+    assert '<rect class="row-box" x="10" y="100" width="1990" height="200">' in page

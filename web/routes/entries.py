@@ -20,6 +20,7 @@ from access.users import User
 from search.base import SearchError
 from search.entries import SHOWN, EntryDocument, EntryFilters, EntryIndex, entry_row, open_entries
 from search.normalise import fold, transliterate
+from web.highlight import Box
 from web.query import page_url
 from web.session import CurrentUser, audit, json_only, require_user, session_cookie
 
@@ -51,7 +52,8 @@ def _audited(f: EntryFilters) -> dict[str, Any]:
 def entry_view(e: EntryDocument, q: str = "") -> dict[str, Any]:
     return {"id": e.id, "bundle_id": e.bundle_id, "page": e.page, "row": e.index, "kind": e.kind, "box": e.box,
             "thana": e.metadata.thana, "values": {k: e.values[k] for k in SHOWN if k in e.values},
-            "confidence": e.confidence, "view": page_url(e.bundle_id, e.page, q)}
+            "confidence": e.confidence,
+            "view": page_url(e.bundle_id, e.page, q) + (f"&entry={e.index}" if q else "")}
 
 
 @router.get("/entries", summary="Register entries (rows) by section, act, crime year, station, village, outcome",
@@ -119,3 +121,16 @@ def hit_entries(request: Request, user: User, hits: list[SearchHit], q: str, mos
         if best:
             out[(h.bundle_id, h.page)] = best
     return out
+
+
+def entry_box(request: Request, user: User, bundle_id: str, page: int, index: int) -> list[Box]:
+    """The box of entry INDEX of the page, for the viewer to draw (none if unknown)."""
+    try:
+        found = entries_index(request).find(_scoped(EntryFilters(bundle_id=bundle_id, page=page), user), limit=500)
+    except SearchError:
+        return []
+    for e in found.entries:
+        if e.index == index and len(e.box) == 4 and e.box[2] > e.box[0] and e.box[3] > e.box[1]:
+            x0, y0, x1, y1 = e.box
+            return [Box(x0, y0, x1 - x0, y1 - y0)]
+    return []
