@@ -24,7 +24,7 @@ from abhilekh.records import PageText
 from ingest.entries.extract import extract_page
 from ingest.entries.model import BundleEntries, Entry, Field
 
-EXTRACTOR_VERSION = 2  # 2: OCR's misreadings of relation words, labels, अज्ञात; split dates
+EXTRACTOR_VERSION = 3  # 2: OCR's misreadings of relation words, labels, अज्ञात; split dates. 3: serials run on
 
 __all__ = ["EXTRACTOR_VERSION", "BundleEntries", "Entry", "Field", "extract_bundle", "extract_page"]
 

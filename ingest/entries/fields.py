@@ -32,7 +32,9 @@ def _year(y: str) -> int:
 
 # ----------------------------------------------------------------------------- crime number
 
-CRIME_LABEL = (r"(?:मु0\s?अ0\s?सं0|मु0\s?अ0\s?स0|मु0\s?अ0|अपराध\s?सं(?:0|ख्या)|Case\s?Crime\s?No\.?|Cr(?:ime)?\.?\s?No\.?"
+# The abbreviation mark as OCR reads it: 0, ०, ण् (tuning letters), a dot.
+_M = r"(?:0|ण्|\.|॰)?"
+CRIME_LABEL = (rf"(?:मु{_M}\s?अ{_M}\s?सं{_M}|मु{_M}\s?अ{_M}\s?स{_M}|मु0\s?अ0|अपराध\s?सं(?:0|ख्या)|Case\s?Crime\s?No\.?|Cr(?:ime)?\.?\s?No\.?"
                r"|FIR\s?No\.?|C\.?C\.?\s?No\.?)")
 _CRIME_LABELLED = re.compile(CRIME_LABEL + r"\s?[:.\-]?\s?(\d{1,5})\s?/\s?(\d{4}|\d{2})(?!\d)", re.I)
 _CRIME_BARE = re.compile(r"(?<![\d/\-.])(\d{1,5})\s?/\s?((?:19|20)\d{2})(?![\d/\-.])")
@@ -59,7 +61,7 @@ def crime_no(span: Span, *, column: bool = False) -> tuple[Field, tuple[int, int
 # ----------------------------------------------------------------------------- sections and act
 
 ACTS: list[tuple[str, str]] = [
-    (r"भा\s?0?\s?द\s?0?\s?वि\s?0?|भादवि|भा\.द\.वि\.?|I\.?\s?P\.?\s?C\.?|(?<![A-Z])PC", "IPC"),
+    (rf"भा\s?{_M}\s?द\s?{_M}\s?वि\s?{_M}|भादवि|भा\.द\.वि\.?|I\.?\s?P\.?\s?C\.?|(?<![A-Z])PC", "IPC"),
     (r"बी\s?0?\s?एन\s?0?\s?एस\s?0?|बीएनएस|भा\s?0?\s?न्या\s?0?\s?सं\s?0?|B\.?\s?N\.?\s?S\.?", "BNS"),
     (r"आर्म्स\s?एक्ट|आयुध\s?अधिनियम|Arms\s?Act", "Arms Act"),
     (r"आबकारी\s?(?:अधिनियम|एक्ट)?|Excise\s?Act", "Excise Act"),

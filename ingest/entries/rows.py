@@ -116,6 +116,20 @@ def _cuts(body: list[Line], left: int, right: int) -> list[float]:
 
 
 _INT = re.compile(r"^\d{1,5}\.?$")
+
+
+def _numbered_column(table: Table, body: list[Line]) -> int:
+    """Without a serial heading: the leftmost column whose lines open with a number
+    often enough to be the serials (a margin mark makes an empty column of its own)."""
+    counts = [0] * len(table.roles)
+    for ln in body:
+        firsts: dict[int, str] = {}
+        for w in ln.words:
+            firsts.setdefault(table.column(w), fold(w.text))
+        for c, t in firsts.items():
+            counts[c] += bool(_INT.match(t))
+    need = max(2, len(body) // 5)
+    return next((c for c, n in enumerate(counts) if n >= need), 0)
 _CRIME_START = re.compile(r"^\d{1,5}\s?/\s?(?:19|20)\d{2}")
 
 
@@ -138,10 +152,13 @@ def find_table(words: list[Word]) -> Table | None:
             table.roles[table.column(w)] |= roles_of(w.text)
     # Without a serial heading the leftmost column anchors the rows.
     serial = table.columns_with("serial")
-    anchor = serial[0] if serial else 0
+    anchor = serial[0] if serial else _numbered_column(table, body)
+    if not serial:
+        table.roles[anchor].add("serial")
     crime_cols = table.columns_with("crime")
     pitch = statistics.median([b.middle - a.middle for a, b in zip(body, body[1:])] or [40.0])
     rows: list[list[Line]] = []
+    last: int | None = None  # the serial of the row above
     for ln in lines[h + len(heads):]:
         cells: dict[int, list[Word]] = {}
         for w in ln.words:
@@ -150,9 +167,14 @@ def find_table(words: list[Word]) -> Table | None:
         # A crime number opening its cell starts a row too (the serial misread, "29%").
         look = crime_cols[:1] or [c for c in range(1, 3) if c != anchor]
         crime = [" ".join(fold(w.text) for w in cells.get(c, [])) for c in look]
-        starts = bool(_INT.match(first)) or any(_CRIME_START.match(c) for c in crime)
-        if starts:
+        crime_start = any(_CRIME_START.match(c) for c in crime)
+        number = int(first.rstrip(".")) if _INT.match(first) else None
+        # Serials run on (347, 348 ...): another number at a line's start (a section on
+        # a row's second line, "379 भादवि") starts no row unless a crime number opens it.
+        sequential = number is not None and (last is None or 0 < number - last <= 3)
+        if sequential or crime_start:
             rows.append([ln])
+            last = number if sequential else (last + 1 if last is not None else None)
         elif rows:
             # A line far below its row is a footer (a signature, a note), not the row.
             if ln.middle - rows[-1][-1].middle > 3.0 * max(pitch, 1.0):
