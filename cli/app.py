@@ -165,6 +165,9 @@ def entries(
     from search.entries import SHOWN, EntryFilters, open_entries
     from search.entries_export import to_csv, to_xlsx
 
+    if outcome is not None and outcome not in ("charge_sheet", "final_report", "arrested", "investigation"):
+        raise typer.BadParameter("परिणाम / outcome: charge_sheet, final_report, arrested or investigation",
+                                 param_hint="--outcome")
     filters = EntryFilters(section=section, act=act, crime_year=crime_year, station=thana, village=village,
                            outcome=outcome, words=words)
     index = open_entries(get_settings())
@@ -185,12 +188,15 @@ def entries(
         return
     from rich.table import Table
 
-    table = Table("bundle", "page", *[c for c in SHOWN[:10]], title=f"{res.total} entries")
+    from search.entries_export import HEADINGS
+
+    table = Table(HEADINGS["bundle"], HEADINGS["page"], *[HEADINGS[c] for c in SHOWN[:10]],
+                  title=f"{res.total} प्रविष्टियाँ / entries")
     for e in res.entries:
         table.add_row(e.bundle_id[:12], str(e.page), *[escape(e.values.get(c, "")) for c in SHOWN[:10]])
     console.print(table)
     if res.total > len(res.entries):
-        console.print(f"(first {len(res.entries)} of {res.total}; --limit or --csv/--xlsx for all)")
+        console.print(f"(पहली {len(res.entries)} / first {len(res.entries)} of {res.total}; --limit or --csv/--xlsx for all)")
 
 
 @app.command()
