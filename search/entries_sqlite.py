@@ -19,6 +19,7 @@ from search.base import SearchError
 from search.entries_core import EntryDocument, EntryIndex, EntryWhere, entry_row
 
 SCHEMA_VERSION = 1
+BUSY_SECONDS = 60.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     rowid INTEGER PRIMARY KEY,
@@ -52,7 +53,8 @@ class SqliteEntries(EntryIndex):
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, check_same_thread=False)
+            # Several ingests index their entries into the one file: wait for each other.
+            self.db = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_SECONDS)
             self.db.execute("PRAGMA journal_mode=WAL")
             if self.db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 self.db.executescript("DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS entry_sections; "
@@ -69,6 +71,9 @@ class SqliteEntries(EntryIndex):
         with self._lock:
             try:
                 yield _Engine(self.db)
+            except sqlite3.OperationalError as exc:
+                # "database is locked": another writer held it past BUSY_SECONDS; try again
+                raise SearchError(f"the entries index {self.path}: {exc}", transient="locked" in str(exc)) from None
             except sqlite3.Error as exc:
                 raise SearchError(f"the entries index {self.path}: {exc}", transient=False) from None
 
