@@ -151,3 +151,41 @@ def test_bundle_entries_round_trip_with_their_version():
     assert b.extractor_version == EXTRACTOR_VERSION and len(b.entries) == 3
     again = BundleEntries.from_dict(b.to_dict())
     assert again == b
+
+
+def test_odd_words_never_crash_extraction():
+    import random
+
+    rnd = random.Random(7)
+    alphabet = list("0123456789/-.,:%।॥ ") + list("वादीपुत्रनिथानाअभियुक्तमु0अ0सं0धाराभादविUPABCDXYZ")
+    for _trial in range(200):
+        words = []
+        for _i in range(rnd.randint(0, 60)):
+            text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 12)))
+            words.append(Word(text, rnd.randint(-50, 3000), rnd.randint(-50, 4000), rnd.randint(0, 400),
+                              rnd.randint(0, 80), rnd.uniform(-1, 100), rnd.randint(0, 40)))
+        # and a real register page with a third of its words garbled or moved
+        table = [Word("".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 9))) if rnd.random() < 0.33 else w.text,
+                      w.left + rnd.randint(-60, 60), w.top + rnd.randint(-30, 30), w.width, w.height, w.confidence, w.line)
+                 for w in _register().words if rnd.random() > 0.1]
+        for page_words in (words, table):
+            for e in extract_page(_page(page_words)):
+                assert e.kind in ("row", "letter") and len(e.box) == 4
+                for f in e.fields.values():
+                    assert 0.0 <= f.confidence <= 1.0 and len(f.boxes) >= 1
+
+
+def test_a_page_the_rules_fail_on_is_named_and_passed_by(monkeypatch):
+    import ingest.entries as extraction
+
+    real = extraction.extract_page
+
+    def fails_on_two(page: PageText):
+        if page.page == 2:
+            raise ValueError("odd words")
+        return real(page)
+
+    monkeypatch.setattr(extraction, "extract_page", fails_on_two)
+    b = extract_bundle("b" * 64, [_register(), _page(_register().words, page=2)])
+    assert len(b.entries) == 3 and b.errors == [{"page": 2, "error": "ValueError: odd words"}]
+    assert BundleEntries.from_dict(b.to_dict()).errors == b.errors

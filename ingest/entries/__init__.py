@@ -22,7 +22,7 @@ from collections.abc import Iterable
 
 from abhilekh.records import PageText
 from ingest.entries.extract import extract_page
-from ingest.entries.model import BundleEntries, Entry, Field
+from ingest.entries.model import BundleEntries, Entry, Field  # noqa: F401 - re-exported
 
 EXTRACTOR_VERSION = 3  # 2: OCR's misreadings of relation words, labels, अज्ञात; split dates. 3: serials run on
 
@@ -30,7 +30,12 @@ __all__ = ["EXTRACTOR_VERSION", "BundleEntries", "Entry", "Field", "extract_bund
 
 
 def extract_bundle(bundle_id: str, pages: Iterable[PageText]) -> BundleEntries:
-    entries: list[Entry] = []
+    """Every page's entries. A page the rules fail on is named in ``errors`` with the
+    reason and passed by: entries are derived, and must never cost a bundle its ingest."""
+    found = BundleEntries(bundle_id, EXTRACTOR_VERSION)
     for page in pages:
-        entries.extend(extract_page(page))
-    return BundleEntries(bundle_id, EXTRACTOR_VERSION, entries)
+        try:
+            found.entries.extend(extract_page(page))
+        except Exception as exc:  # noqa: BLE001 - one page's odd words must not stop the bundle
+            found.errors.append({"page": page.page, "error": f"{type(exc).__name__}: {str(exc)[:300]}"})
+    return found

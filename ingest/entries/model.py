@@ -58,11 +58,14 @@ class BundleEntries:
     bundle_id: str
     extractor_version: int
     entries: list[Entry] = field(default_factory=list)
+    # pages extraction failed on: {"page": n, "error": "..."}; the page itself is kept
+    errors: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"bundle_id": self.bundle_id, "extractor_version": self.extractor_version,
-                "entries": [e.to_dict() for e in self.entries]}
+                "entries": [e.to_dict() for e in self.entries], "errors": self.errors}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BundleEntries:
-        return cls(str(d["bundle_id"]), int(d["extractor_version"]), [Entry.from_dict(e) for e in d.get("entries", [])])
+        return cls(str(d["bundle_id"]), int(d["extractor_version"]), [Entry.from_dict(e) for e in d.get("entries", [])],
+                   list(d.get("errors") or []))
