@@ -18,7 +18,6 @@ from search.entries_core import (
     EntryIndex,
     EntryResults,
     EntryWhere,
-    check_filters,
     entry_row,
     place_key,
 )
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
     from abhilekh.settings import Settings
 
 __all__ = ["FACETS", "SHOWN", "EntryDocument", "EntryFilters", "EntryIndex", "EntryResults", "EntryWhere",
-           "check_filters", "entry_row", "open_entries", "place_key"]
+           "entry_row", "open_entries", "place_key"]
 
 
 def open_entries(settings: Settings) -> EntryIndex:

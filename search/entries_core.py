@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from abhilekh.records import BundleMetadata, station_key
-from search.base import SearchError
 from search.normalise import fold, transliterate
 
 __all__ = ["FACETS", "SHOWN", "EntryDocument", "EntryFilters", "EntryIndex", "EntryResults", "EntryWhere", "entry_row"]
@@ -224,8 +223,3 @@ class EntryIndex:
             offset += len(got.entries)
             if not got.entries or offset >= got.total:
                 return
-
-
-def check_filters(f: EntryFilters) -> None:
-    if f.crime_year is not None and not 1900 <= int(f.crime_year) <= 2100:
-        raise SearchError(f"crime year {f.crime_year} is not a year", transient=False)

@@ -172,13 +172,12 @@ def _letter_entry(page: int, words: list[Word]) -> Entry | None:
     # The subject names the case ("विषय: मु0अ0सं0 245/2019 धारा ..."): read it there first.
     subject = Span.of([w for ln in lines if _SUBJECT.match(fold(ln.text)) for w in ln.words])
     crime = F.crime_no(subject) or F.crime_no(everything)
-    skip_in = everything
-    if crime is not None and crime[0].boxes and subject.words:
+    if crime is not None and subject.words:  # its place in the whole text, for sections to skip
         found_at = everything.text.find(crime[0].text)
         crime = (crime[0], (found_at, found_at + len(crime[0].text))) if found_at >= 0 else (crime[0], (0, 0))
     if crime is not None:
         f["crime_no"] = crime[0]
-    f.update(F.sections(skip_in, crime[1] if crime else None))
+    f.update(F.sections(everything, crime[1] if crime else None))
     body = Span.of([w for ln in lines[body_from:] for w in ln.words])
     ds = [d for d in F.dates(body) if "letter_date" not in f or d.value != f["letter_date"].value]
     if ds:
