@@ -93,3 +93,20 @@ def test_the_viewer_boxes_the_entry_row(client: TestClient) -> None:  # noqa: F8
     page = client.get(link).text
     # the entry's box (10, 100)-(2000, 300), not only the lines holding the query's words
     assert '<rect class="row-box" x="10" y="100" width="1990" height="200">' in page
+
+
+def test_the_entries_page_charts_counts_with_links(client: TestClient) -> None:  # noqa: F811
+    html = client.get("/entries").text
+    assert "रजिस्टर प्रविष्टियाँ" in html and "Register entries" in html
+    # one bar per section, its number beside it, the bar a link to its entries
+    assert html.count('<rect class="bar"') >= 4  # sections 379, 323, 504 + years + stations + outcome
+    assert 'href="/entries?section=379"' in html
+    narrowed = client.get("/entries", params={"section": "379"}).text
+    assert "123/2019" in narrowed and "7/2018" in narrowed and "124/2019" not in narrowed
+    assert 'href="/api/entries?section=379&amp;format=xlsx"' in narrowed
+
+
+def test_the_entries_page_counts_inside_the_users_stations(anon: TestClient) -> None:  # noqa: F811
+    html = login(anon, "ram").get("/entries", params={"section": "379"}).text  # छिबरामऊ only
+    assert "123/2019" in html and "7/2018" not in html
+    assert "कन्नौज" not in html.split('<div class="charts">', 1)[1]

@@ -114,7 +114,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     install_handlers(app)
     for router in (login.router, login.logout_router, search.router, bundles.router, admin.router,
-                   api.auth_router, api.router, api.health_router, entries.router):
+                   api.auth_router, api.router, api.health_router, entries.router,
+                   entries.page_router):
         app.include_router(router)
     return app
 

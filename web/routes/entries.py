@@ -8,17 +8,19 @@ stations only, counts included. Every listing is written to the audit log.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from abhilekh.records import SearchHit
 from access.users import User
 from search.base import SearchError
-from search.entries import SHOWN, EntryDocument, EntryFilters, EntryIndex, entry_row, open_entries
+from search.entries import SHOWN, EntryDocument, EntryFilters, EntryIndex, EntryResults, entry_row, open_entries
 from search.normalise import fold, transliterate
 from web.highlight import Box
 from web.query import page_url
@@ -134,3 +136,62 @@ def entry_box(request: Request, user: User, bundle_id: str, page: int, index: in
             x0, y0, x1, y1 = e.box
             return [Box(x0, y0, x1 - x0, y1 - y0)]
     return []
+
+
+# ----------------------------------------------------------------------------- the page
+
+page_router = APIRouter(include_in_schema=False, dependencies=[Depends(require_user)])
+CHART_BARS = 15  # bars a chart shows (the most frequent values)
+BAR_WIDTH = 320  # px of the longest bar
+
+
+def _chart(name: str, counts: dict[str, int], link: Callable[[str], str], by_value: bool = False) -> dict[str, Any]:
+    """One bar chart drawn server-side: each bar's length, its number and its link."""
+    items = sorted(counts.items(), key=lambda kv: kv[0]) if by_value else list(counts.items())
+    items = items[-CHART_BARS:] if by_value else items[:CHART_BARS]
+    top = max((n for _, n in items), default=0) or 1
+    return {"name": name, "bars": [{"label": k, "count": n, "width": max(2, round(BAR_WIDTH * n / top)),
+                                    "url": link(k)} for k, n in items]}
+
+
+@page_router.get("/entries", response_class=HTMLResponse)
+async def entries_page(request: Request, user: CurrentUser) -> HTMLResponse:
+    """Register entries for supervisors: counts by section, crime year and station as
+    bar charts (every bar a link to its entries), the entries themselves, exports."""
+    from web.render import render
+
+    p = request.query_params
+
+    def text(name: str) -> str | None:
+        v = (p.get(name) or "").strip()
+        return v[:200] or None
+
+    year = text("crime_year")
+    filters = EntryFilters(section=text("section"), act=text("act"),
+                           crime_year=int(year) if year and year.isdigit() and len(year) == 4 else None,
+                           station=text("thana"), village=text("village"), outcome=text("outcome"))
+    shown = {k: v for k, v in (("section", filters.section), ("act", filters.act), ("crime_year", year),
+                                ("thana", filters.station), ("village", filters.village),
+                                ("outcome", filters.outcome)) if v}
+    error = None
+    res: EntryResults | None = None
+    try:
+        res = await run_in_threadpool(entries_index(request).find, _scoped(filters, user), 100, 0)
+    except SearchError as exc:
+        error = str(exc)
+    if res is not None:
+        await run_in_threadpool(audit, request, user, "entries", filters=_audited(filters), detail=f"{res.total} entries, page")
+
+    def url(**more: str) -> str:
+        return "/entries?" + urlencode({**shown, **more})
+
+    charts = [] if res is None else [
+        _chart("धारा / Section", res.facets.get("section", {}), lambda v: url(section=v)),
+        _chart("वर्ष / Crime year", res.facets.get("crime_year", {}), lambda v: url(crime_year=v), by_value=True),
+        _chart("थाना / Station", res.facets.get("station", {}), lambda v: url(thana=v)),
+        _chart("परिणाम / Outcome", res.facets.get("outcome", {}), lambda v: url(outcome=v)),
+    ]
+    api = "/api/entries?" + urlencode({("thana" if k == "thana" else k): v for k, v in shown.items()})
+    return render(request, "entries.html", status=503 if error else 200, results=res, charts=charts,
+                  entries=[entry_view(e) for e in res.entries] if res else [], shown=shown, error=error,
+                  csv=api + "&format=csv", xlsx=api + "&format=xlsx", clear="/entries")
