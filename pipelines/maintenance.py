@@ -29,7 +29,7 @@ from pipelines.bundle import (
     load_pages_isolated,
 )
 from search import SearchError, SearchIndex, open_index
-from search.entries import EntryDocument, open_entries
+from search.entries import EntryDocument, EntryIndex, open_entries
 from storage import open_store
 from storage.base import ObjectStore, StorageError
 from storage.bundles import Manifest, load_manifest, manifest_key, pdf_key, stored_bundle_ids
@@ -100,7 +100,7 @@ def reindex(settings: Settings, console: Console | None = None) -> MaintenanceRe
         report.pages = index.rebuild(stored_documents(store, report.damaged, on_pages=entries_of))
     finally:
         index.close()
-    entries = open_entries(settings)
+    entries = _entries_to_rebuild(settings, console)
     try:
         report.entries = entries.rebuild(docs)
     finally:
@@ -134,6 +134,25 @@ def _index_to_rebuild(settings: Settings, console: Console | None) -> SearchInde
             console.print(f"[yellow]the index file does not open ({escape(str(exc))}); moved to "
                           f"{escape(str(aside))}, building a new one[/]")
         return open_index(settings)
+
+
+def _entries_to_rebuild(settings: Settings, console: Console | None) -> EntryIndex:
+    """The entries index to rebuild; an embedded file that does not open is moved aside
+    like the page index's (it is derived)."""
+    try:
+        return open_entries(settings)
+    except SearchError as exc:
+        path = settings.index_path.with_name(settings.index_path.stem + "-entries.sqlite")
+        if settings.es_url or exc.transient or not path.exists():
+            raise
+        aside = path.with_name(f"{path.name}.damaged-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}")
+        path.rename(aside)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if console:
+            console.print(f"[yellow]the entries index does not open ({escape(str(exc))}); moved to "
+                          f"{escape(str(aside))}, building a new one[/]")
+        return open_entries(settings)
 
 
 def _print_damage(damaged: list[Damage], console: Console | None) -> None:

@@ -116,3 +116,24 @@ def test_reindex_rebuilds_entries_of_another_extractor_version(ocr_done, home_se
     assert reindex(home_settings).entries_rebuilt == [manifest.bundle_id]
     monkeypatch.setattr(extraction, "EXTRACTOR_VERSION", extraction.EXTRACTOR_VERSION + 1)
     assert reindex(home_settings).entries_rebuilt == [manifest.bundle_id]
+
+
+def test_reindex_moves_a_damaged_entries_file_aside(ocr_done, tmp_path):
+    from pipelines.maintenance import reindex
+    from search.entries import EntryFilters, open_entries
+
+    settings = make_settings(tmp_path / "home")
+    _ingest(ocr_done, settings)
+    path = settings.index_path.with_name(settings.index_path.stem + "-entries.sqlite")
+    assert path.exists()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"this is not a database" * 100)
+    report = reindex(settings)
+    assert report.entries == len(ocr_done[4].entries)
+    assert list(path.parent.glob(path.name + ".damaged-*"))
+    idx = open_entries(settings)
+    try:
+        assert idx.find(EntryFilters(crime_year=2017)).total == report.entries
+    finally:
+        idx.close()
