@@ -4,6 +4,7 @@ search hit on a register showing its entry."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -110,3 +111,20 @@ def test_the_entries_page_counts_inside_the_users_stations(anon: TestClient) -> 
     html = login(anon, "ram").get("/entries", params={"section": "379"}).text  # छिबरामऊ only
     assert "123/2019" in html and "7/2018" not in html
     assert "कन्नौज" not in html.split('<div class="charts">', 1)[1]
+
+
+def test_a_damaged_entries_index_costs_the_search_page_nothing(home: Settings) -> None:  # noqa: F811
+    from fastapi.testclient import TestClient as Client
+
+    from web.app import create_app
+
+    path = home.index_path.with_name(home.index_path.stem + "-entries.sqlite")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"not a database" * 100)
+    with Client(create_app(home)) as c:
+        login(c, "admin")
+        r = c.get("/", params={"q": "123/2019"})
+        assert r.status_code == 200 and '<li class="hit' in r.text and '<table class="entries">' not in r.text
+        api = c.get("/api/entries")
+        assert api.status_code == 503 and "reindex" in api.json()["detail"]

@@ -80,8 +80,8 @@ async def api_entries(
 
     filters = _scoped(EntryFilters(section=section, act=act, crime_year=crime_year, station=thana, village=village,
                                    outcome=outcome or None, words=words, bundle_id=bundle, page=page), user)
-    idx = entries_index(request)
     try:
+        idx = entries_index(request)
         if format != "json":
             every = await run_in_threadpool(lambda: list(idx.iter_all(filters))[:MAX_EXPORT])
             await run_in_threadpool(audit, request, user, "entries_export", query=words or "",
@@ -110,10 +110,9 @@ def hit_entries(request: Request, user: User, hits: list[SearchHit], q: str, mos
     out: dict[tuple[str, int], list[dict[str, Any]]] = {}
     if not want or not hits:
         return out
-    idx = entries_index(request)
     for h in hits:
         try:
-            found = idx.find(_scoped(EntryFilters(bundle_id=h.bundle_id, page=h.page), user), limit=100).entries
+            found = entries_index(request).find(_scoped(EntryFilters(bundle_id=h.bundle_id, page=h.page), user), limit=100).entries
         except SearchError:
             return out  # the page hits stand without their entries
         scored = sorted(((len(want & set(entry_row(e)["terms"])), e) for e in found), key=lambda se: (-se[0], se[1].index))
