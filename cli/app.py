@@ -227,6 +227,8 @@ def reconcile() -> None:
     settings = get_settings()
     report = reconcile_report(settings, console)
     console.print(f"Indexed {len(report.fixed)} bundle(s) that were missing from the index.")
+    if report.entries_indexed:
+        console.print(f"Indexed the register entries of {len(report.entries_indexed)} bundle(s) again.")
     thumbs = backfill_thumbnails(settings, console)
     if thumbs:
         console.print(f"Stored {thumbs} page thumbnail(s) for older bundles.")

@@ -44,11 +44,13 @@ class MaintenanceReport:
     damaged: list[Damage] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)  # in the index, not in storage
     entries: int = 0  # reindex: register entries of the stored bundles
-    entries_rebuilt: list[str] = field(default_factory=list)  # bundles whose entries.json was made again
+    entries_rebuilt: list[str] = field(default_factory=list)  # reindex: bundles whose entries.json was made again
+    entries_indexed: list[str] = field(default_factory=list)  # reconcile: bundles whose entries were indexed again
 
     def to_dict(self) -> dict[str, Any]:
         return {"pages": self.pages, "fixed": self.fixed, "damaged": [d.to_dict() for d in self.damaged],
-                "orphans": self.orphans, "entries": self.entries, "entries_rebuilt": self.entries_rebuilt}
+                "orphans": self.orphans, "entries": self.entries, "entries_rebuilt": self.entries_rebuilt,
+                "entries_indexed": self.entries_indexed}
 
 
 def read_manifest(store: ObjectStore, bundle_id: str, damaged: list[Damage]) -> Manifest | None:
@@ -205,6 +207,7 @@ def reconcile_report(settings: Settings, console: Console | None = None,
             report.fixed.append(bundle_id)
             if console:
                 console.print(f"indexed {bundle_id[:12]} ({len(pages)} of {manifest.page_count} pages)")
+        _reconcile_entries(store, settings, stored, report, console)
         report.orphans = sorted(set(indexed) - set(stored))
         if report.orphans and console:
             console.print(f"[yellow]{len(report.orphans)} bundle(s) are in the index but not in storage: "
@@ -214,6 +217,38 @@ def reconcile_report(settings: Settings, console: Console | None = None,
     if not quiet_damage:
         _print_damage(report.damaged, console)
     return report
+
+
+def _reconcile_entries(store: ObjectStore, settings: Settings, stored: list[str], report: MaintenanceReport,
+                       console: Console | None) -> None:
+    """Index the stored entries.json of bundles the entries index has none of (an index
+    file lost, an ingest killed between its steps); pages are not read."""
+    from pipelines.bundle import load_entries
+
+    try:
+        entries = open_entries(settings)
+    except SearchError as exc:
+        if exc.transient:
+            raise
+        if console:  # the pages are served regardless; reindex rebuilds the entries index
+            console.print(f"[yellow]entries index: {escape(str(exc))}[/]")
+        return
+    try:
+        have = entries.bundle_counts()
+        # Only bundles with no entries indexed are read (a bundle's entries go in at once).
+        for bundle_id in (b for b in stored if b not in have):
+            found = load_entries(store, bundle_id)
+            if found is None or not found.entries:
+                continue
+            manifest = read_manifest(store, bundle_id, report.damaged)
+            if manifest is None:
+                continue
+            entries.index_bundle(bundle_id, entry_documents(manifest.metadata, found))
+            report.entries_indexed.append(bundle_id)
+            if console:
+                console.print(f"indexed the {len(found.entries)} entries of {bundle_id[:12]}")
+    finally:
+        entries.close()
 
 
 def status(settings: Settings) -> dict[str, Any]:

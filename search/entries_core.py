@@ -199,6 +199,10 @@ class EntryIndex:
     def delete_bundle(self, bundle_id: str) -> None:
         raise NotImplementedError
 
+    def bundle_counts(self) -> dict[str, int]:
+        """bundle_id -> entries indexed (bundles with none are absent)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         pass
 

@@ -118,6 +118,25 @@ class ElasticEntries(EntryIndex):
             q = {"term": {"bundle_id": bundle_id}} if bundle_id else {"match_all": {}}
             return int(self.client.count(index=self.name, query=q)["count"])
 
+    def bundle_counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        with self._errors(f"counting bundles in {self.name!r}"):
+            if not self._prepare(create=False):
+                return out
+            after: dict[str, Any] | None = None
+            while True:
+                composite: dict[str, Any] = {"size": 1000, "sources": [{"bundle_id": {"terms": {"field": "bundle_id"}}}]}
+                if after:
+                    composite["after"] = after
+                resp = self.client.search(index=self.name, size=0, aggs={"bundles": {"composite": composite}})
+                agg = resp["aggregations"]["bundles"]
+                for bucket in agg["buckets"]:
+                    out[bucket["key"]["bundle_id"]] = int(bucket["doc_count"])
+                after = agg.get("after_key")
+                if not after or not agg["buckets"]:
+                    break
+        return out
+
     def drop(self) -> None:
         """Delete the entries index (tests)."""
         with self._errors(f"dropping {self.name!r}"):

@@ -128,6 +128,10 @@ class SqliteEntries(EntryIndex):
                 return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
             return int(self.db.execute("SELECT count(*) FROM entries WHERE bundle_id = ?", (bundle_id,)).fetchone()[0])
 
+    def bundle_counts(self) -> dict[str, int]:
+        with self._engine():
+            return {b: int(n) for b, n in self.db.execute("SELECT bundle_id, count(*) FROM entries GROUP BY bundle_id")}
+
     def close(self) -> None:
         try:
             self.db.close()

@@ -137,3 +137,25 @@ def test_reindex_moves_a_damaged_entries_file_aside(ocr_done, tmp_path):
         assert idx.find(EntryFilters(crime_year=2017)).total == report.entries
     finally:
         idx.close()
+
+
+def test_reconcile_indexes_entries_the_index_lost(ocr_done, home_settings):
+    from pipelines.maintenance import reconcile_report
+    from search.entries import open_entries
+
+    _, manifest = _ingest(ocr_done, home_settings)
+    idx = open_entries(home_settings)
+    try:
+        n = idx.count()
+        assert n == len(ocr_done[4].entries)
+        idx.rebuild([])  # the entries index lost, the page index intact
+    finally:
+        idx.close()
+    report = reconcile_report(home_settings)
+    assert report.fixed == [] and report.entries_indexed == [manifest.bundle_id]
+    idx = open_entries(home_settings)
+    try:
+        assert idx.count() == n and idx.bundle_counts() == {manifest.bundle_id: n}
+    finally:
+        idx.close()
+    assert reconcile_report(home_settings).entries_indexed == []  # nothing more to do
