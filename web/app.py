@@ -49,9 +49,11 @@ from access.audit import AuditLog, key_for
 from access.auth import Signer, cookie_secure, load_secret
 from access.throttle import LoginThrottle
 from access.users import UserStore
+from web import lang
+from web.catalog import Catalog
 from web.handlers import install as install_handlers
 from web.render import HERE
-from web.routes import admin, api, bundles, login, search
+from web.routes import admin, api, browse, bundles, login, search
 from web.runtime import IndexThreads, Manifests, SecurityHeaders
 from web.session import trusted_proxies
 from web.thumbs import RenderedThumbnails
@@ -110,11 +112,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.trusted_proxies = trusted_proxies(settings.trusted_proxies)
     app.state.manifests = Manifests()
     app.state.thumbs = RenderedThumbnails(settings.thumbs_dir)
+    app.state.catalog = Catalog()
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     install_handlers(app)
-    for router in (login.router, login.logout_router, search.router, bundles.router, admin.router,
-                   api.auth_router, api.router, api.health_router):
+    for router in (login.router, login.logout_router, lang.router, search.router, browse.router,
+                   bundles.router, admin.router, api.auth_router, api.router, api.health_router):
         app.include_router(router)
     return app
 

@@ -1,0 +1,120 @@
+"""Issue 15: the page officers would choose, with the real app and its real index/store."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+import pytest
+from fastapi.testclient import TestClient
+
+from abhilekh.settings import Settings
+from tests.test_web import CR, GD, fast_hashing, home, login  # noqa: F401  (fixtures)
+from web.app import create_app
+
+
+@pytest.fixture
+def admin(home: Settings):  # noqa: F811
+    with TestClient(create_app(home)) as c:
+        yield login(c, "admin")
+
+
+def test_home_page_browses_before_any_search(admin: TestClient) -> None:
+    html = admin.get("/").text
+    # The filters already list what is stored, with counts of files (item 2).
+    thana = re.search(r'<select name="thana">(.*?)</select>', html, re.S).group(1)
+    assert "छिबरामऊ (1 " in thana and "कन्नौज (1 " in thana
+    # The browse lists link to a filter-only search, which finds that station's pages.
+    assert 'href="/?thana=%E0%A4%95%E0%A4%A8%E0%A5%8D%E0%A4%A8%E0%A5%8C%E0%A4%9C"' in html
+    r = admin.get("/", params={"thana": "कन्नौज"})
+    assert "<strong>25</strong>" in r.text
+    # The list of files, sorted and paged.
+    files = admin.get("/bundles", params={"sort": "pages"}).text
+    assert files.index("अपराध रजिस्टर 2018") < files.index("जनरल डायरी 2019")
+    assert admin.get("/bundles", params={"thana": "छिबरामऊ"}).text.count('class="title"') == 1
+
+
+def test_back_to_search_keeps_query_filters_and_offset(admin: TestClient) -> None:
+    html = admin.get("/", params={"q": "गश्त", "thana": "कन्नौज", "offset": "10"}).text
+    link = re.search(r'<a class="open" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    page = admin.get(link).text
+    back = re.search(r'<a id="back" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert back.startswith("/?") and "offset=10" in back
+    assert "q=गश्त" in unquote(back.replace("+", " ")) and "thana=कन्नौज" in unquote(back)
+    # next/previous page keep it too, and a foreign back link is dropped
+    nxt = re.search(r'id="next-page" href="([^"]+)"', page)
+    assert nxt is None or "back=" in nxt.group(1)
+    evil = admin.get(f"/bundles/{GD}/pages/1", params={"back": "https://evil.example/"}).text
+    assert 'id="back" href="/"' in evil
+
+
+def test_offset_past_the_end_goes_to_the_last_page(admin: TestClient) -> None:
+    r = admin.get("/", params={"q": "गश्त", "offset": "500"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("offset=20")
+    html = admin.get(r.headers["location"]).text
+    assert "(21–23)" in html and "3 / 3" in html
+
+
+def test_filters_do_not_submit_themselves_and_links_are_named(admin: TestClient) -> None:
+    html = admin.get("/", params={"q": "धारा 379"}).text
+    assert "autosubmit" not in html and 'id="apply"' in html  # WCAG 3.2.2
+    js = admin.get("/static/app.js").text
+    assert "submit()" not in js
+    for link in re.findall(r'<a class="thumb"[^>]*>', html):
+        assert 'tabindex="-1"' in link and 'aria-hidden="true"' in link
+    for link in re.findall(r'<a class="(?:open|pdf)"[^>]*>', html):
+        assert "aria-label=" in link
+    # The account bar (Log out) comes after the search form in the page.
+    assert html.index('id="q"') < html.index('id="logout"')
+
+
+def test_no_results_offers_a_way_out(admin: TestClient) -> None:
+    html = admin.get("/", params={"q": "रमेश यादव", "thana": "कन्नौज"}).text
+    assert 'id="no-results"' in html and 'id="remove-filters"' in html
+    assert "— 1 " in html  # without the filter the words find one page
+    html = admin.get("/", params={"q": "रमेश क्षक्षक्षत्र"}).text
+    suggestion = re.search(r'id="suggestion" href="[^"]+">([^<]+)<', html)
+    assert suggestion and suggestion.group(1) == "रमेश"
+
+
+def test_examples_find_something(admin: TestClient) -> None:
+    html = admin.get("/").text
+    examples = re.findall(r'<p class="examples">(.*?)</p>', html, re.S)[0]
+    links = re.findall(r'href="([^"]+)"', examples)
+    assert links
+    for link in links:
+        assert "<strong>0</strong>" not in admin.get(link.replace("&amp;", "&")).text
+
+
+def test_language_choice_is_remembered(admin: TestClient) -> None:
+    r = admin.get("/lang", params={"to": "en", "next": "/?q=x"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/?q=x"
+    html = admin.get("/").text
+    assert '<html lang="en">' in html and "Search" in html and "खोजें" not in html
+    admin.get("/lang", params={"to": "hi"})
+    html = admin.get("/").text
+    assert '<html lang="hi">' in html and "खोजें" in html and ">Search<" not in html and "/ Search" not in html
+    admin.get("/lang", params={"to": "both"})
+    html = admin.get("/").text
+    assert "खोजें" in html and "/ Search" in html
+    # never a redirect off the site
+    assert admin.get("/lang", params={"to": "hi", "next": "//evil"}, follow_redirects=False).headers["location"] == "/"
+
+
+def test_large_page_image_for_the_viewer_with_etag(admin: TestClient) -> None:
+    page = admin.get(f"/bundles/{GD}/pages/1").text
+    assert f'src="/bundles/{GD}/pages/1/large.jpg"' in page and 'id="zoom-view"' in page
+    r = admin.get(f"/bundles/{GD}/pages/1/large.jpg")
+    assert r.status_code == 200 and r.content[:3] == b"\xff\xd8\xff"
+    import io
+
+    from PIL import Image
+    assert max(Image.open(io.BytesIO(r.content)).size) == 1600  # not the 200-px preview
+    again = admin.get(f"/bundles/{GD}/pages/1/large.jpg", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_large_image_keeps_the_station_scope(home: Settings) -> None:  # noqa: F811
+    with TestClient(create_app(home)) as c:
+        login(c, "ram")  # छिबरामऊ only
+        assert c.get(f"/bundles/{CR}/pages/1/large.jpg").status_code == 403
