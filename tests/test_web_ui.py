@@ -118,3 +118,69 @@ def test_large_image_keeps_the_station_scope(home: Settings) -> None:  # noqa: F
     with TestClient(create_app(home)) as c:
         login(c, "ram")  # छिबरामऊ only
         assert c.get(f"/bundles/{CR}/pages/1/large.jpg").status_code == 403
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def test_users_page_grants_only_known_stations_as_spelt(home: Settings) -> None:  # noqa: F811
+    from abhilekh.records import BundleMetadata
+    from access.users import UserStore
+    from storage.bundles import Manifest, SourceFile, save_manifest
+    from storage.local import LocalStore
+
+    # a station stored in Latin letters, to grant in another case
+    save_manifest(LocalStore(home.store_dir), Manifest(
+        bundle_id="ab" * 32, metadata=BundleMetadata(thana="Tirwa", register="GD", year=2020),
+        sources=[SourceFile("a.tif", "2" * 64, 10, pages=1)], page_count=1, page_confidence=[90.0],
+        needs_review=[], versions={}, created_at="2024-01-01T00:00:00+00:00"))
+    with TestClient(create_app(home)) as c:
+        login(c, "admin")
+        html = c.get("/admin/users").text
+        # one form per action, stations ticked from a list
+        assert 'value="grant"' in html and 'value="revoke"' in html and 'value="password"' in html
+        assert 'name="stations" value="Tirwa"' in html
+        r = c.post("/admin/users", data={"csrf": _csrf(html), "action": "grant", "name": "ram", "stations": "Tirvaa"})
+        assert r.status_code == 400
+        assert "अज्ञात थाना: Tirvaa" in r.text and "unknown station Tirvaa" in r.text
+        r = c.post("/admin/users", data={"csrf": _csrf(html), "action": "grant", "name": "ram", "stations": "tirwa"})
+        assert r.status_code == 200 and "थाना दिया" in r.text and "stations granted" in r.text
+        r = c.post("/admin/users", data={"csrf": _csrf(html), "action": "password", "name": "ram", "password": "x"})
+        assert r.status_code == 400 and "पासवर्ड में कम से कम" in r.text
+    users = UserStore(home.users_path)
+    try:
+        assert sorted(users.get("ram").stations) == ["Tirwa", "छिबरामऊ"]
+    finally:
+        users.close()
+
+
+def test_audit_page_titles_local_time_and_filtered_export(admin: TestClient) -> None:
+    admin.get(f"/bundles/{GD}/pages/1")
+    admin.get("/", params={"q": "धारा 379"})
+    html = admin.get("/admin/audit", params={"action": "view_page"}).text
+    assert "जनरल डायरी 2019" in html and f'title="{GD}:1"' in html
+    assert f">{GD}" not in html  # never the 64 characters on screen
+    assert " IST</time>" in html and " UTC</span>" in html
+    csv_link = re.search(r'id="export-csv" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "action=view_page" in csv_link
+    body = admin.get(csv_link).text
+    lines = body.strip().splitlines()
+    assert len(lines) >= 2 and all(",view_page," in line for line in lines[1:])
+    data = admin.get(csv_link.replace("format=csv", "format=json")).json()
+    assert data and {d["action"] for d in data} == {"view_page"}
+
+
+def test_quarantined_file_reasons_are_bilingual(home: Settings) -> None:  # noqa: F811
+    from storage.bundles import load_manifest, save_manifest
+    from storage.local import LocalStore
+
+    store = LocalStore(home.store_dir)
+    m = load_manifest(store, GD)
+    m.errors = [{"file": "truth.json", "reason": "unsupported file type: it is JSON text, not a scan; "
+                 "supply TIFF, JPEG, PNG or a scanned PDF"}]
+    save_manifest(store, m)
+    with TestClient(create_app(home)) as c:
+        login(c, "ram")
+        html = c.get(f"/bundles/{GD}").text
+        assert "असमर्थित फ़ाइल प्रकार: यह JSON text है" in html and "unsupported file type" in html

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader
 
 from web.lang import CHOICES, html_lang, lang_of
+from web.messages import ingest_reason
 from web.query import query_from
 from web.session import csrf_token, current_user
 
@@ -22,6 +23,7 @@ TEMPLATES = Environment(
     lstrip_blocks=True,
     auto_reload=False,
 )
+TEMPLATES.globals["ingest_reason"] = ingest_reason
 
 
 def render(request: Request | None, name: str, status: int = 200, **context: Any) -> HTMLResponse:
