@@ -184,3 +184,67 @@ def test_quarantined_file_reasons_are_bilingual(home: Settings) -> None:  # noqa
         login(c, "ram")
         html = c.get(f"/bundles/{GD}").text
         assert "असमर्थित फ़ाइल प्रकार: यह JSON text है" in html and "unsupported file type" in html
+
+
+def test_review_queue_correction_changes_what_search_finds(home: Settings) -> None:  # noqa: F811
+    from access.review import ReviewStore, review_path
+
+    with TestClient(create_app(home)) as c:
+        login(c, "ram")  # छिबरामऊ: GD page 2 is flagged for review (42 %)
+        queue = c.get("/review").text
+        assert f'href="/review/{GD}/2"' in queue and "42%" in queue
+        assert f"/review/{CR}/" not in queue  # another station's pages are not listed
+        form = c.get(f"/review/{GD}/2").text
+        assert f'src="/bundles/{GD}/pages/2/large.jpg"' in form and 'name="line"' in form
+        assert c.get("/", params={"q": "भैंस"}).text.count('<li class="hit') == 0
+        r = c.post(f"/review/{GD}/2", data={"csrf": _csrf(form), "line": ["मु0अ0सं0 123/2019 धारा 379",
+                                                                          "भैंस चोरी की सूचना"]},
+                   follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == f"/bundles/{GD}/pages/2?saved=1"
+        # at once in the search, and the words OCR read are gone from this page
+        html = c.get("/", params={"q": "भैंस"}).text
+        assert html.count('<li class="hit') == 1 and f"/bundles/{GD}/pages/2" in html
+        assert c.get("/", params={"q": "मोटरसाइकिल"}).text.count('<li class="hit') == 0
+        page = c.get(r.headers["location"]).text
+        assert 'id="corrected-by"' in page and "ram" in page and 'id="saved"' in page
+        assert "✓" in c.get("/review").text
+        # an officer of another station may not correct it
+        c.post("/api/logout")
+    with TestClient(create_app(home)) as c:
+        login(c, "admin")
+        log = c.get("/admin/audit", params={"action": "correct"}).text
+        assert "version 1" in log
+    store = ReviewStore(review_path(home.home))
+    try:
+        assert [v.reviewer for v in store.history(GD, 2)] == ["ram"]
+    finally:
+        store.close()
+
+
+def test_review_is_station_scoped_and_refuses_empty_text(home: Settings) -> None:  # noqa: F811
+    with TestClient(create_app(home)) as c:
+        login(c, "ram")
+        assert c.get(f"/review/{CR}/1").status_code == 403
+        form = c.get(f"/review/{GD}/1").text
+        assert c.post(f"/review/{CR}/1", data={"csrf": _csrf(form), "line": "x"}).status_code == 403
+        r = c.post(f"/review/{GD}/1", data={"csrf": _csrf(form), "line": ["", " "]})
+        assert r.status_code == 400 and "ख़ाली" in r.text
+
+
+def test_reindex_keeps_corrections(home: Settings) -> None:  # noqa: F811
+    """What `abhilekh reindex` rebuilds from storage, with the corrections applied."""
+    from abhilekh.records import SearchDocument
+    from access.review import ReviewStore, corrected_documents, review_path
+    from tests.test_web import CHHIBRAMAU
+
+    store = ReviewStore(review_path(home.home))
+    try:
+        store.save(GD, 2, "पहला", "ram")
+        store.save(GD, 2, "दूसरा सुधार", "sita")
+        docs = [SearchDocument(GD, 1, "ocr one", CHHIBRAMAU, 90.0),
+                SearchDocument(GD, 2, "ocr two", CHHIBRAMAU, 42.0, needs_review=True)]
+        out = list(corrected_documents(docs, store))
+    finally:
+        store.close()
+    assert out[0] == docs[0]
+    assert out[1].text == "दूसरा सुधार" and not out[1].needs_review and out[1].confidence == 100.0

@@ -46,6 +46,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from access.audit import AuditLog, key_for
+from access.review import ReviewStore, review_path
 from access.auth import Signer, cookie_secure, load_secret
 from access.throttle import LoginThrottle
 from access.users import UserStore
@@ -53,7 +54,7 @@ from web import lang
 from web.catalog import Catalog
 from web.handlers import install as install_handlers
 from web.render import HERE
-from web.routes import admin, api, browse, bundles, login, search
+from web.routes import admin, api, browse, bundles, login, review, search
 from web.runtime import IndexThreads, Manifests, SecurityHeaders
 from web.session import trusted_proxies
 from web.thumbs import RenderedThumbnails
@@ -81,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
             max_backoff_seconds=settings.login_window_minutes * 60,
         )
         app.state.audit = AuditLog.for_settings(settings, anchors=app.state.store)
+        app.state.reviews = ReviewStore(review_path(settings.home))
         try:
             yield
         finally:
@@ -88,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.users.close()
             app.state.throttle.close()
             app.state.audit.close()
+            app.state.reviews.close()
             close_store = getattr(app.state.store, "close", None)
             if callable(close_store):
                 close_store()
@@ -117,7 +120,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     install_handlers(app)
     for router in (login.router, login.logout_router, lang.router, search.router, browse.router,
-                   bundles.router, admin.router, api.auth_router, api.router, api.health_router):
+                   bundles.router, review.router, admin.router, api.auth_router, api.router, api.health_router):
         app.include_router(router)
     return app
 

@@ -90,6 +90,8 @@ def page_viewer(request: Request, bundle_id: str, page: str, user: CurrentUser) 
         boxes=boxes,
         rows=rows,
         frame=frame,
+        corrected=request.app.state.reviews.latest(bundle_id, number),
+        saved=request.query_params.get("saved") == "1",
     )
 
 
