@@ -152,9 +152,13 @@ def reindex() -> None:
     pages are left out and named (exit code 1); `abhilekh verify --repair` rebuilds them.
     """
     from pipelines.maintenance import reindex as rebuild
+    from web.corrections import reapply
 
     report = rebuild(get_settings(), console)
     console.print(f"Re-indexed {report.pages} page(s) from storage.")
+    corrected = reapply(get_settings())  # the reviewers' corrections outlive the rebuild
+    if corrected:
+        console.print(f"Put back {corrected} corrected page(s) from the review queue.")
     if report.damaged:
         err.print(f"[red]{len(report.damaged)} damaged object(s) were left out: run `abhilekh verify`[/]")
         raise typer.Exit(1)
@@ -170,6 +174,10 @@ def reconcile() -> None:
     settings = get_settings()
     report = reconcile_report(settings, console)
     console.print(f"Indexed {len(report.fixed)} bundle(s) that were missing from the index.")
+    if report.fixed:
+        from web.corrections import reapply
+
+        reapply(settings)  # a bundle indexed anew gets its corrected pages back
     thumbs = backfill_thumbnails(settings, console)
     if thumbs:
         console.print(f"Stored {thumbs} page thumbnail(s) for older bundles.")

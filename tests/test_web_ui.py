@@ -248,3 +248,28 @@ def test_reindex_keeps_corrections(home: Settings) -> None:  # noqa: F811
         store.close()
     assert out[0] == docs[0]
     assert out[1].text == "दूसरा सुधार" and not out[1].needs_review and out[1].confidence == 100.0
+
+
+def test_rebuilt_index_gets_the_corrections_back(home: Settings) -> None:  # noqa: F811
+    """`abhilekh reindex` rebuilds from storage (OCR's text), then web.corrections.reapply."""
+    from abhilekh.records import SearchFilters
+    from access.review import ReviewStore, review_path
+    from search.sqlite import SqliteIndex
+    from tests.test_web import _docs
+    from web.corrections import reapply
+
+    store = ReviewStore(review_path(home.home))
+    try:
+        store.save(GD, 2, "भैंस चोरी", "ram")
+    finally:
+        store.close()
+    index = SqliteIndex(home.index_path)
+    try:
+        index.rebuild(_docs())  # what storage holds: OCR's reading
+        assert index.search("भैंस", SearchFilters()).total == 0
+        assert reapply(home) == 1
+        hits = index.search("भैंस", SearchFilters()).hits
+        assert [(h.bundle_id, h.page) for h in hits] == [(GD, 2)]
+        assert index.search("मोटरसाइकिल", SearchFilters()).total == 0
+    finally:
+        index.close()

@@ -46,11 +46,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from access.audit import AuditLog, key_for
-from access.review import ReviewStore, review_path
 from access.auth import Signer, cookie_secure, load_secret
+from access.review import ReviewStore, review_path
 from access.throttle import LoginThrottle
 from access.users import UserStore
-from web import lang
+from web.lang import router as lang_router
 from web.catalog import Catalog
 from web.handlers import install as install_handlers
 from web.render import HERE
@@ -119,7 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     install_handlers(app)
-    for router in (login.router, login.logout_router, lang.router, search.router, browse.router,
+    for router in (login.router, login.logout_router, lang_router, search.router, browse.router,
                    bundles.router, review.router, admin.router, api.auth_router, api.router, api.health_router):
         app.include_router(router)
     return app
