@@ -50,14 +50,15 @@ from access.auth import Signer, cookie_secure, load_secret
 from access.review import ReviewStore, review_path
 from access.throttle import LoginThrottle
 from access.users import UserStore
-from web.lang import router as lang_router
 from web.catalog import Catalog
 from web.handlers import install as install_handlers
+from web.lang import router as lang_router
 from web.render import HERE
-from web.routes import admin, api, browse, bundles, login, review, search
+from web.routes import admin, api, browse, bundles, login, review, search, upload
 from web.runtime import IndexThreads, Manifests, SecurityHeaders
 from web.session import trusted_proxies
 from web.thumbs import RenderedThumbnails
+from web.uploads import Uploads
 
 if TYPE_CHECKING:
     from abhilekh.settings import Settings
@@ -83,9 +84,12 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.audit = AuditLog.for_settings(settings, anchors=app.state.store)
         app.state.reviews = ReviewStore(review_path(settings.home))
+        app.state.uploads = Uploads(settings)
+        app.state.uploads.start()  # and runs what a stopped server left queued or running
         try:
             yield
         finally:
+            app.state.uploads.stop()
             app.state.index.close()
             app.state.users.close()
             app.state.throttle.close()
@@ -120,7 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     install_handlers(app)
     for router in (login.router, login.logout_router, lang_router, search.router, browse.router,
-                   bundles.router, review.router, admin.router, api.auth_router, api.router, api.health_router):
+                   bundles.router, review.router, upload.router, admin.router, api.auth_router, api.router, api.health_router):
         app.include_router(router)
     return app
 
