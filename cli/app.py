@@ -19,6 +19,7 @@ from abhilekh.errors import AbhilekhError
 from abhilekh.settings import get_settings
 from cli.access import audit_app, users_app
 from cli.output import console, err
+from cli.review import review_app
 
 app = typer.Typer(
     name="abhilekh",
@@ -335,6 +336,7 @@ def schedule(
 
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(review_app, name="review")
 
 
 def main() -> None:

@@ -273,3 +273,52 @@ def test_rebuilt_index_gets_the_corrections_back(home: Settings) -> None:  # noq
         assert index.search("मोटरसाइकिल", SearchFilters()).total == 0
     finally:
         index.close()
+
+
+def test_review_list_and_export_on_the_command_line(home: Settings, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    import json as jsonlib
+
+    from typer.testing import CliRunner
+
+    from access.review import ReviewStore, review_path
+    from cli.app import app
+
+    store = ReviewStore(review_path(home.home))
+    try:
+        store.save(GD, 2, "पहला सुधार", "ram")
+        store.save(GD, 2, "दूसरा सुधार", "sita")
+    finally:
+        store.close()
+    monkeypatch.setenv("ABHILEKH_HOME", str(home.home))
+    monkeypatch.delenv("ABHILEKH_ES_URL", raising=False)
+    monkeypatch.delenv("ABHILEKH_S3_ENDPOINT", raising=False)
+    from abhilekh import settings as settings_mod
+
+    if hasattr(settings_mod.get_settings, "cache_clear"):
+        settings_mod.get_settings.cache_clear()
+    runner = CliRunner()
+    listed = runner.invoke(app, ["review", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = jsonlib.loads(listed.output)
+    assert [(r["bundle_id"], r["page"], r["corrected_by"], r["version"]) for r in rows] == [(GD, 2, "sita", 2)]
+    exported = runner.invoke(app, ["review", "export", "--all"])
+    assert [c["text"] for c in jsonlib.loads(exported.output)] == ["पहला सुधार", "दूसरा सुधार"]
+
+
+def test_saved_searches_are_per_user(home: Settings) -> None:  # noqa: F811
+    with TestClient(create_app(home)) as c:
+        login(c, "ram")
+        html = c.get("/", params={"q": "रमेश", "thana": "छिबरामऊ"}).text
+        r = c.post("/saved", data={"csrf": _csrf(html), "name": "रमेश छिबरामऊ",
+                                   "url": re.search(r'name="url" value="([^"]+)"', html).group(1).replace("&amp;", "&")},
+                   follow_redirects=False)
+        assert r.status_code == 303 and "saved=1" in r.headers["location"]
+        home_page = c.get("/").text
+        link = re.search(r'<section class="saved".*?<a href="([^"]+)">रमेश छिबरामऊ</a>', home_page, re.S)
+        assert link and "thana=" in link.group(1)
+        # only this site's search page may be saved
+        c.post("/saved", data={"csrf": _csrf(html), "name": "evil", "url": "https://evil.example/"})
+        assert "evil" not in c.get("/").text
+    with TestClient(create_app(home)) as c:
+        login(c, "sita")
+        assert "रमेश छिबरामऊ" not in c.get("/").text

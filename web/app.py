@@ -54,8 +54,9 @@ from web.catalog import Catalog
 from web.handlers import install as install_handlers
 from web.lang import router as lang_router
 from web.render import HERE
-from web.routes import admin, api, browse, bundles, login, review, search, upload
+from web.routes import admin, api, browse, bundles, login, review, saved, search, upload
 from web.runtime import IndexThreads, Manifests, SecurityHeaders
+from web.saved import SavedSearches, saved_path
 from web.session import trusted_proxies
 from web.thumbs import RenderedThumbnails
 from web.uploads import Uploads
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.audit = AuditLog.for_settings(settings, anchors=app.state.store)
         app.state.reviews = ReviewStore(review_path(settings.home))
+        app.state.saved = SavedSearches(saved_path(settings.home))
         app.state.uploads = Uploads(settings)
         app.state.uploads.start()  # and runs what a stopped server left queued or running
         try:
@@ -95,6 +97,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.throttle.close()
             app.state.audit.close()
             app.state.reviews.close()
+            app.state.saved.close()
             close_store = getattr(app.state.store, "close", None)
             if callable(close_store):
                 close_store()
@@ -123,7 +126,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     install_handlers(app)
-    for router in (login.router, login.logout_router, lang_router, search.router, browse.router,
+    for router in (login.router, login.logout_router, lang_router, search.router, saved.router, browse.router,
                    bundles.router, review.router, upload.router, admin.router, api.auth_router, api.router, api.health_router):
         app.include_router(router)
     return app

@@ -212,6 +212,8 @@ async def search_page(request: Request, user: CurrentUser) -> Response:
         error=error,
         refused=refused,
         suggestions=suggestions,
+        saved=request.app.state.saved.list(user.name),
+        just_saved=request.query_params.get("saved") == "1",
         examples=[{"text": e, "url": Query(e, SearchFilters(), PAGE_SIZE, 0).url()}
                   for e in await examples_of(request).get(request)],
     )
