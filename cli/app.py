@@ -19,6 +19,7 @@ from abhilekh.errors import AbhilekhError
 from abhilekh.settings import get_settings
 from cli.access import audit_app, users_app
 from cli.output import console, err
+from cli.review import review_app
 
 app = typer.Typer(
     name="abhilekh",
@@ -208,10 +209,14 @@ def reindex() -> None:
     pages are left out and named (exit code 1); `abhilekh verify --repair` rebuilds them.
     """
     from pipelines.maintenance import reindex as rebuild
+    from web.corrections import reapply
 
     report = rebuild(get_settings(), console)
     console.print(f"Re-indexed {report.pages} page(s) and {report.entries} register entries from storage"
                   + (f"; entries extracted again for {len(report.entries_rebuilt)} bundle(s)." if report.entries_rebuilt else "."))
+    corrected = reapply(get_settings())  # the reviewers' corrections outlive the rebuild
+    if corrected:
+        console.print(f"Put back {corrected} corrected page(s) from the review queue.")
     if report.damaged:
         err.print(f"[red]{len(report.damaged)} damaged object(s) were left out: run `abhilekh verify`[/]")
         raise typer.Exit(1)
@@ -229,6 +234,10 @@ def reconcile() -> None:
     console.print(f"Indexed {len(report.fixed)} bundle(s) that were missing from the index.")
     if report.entries_indexed:
         console.print(f"Indexed the register entries of {len(report.entries_indexed)} bundle(s) again.")
+    if report.fixed:
+        from web.corrections import reapply
+
+        reapply(settings)  # a bundle indexed anew gets its corrected pages back
     thumbs = backfill_thumbnails(settings, console)
     if thumbs:
         console.print(f"Stored {thumbs} page thumbnail(s) for older bundles.")
@@ -386,6 +395,7 @@ def schedule(
 
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(review_app, name="review")
 
 
 def main() -> None:

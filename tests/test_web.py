@@ -195,7 +195,7 @@ def test_hindi_query_finds_the_page_with_highlight(client: TestClient) -> None:
     assert f'href="/bundles/{GD}/document.pdf?page=1#page=1"' in hit
     # The viewer link carries the query, so the viewer can box it on the page.
     q = "%E0%A4%B0%E0%A4%AE%E0%A5%87%E0%A4%B6+%E0%A4%AF%E0%A4%BE%E0%A4%A6%E0%A4%B5"
-    assert f'href="/bundles/{GD}/pages/1?q={q}"' in hit
+    assert f'href="/bundles/{GD}/pages/1?q={q}&amp;back=%2F%3Fq%3D{q.replace("%", "%25").replace("+", "%2B")}"' in hit
     assert f'src="/bundles/{GD}/pages/1/thumb.jpg"' in hit
     assert "पृष्ठ खोलें" in hit and "Open page" in hit
     assert "छिबरामऊ" in hit and "GD-12" in hit and "जनरल डायरी 2019" in hit

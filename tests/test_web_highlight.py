@@ -47,7 +47,10 @@ def test_hit_link_carries_the_query_and_the_viewer_boxes_its_words(home: Setting
         login(c, "ram")
         html = c.get("/", params={"q": "रमेश"}).text
         link = re.search(r'<a class="open" href="([^"]+)"', html).group(1)
-        assert link == f"/bundles/{GD}/pages/1?q=%E0%A4%B0%E0%A4%AE%E0%A5%87%E0%A4%B6"
+        # the query, and the search to go back to (issue 15, item 3)
+        q = "%E0%A4%B0%E0%A4%AE%E0%A5%87%E0%A4%B6"
+        assert link == f"/bundles/{GD}/pages/1?q={q}&amp;back=%2F%3Fq%3D{q.replace('%', '%25')}"
+        link = link.replace("&amp;", "&")
         page = c.get(link).text
         assert 'viewBox="0 0 2480 3508"' in page
         assert _rects(page) == [(420, 300, 180, 60), (420, 500, 180, 60)]

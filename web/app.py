@@ -47,14 +47,19 @@ from fastapi.staticfiles import StaticFiles
 
 from access.audit import AuditLog, key_for
 from access.auth import Signer, cookie_secure, load_secret
+from access.review import ReviewStore, review_path
 from access.throttle import LoginThrottle
 from access.users import UserStore
+from web.catalog import Catalog
 from web.handlers import install as install_handlers
+from web.lang import router as lang_router
 from web.render import HERE
-from web.routes import admin, api, bundles, entries, login, search
+from web.routes import admin, api, browse, bundles, entries, login, review, saved, search, upload
 from web.runtime import IndexThreads, Manifests, SecurityHeaders
+from web.saved import SavedSearches, saved_path
 from web.session import trusted_proxies
 from web.thumbs import RenderedThumbnails
+from web.uploads import Uploads
 
 if TYPE_CHECKING:
     from abhilekh.settings import Settings
@@ -79,13 +84,20 @@ def create_app(settings: Settings) -> FastAPI:
             max_backoff_seconds=settings.login_window_minutes * 60,
         )
         app.state.audit = AuditLog.for_settings(settings, anchors=app.state.store)
+        app.state.reviews = ReviewStore(review_path(settings.home))
+        app.state.saved = SavedSearches(saved_path(settings.home))
+        app.state.uploads = Uploads(settings)
+        app.state.uploads.start()  # and runs what a stopped server left queued or running
         try:
             yield
         finally:
+            app.state.uploads.stop()
             app.state.index.close()
             app.state.users.close()
             app.state.throttle.close()
             app.state.audit.close()
+            app.state.reviews.close()
+            app.state.saved.close()
             close_store = getattr(app.state.store, "close", None)
             if callable(close_store):
                 close_store()
@@ -110,12 +122,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.trusted_proxies = trusted_proxies(settings.trusted_proxies)
     app.state.manifests = Manifests()
     app.state.thumbs = RenderedThumbnails(settings.thumbs_dir)
+    app.state.catalog = Catalog()
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     install_handlers(app)
-    for router in (login.router, login.logout_router, search.router, bundles.router, admin.router,
-                   api.auth_router, api.router, api.health_router, entries.router,
-                   entries.page_router):
+    for router in (login.router, login.logout_router, lang_router, search.router, saved.router, browse.router,
+                   bundles.router, review.router, upload.router, admin.router, api.auth_router, api.router,
+                   api.health_router, entries.router, entries.page_router):
         app.include_router(router)
     return app
 

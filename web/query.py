@@ -88,10 +88,23 @@ def pdf_url(bundle_id: str, page: int | None = None) -> str:
     return f"{url}?page={page}#page={page}" if page else url
 
 
-def page_url(bundle_id: str, page: int, q: str = "") -> str:
-    """The page viewer; with `q`, the query's words are boxed on the page image."""
-    url = f"/bundles/{bundle_id}/pages/{page}"
-    return f"{url}?{urlencode({'q': q})}" if q else url
+def page_url(bundle_id: str, page: int, q: str = "", back: str = "") -> str:
+    """The page viewer; with `q`, the query's words are boxed on the page image; with
+    `back`, its "Back to search" returns to that search (query, filters, offset)."""
+    return with_params(f"/bundles/{bundle_id}/pages/{page}", q=q, back=back)
+
+
+def with_params(url: str, **params: str) -> str:
+    kept = {k: v for k, v in params.items() if v}
+    return f"{url}?{urlencode(kept)}" if kept else url
+
+
+def back_param(value: str | None) -> str:
+    """The search a page was opened from: only this app's search page, else none."""
+    value = (value or "").strip()
+    if value == "/" or (value.startswith("/?") and not any(c in value for c in "\r\n\t\\")):
+        return value[:2000]
+    return ""
 
 
 def thumb_url(bundle_id: str, page: int) -> str:

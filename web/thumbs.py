@@ -52,6 +52,9 @@ def stored_thumbnail(store: ObjectStore, bundle_id: str, page: int) -> bytes | N
         raise store_down(exc) from None
 
 
+LARGE_SIZE = 1600  # px, the longer side of the viewer's page image
+
+
 class RenderedThumbnails:
     """Previews rendered from the PDF, cached under ``ABHILEKH_HOME/thumbs``."""
 
@@ -64,11 +67,14 @@ class RenderedThumbnails:
         with self._guard:
             return self._locks.setdefault(name, threading.Lock())
 
-    def file(self, store: ObjectStore, bundle_id: str, page: int) -> Path:
-        path = self.root / bundle_id / f"{page}.jpg"
+    def file(self, store: ObjectStore, bundle_id: str, page: int, size: int = 200) -> Path:
+        """Page `page` as a JPEG whose longer side is `size` px (200: the preview;
+        LARGE_SIZE: the viewer's rendition, big enough to read a register's hand-written
+        cells when zoomed)."""
+        path = self.root / bundle_id / (f"{page}.jpg" if size == 200 else f"{page}-{size}.jpg")
         if path.exists():
             return path
-        with self._lock(f"{bundle_id}:{page}"):
+        with self._lock(f"{bundle_id}:{page}:{size}"):
             if path.exists():
                 return path
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,8 +90,9 @@ class RenderedThumbnails:
                 out = Path(tmp) / "out"
                 try:
                     subprocess.run(
-                        ["pdftoppm", "-jpeg", "-jpegopt", "quality=70", "-f", str(page),
-                         "-l", str(page), "-scale-to", "200", "-singlefile", str(src), str(out)],
+                        ["pdftoppm", "-jpeg", "-jpegopt", f"quality={70 if size <= 200 else 80}",
+                         "-f", str(page), "-l", str(page), "-scale-to", str(size), "-singlefile",
+                         str(src), str(out)],
                         check=True, capture_output=True, timeout=60,
                     )
                 except (OSError, subprocess.SubprocessError):
@@ -93,5 +100,5 @@ class RenderedThumbnails:
                                     "Could not render the page preview") from None
                 Path(f"{out}.jpg").replace(path)
         with self._guard:
-            self._locks.pop(f"{bundle_id}:{page}", None)
+            self._locks.pop(f"{bundle_id}:{page}:{size}", None)
         return path

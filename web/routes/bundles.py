@@ -15,11 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 from storage.base import StorageError
 from storage.bundles import load_page, pdf_key
 from web.highlight import hit_boxes, row_boxes
-from web.query import page_url, pdf_url, query_param, thumb_url, years_label
+from web.query import back_param, page_url, pdf_url, query_param, thumb_url, with_params, years_label
 from web.render import render
 from web.scope import bundle_for, page_number, store_of
 from web.session import CurrentUser, audit, csrf_protect, require_user, session_cookie
-from web.thumbs import RenderedThumbnails, read_pdf, stored_thumbnail
+from web.thumbs import LARGE_SIZE, RenderedThumbnails, read_pdf, stored_thumbnail
 
 router = APIRouter(dependencies=[Depends(session_cookie), Depends(require_user), Depends(csrf_protect)])
 
@@ -33,12 +33,13 @@ THUMB_CACHE = "private, max-age=3600"
 def bundle_page(request: Request, bundle_id: str, user: CurrentUser) -> HTMLResponse:
     manifest = bundle_for(request, user, bundle_id)
     audit(request, user, "view_bundle", target=bundle_id)
+    back = back_param(request.query_params.get("back"))
     review = set(manifest.needs_review)
     pages = [
         {
             "number": n,
             "url": pdf_url(bundle_id, n),
-            "view": page_url(bundle_id, n),
+            "view": page_url(bundle_id, n, back=back),
             "confidence": manifest.page_confidence[n - 1] if n <= len(manifest.page_confidence) else None,
             "needs_review": n in review,
         }
@@ -55,6 +56,7 @@ def bundle_page(request: Request, bundle_id: str, user: CurrentUser) -> HTMLResp
         has_pdf=store_of(request).exists(pdf_key(bundle_id)),
         pdf=pdf_url(bundle_id),
         download=f"/bundles/{bundle_id}/document.pdf?download=1",
+        back=back or "/",
     )
 
 
@@ -63,6 +65,7 @@ def page_viewer(request: Request, bundle_id: str, page: str, user: CurrentUser) 
     manifest = bundle_for(request, user, bundle_id)
     number = page_number(page, manifest)
     q = query_param(request.query_params.get("q"))
+    back = back_param(request.query_params.get("back"))
     audit(request, user, "view_page", target=f"{bundle_id}:{number}", query=q)
     conf = manifest.page_confidence[number - 1] if number <= len(manifest.page_confidence) else None
     boxes, rows, frame = _page_hits(request, bundle_id, number, q)
@@ -81,14 +84,18 @@ def page_viewer(request: Request, bundle_id: str, page: str, user: CurrentUser) 
         needs_review=number in set(manifest.needs_review),
         pdf=pdf_url(bundle_id, number),
         thumb=thumb_url(bundle_id, number),
-        bundle=f"/bundles/{bundle_id}",
+        large=f"/bundles/{bundle_id}/pages/{number}/large.jpg",
+        bundle=with_params(f"/bundles/{bundle_id}", back=back),
+        back=back or "/",
         download=f"/bundles/{bundle_id}/document.pdf?download=1",
-        prev=page_url(bundle_id, number - 1, q) if number > 1 else None,
-        next=page_url(bundle_id, number + 1, q) if number < manifest.page_count else None,
+        prev=page_url(bundle_id, number - 1, q, back) if number > 1 else None,
+        next=page_url(bundle_id, number + 1, q, back) if number < manifest.page_count else None,
         q=q,
         boxes=boxes,
         rows=rows,
         frame=frame,
+        corrected=request.app.state.reviews.latest(bundle_id, number),
+        saved=request.query_params.get("saved") == "1",
     )
 
 
@@ -98,14 +105,14 @@ def _page_hits(
     """The query's word boxes and row boxes on the page and the page's frame (width,
     height); no boxes, not an error, when the page's OCR is unreadable: the viewer still
     works."""
-    if not q:
-        return [], [], None
     try:
         text = load_page(store_of(request), bundle_id, number)
     except (StorageError, ValueError, KeyError, TypeError):
         return [], [], None
     if text.width <= 0 or text.height <= 0:
         return [], [], None
+    if not q:
+        return [], [], (text.width, text.height)
     return hit_boxes(text, q), row_boxes(text, q), (text.width, text.height)
 
 
@@ -149,6 +156,21 @@ def page_thumbnail(request: Request, bundle_id: str, page: str, user: CurrentUse
     if data is None:  # stored before thumbnails were made at ingest
         rendered: RenderedThumbnails = request.app.state.thumbs
         data = rendered.file(store, bundle_id, number).read_bytes()
+    return _image(request, data)
+
+
+@router.get("/bundles/{bundle_id}/pages/{page}/large.jpg", include_in_schema=False)
+def page_large(request: Request, bundle_id: str, page: str, user: CurrentUser) -> Response:
+    """The viewer's page image: rendered from the verified PDF on first view and kept
+    beside the rendered thumbnails (ABHILEKH_HOME/thumbs), served like them (ETag, 304)."""
+    manifest = bundle_for(request, user, bundle_id)  # station scope, every time
+    number = page_number(page, manifest)
+    rendered: RenderedThumbnails = request.app.state.thumbs
+    data = rendered.file(store_of(request), bundle_id, number, LARGE_SIZE).read_bytes()
+    return _image(request, data)
+
+
+def _image(request: Request, data: bytes) -> Response:
     etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": THUMB_CACHE}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:

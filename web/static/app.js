@@ -1,11 +1,10 @@
-// abhilekh: small progressive enhancements; the page works without them.
+// abhilekh: small progressive enhancements; every page works without them.
 "use strict";
 document.documentElement.classList.add("js");
 document.addEventListener("DOMContentLoaded", function () {
-  // A filter applies as soon as it is chosen (the Apply button remains for no-JS).
-  document.querySelectorAll("select.autosubmit").forEach(function (select) {
-    select.addEventListener("change", function () {
-      if (select.form) select.form.submit();
-    });
-  });
+  // Filters: on a wide screen the filter box is always open (the <details> folds it
+  // away only on a phone, where the form would fill the first screen).
+  var box = document.querySelector("details.filters-box");
+  if (box && window.matchMedia("(min-width: 40.01rem)").matches) box.open = true;
+  if (window.abhilekhViewer) window.abhilekhViewer();
 });

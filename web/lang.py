@@ -1,0 +1,52 @@
+"""The language an officer reads the pages in: Hindi, English or both (the default).
+
+Chosen with the links in the account bar (GET /lang?to=hi&next=/...), kept in a cookie
+for a year, so it is remembered on that browser for every user of it; every label and
+message of the pages goes through the `bi` macro (web/templates/_macros.html), which
+reads it.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+
+from access.auth import safe_next
+
+LANG_COOKIE = "abhilekh_lang"
+LANGS = ("both", "hi", "en")
+CHOICES = [("hi", "हिन्दी"), ("en", "English"), ("both", "हिन्दी + English")]
+
+router = APIRouter(include_in_schema=False)
+
+
+def lang_of(request: Request | None) -> str:
+    """The request's language choice; "both" when none (or an unknown one) was made."""
+    if request is None:
+        return "both"
+    value = request.cookies.get(LANG_COOKIE, "")
+    return value if value in LANGS else "both"
+
+
+def html_lang(lang: str) -> str:
+    return "en" if lang == "en" else "hi"
+
+
+def text(lang: str, hindi: str, english: str) -> str:
+    """Plain text (titles, attributes, messages) in the chosen language."""
+    if lang == "hi":
+        return hindi
+    if lang == "en":
+        return english
+    return f"{hindi} / {english}"
+
+
+@router.get("/lang")
+def choose_language(request: Request, to: str = "both", next: str = "/") -> RedirectResponse:
+    """Remember the choice and go back where the officer was. No session needed: the
+    log-in page offers it too, and a language is nobody's secret."""
+    response = RedirectResponse(safe_next(next), 303)
+    if to in LANGS:
+        response.set_cookie(LANG_COOKIE, to, max_age=365 * 24 * 3600, path="/",
+                            secure=request.app.state.cookie_secure, httponly=True, samesite="lax")
+    return response
