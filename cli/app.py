@@ -18,6 +18,7 @@ from rich.markup import escape
 from abhilekh.errors import AbhilekhError
 from abhilekh.settings import get_settings
 from cli.access import audit_app, users_app
+from cli.efile import db_app
 from cli.output import console, err
 
 app = typer.Typer(
@@ -327,6 +328,7 @@ def schedule(
 
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
 
 
 def main() -> None:
