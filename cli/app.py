@@ -18,7 +18,7 @@ from rich.markup import escape
 from abhilekh.errors import AbhilekhError
 from abhilekh.settings import get_settings
 from cli.access import audit_app, users_app
-from cli.efile import db_app
+from cli.efile import db_app, efile_app, pendency
 from cli.output import console, err
 
 app = typer.Typer(
@@ -58,10 +58,11 @@ def ingest(
     thana: Annotated[str, typer.Option(help="Police station or office, e.g. Chhibramau / छिबरामऊ.")] = "",
     register: Annotated[str, typer.Option(help="Register or file type, e.g. 'Crime Register', 'General Diary'.")] = "",
     year: Annotated[str | None, typer.Option(help="Year (1998) or range (1995-1998) the bundle covers.")] = None,
-    file_no: Annotated[str, typer.Option("--file-no", help="File or register number.")] = "",
+    file_no: Annotated[str, typer.Option("--file-no", help="File or register number, as on the cover: it numbers the bundle's e-file (unset: one is issued).")] = "",
     title: Annotated[str, typer.Option(help="A title officers will recognise.")] = "",
 ) -> None:
-    """Digitise one bundle: clean and OCR every page, store a searchable PDF, index every page.
+    """Digitise one bundle: clean and OCR every page, store a searchable PDF, index every page,
+    and open the bundle's e-file (`abhilekh efile --help`).
 
     Re-running on the same scans does nothing new; after a crash it resumes. Bad files
     (corrupt, empty, unsupported, password-protected, enormous) are named, copied to
@@ -76,7 +77,12 @@ def ingest(
     from cli.progress import ingest_with_progress
 
     report = ingest_with_progress(path, metadata, console)
-    raise typer.Exit(0 if report.ok else 1)
+    filed = True
+    if report.bundle_id and (report.stored or report.already_done):
+        from cli.efile import open_bundle_efile
+
+        filed = open_bundle_efile(report.bundle_id, metadata)
+    raise typer.Exit(0 if report.ok and filed else 1)
 
 
 @app.command()
@@ -329,6 +335,8 @@ def schedule(
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(efile_app, name="efile")
+app.command("pendency")(pendency)
 
 
 def main() -> None:
