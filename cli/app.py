@@ -7,7 +7,6 @@ summaries of long runs are in cli/progress.py; `doctor` in cli/doctor.py.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +19,7 @@ from abhilekh.settings import get_settings
 from cli.access import audit_app, users_app
 from cli.efile import db_app, efile_app, pendency
 from cli.output import console, err
+from cli.years import parse_years as _parse_years
 
 app = typer.Typer(
     name="abhilekh",
@@ -37,19 +37,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-
-
-def _parse_years(value: str | None) -> tuple[int | None, int | None]:
-    if not value:
-        return None, None
-    match = re.fullmatch(r"\s*(\d{4})\s*(?:[-–/]\s*(\d{4}))?\s*", value)
-    if not match:
-        raise typer.BadParameter("use a year like 1998 or a range like 1995-1998", param_hint="--year")
-    start = int(match.group(1))
-    end = int(match.group(2)) if match.group(2) else None
-    if end is not None and end < start:
-        raise typer.BadParameter(f"range ends ({end}) before it starts ({start})", param_hint="--year")
-    return start, end
 
 
 @app.command()

@@ -196,10 +196,10 @@ def efile_open(
     """Open an e-file. One whole bundle and nothing else given: its own file, made once
     (a second run shows the same one). Page ranges split a bundle into several files."""
     from abhilekh.records import BundleMetadata
-    from cli.app import _parse_years
+    from cli.years import parse_years
 
     parts = [_part(b) for b in bundle or []]
-    start, end = _parse_years(year)
+    start, end = parse_years(year)
     meta = BundleMetadata()
     if parts:
         meta = _bundle_metadata(parts[0].bundle_id)

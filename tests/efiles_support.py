@@ -38,21 +38,23 @@ def _with_search_path(url: str, schema: str) -> str:
     return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
 
 
-def workflow_settings(backend: str, home: Path) -> Iterator[Settings]:
-    """Settings whose workflow database is empty and private to one test."""
+def workflow_settings(backend: str, home: Path, base: Settings | None = None) -> Iterator[Settings]:
+    """Settings (`base`'s, else the defaults at `home`) whose workflow database is empty
+    and private to one test."""
+    settings = base or Settings(home=home)
     if backend == "sqlite":
-        yield Settings(home=home, database_url=None)  # not the environment's PostgreSQL
+        yield settings.model_copy(update={"database_url": None})  # not the environment's PostgreSQL
         return
     import psycopg
 
-    base = pg_url_or_skip()
+    url = pg_url_or_skip()
     schema = f"efiles_test_{secrets.token_hex(6)}"
-    with psycopg.connect(base, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        yield Settings(home=home, database_url=_with_search_path(base, schema))
+        yield settings.model_copy(update={"database_url": _with_search_path(url, schema)})
     finally:
-        with psycopg.connect(base, autocommit=True) as conn:
+        with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 

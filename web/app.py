@@ -14,6 +14,8 @@ Routes (every one but /login, /static and /healthz needs a session)
     GET  /admin/users, POST /admin/users      users, roles, station grants (admin)
     GET  /admin/audit, /admin/audit/export    the audit log, paged; CSV / JSON (admin)
     GET  /healthz                       which index and store the app talks to
+    /efiles...                          e-files: inbox/sent/parked/closed, the file page,
+                                        movements, notes, pendency (web/routes/efiles.py)
 
 Who sees what: an admin sees every station; officers and operators see only the
 stations granted to them (`abhilekh users grant`). Every search is run inside that
@@ -51,7 +53,7 @@ from access.throttle import LoginThrottle
 from access.users import UserStore
 from web.handlers import install as install_handlers
 from web.render import HERE
-from web.routes import admin, api, bundles, login, search
+from web.routes import admin, api, bundles, efiles, login, search
 from web.runtime import IndexThreads, Manifests, SecurityHeaders
 from web.session import trusted_proxies
 from web.thumbs import RenderedThumbnails
@@ -79,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
             max_backoff_seconds=settings.login_window_minutes * 60,
         )
         app.state.audit = AuditLog.for_settings(settings, anchors=app.state.store)
+        app.state.workflow = efiles.WorkflowHolder(settings)  # e-files: migrates the database
         try:
             yield
         finally:
@@ -86,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.users.close()
             app.state.throttle.close()
             app.state.audit.close()
+            app.state.workflow.close()
             close_store = getattr(app.state.store, "close", None)
             if callable(close_store):
                 close_store()
@@ -113,7 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     install_handlers(app)
-    for router in (login.router, login.logout_router, search.router, bundles.router, admin.router,
+    for router in (login.router, login.logout_router, search.router, bundles.router, efiles.router, admin.router,
                    api.auth_router, api.router, api.health_router):
         app.include_router(router)
     return app
