@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -411,3 +412,23 @@ def open_bundle_efile(bundle_id: str, metadata: dict[str, Any]) -> bool:
     state = "opened / खोली गई" if opened else "already open / पहले से खुली"
     console.print(f"e-file    : {escape(efile.file_no)} ({state}; with {escape(efile.holder)})")
     return True
+
+
+@efile_app.command("export")
+def efile_export(
+    file_no: FileNo,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write <file no>.zip into.")],
+    as_user: AsUser = None,
+) -> None:
+    """Export the file for e-Office migration: a zip of its PDFs (page ranges cut out),
+    metadata (JSON and CSV), notes and movement history, with sha256 of each member."""
+    from efiles.export import export_efile, export_name
+    from storage import open_store
+    from storage.bundles import pdf_key
+
+    store = open_store(get_settings())
+    with _session(as_user) as sess:
+        target = out / export_name(file_no)
+        efile = export_efile(sess.efiles, sess.actor, file_no, lambda b: store.get(pdf_key(b)), target)
+        sess.audit("export", efile.file_no, str(target))
+    console.print(f"[green]✓[/] {escape(efile.file_no)} → {escape(str(target))}")

@@ -159,3 +159,42 @@ def test_a_database_that_is_down_gives_a_clear_page_and_the_rest_works(home):  #
         assert c.get("/", params={"q": "रमेश"}).status_code == 200  # search goes on
     finally:
         c.__exit__(None, None, None)
+
+
+def test_export_for_e_office_holds_pdfs_metadata_notes_and_movements(people):
+    import hashlib
+    import io
+    import json
+    import zipfile
+
+    import pikepdf
+
+    from efiles.model import Actor, Part
+
+    admin = people["admin"]
+    _open(admin, GD)
+    _post(admin, "/efiles/note", no="GD-12", text="प्रथम टिप्पणी")
+    _act(admin, "GD-12", "send", to="ram", remarks="आख्या दें")
+    service = admin.app.state.workflow.get()
+    service.open(Actor("admin"), subject="अपराध रजिस्टर के पृष्ठ 3-5", station="कन्नौज", file_no="CR-7/A",
+                 parts=[Part(CR, 3, 5)])
+
+    r = admin.get("/efiles/export", params={"no": "GD-12"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    assert 'filename="GD-12.zip"' in r.headers["content-disposition"]
+    z = zipfile.ZipFile(io.BytesIO(r.content))
+    meta = json.loads(z.read("metadata.json"))
+    assert meta["efile"]["file_no"] == "GD-12" and meta["efile"]["station"] == "छिबरामऊ"
+    for name, digest in meta["sha256"].items():
+        assert hashlib.sha256(z.read(name)).hexdigest() == digest, name
+    assert [n["text"] for n in json.loads(z.read("notes.json"))] == ["प्रथम टिप्पणी"]
+    assert [m["action"] for m in json.loads(z.read("movements.json"))] == ["open", "send"]
+    assert "आख्या दें" in z.read("movements.csv").decode()
+    assert "GD-12" in z.read("metadata.csv").decode()
+    (doc,) = [n for n in z.namelist() if n.startswith("documents/")]
+    assert len(pikepdf.open(io.BytesIO(z.read(doc))).pages) == 2
+
+    split = zipfile.ZipFile(io.BytesIO(admin.get("/efiles/export", params={"no": "CR-7/A"}).content))
+    (doc,) = [n for n in split.namelist() if n.startswith("documents/")]
+    assert doc.endswith("-p3-5.pdf") and len(pikepdf.open(io.BytesIO(split.read(doc))).pages) == 3
+    assert people["ram"].get("/efiles/export", params={"no": "CR-7/A"}).status_code == 404

@@ -7,6 +7,7 @@
     POST /efiles/open                               open a stored bundle's e-file
     GET  /efiles/pendency[?station=..]              pending files, oldest first
     GET  /efiles/pendency.csv                       the same as CSV
+    GET  /efiles/export?no=FILE_NO                  the file as a zip for e-Office (efiles/export.py)
 
 Station scope is the search's: an admin sees every station, anyone else only their
 granted ones (``actor_of``); a file outside them is "not found", by list, URL or form.
@@ -34,7 +35,8 @@ from access.users import User, UserStore
 from efiles.db import DatabaseDown
 from efiles.model import STATUS_HINDI, Actor, EFileError, EFileNotFound, FileMoved
 from efiles.service import EFiles, open_efiles, pendency_csv
-from web.errors import PageError
+from storage.base import StorageError
+from web.errors import PageError, store_down
 from web.render import render
 from web.scope import bundle_for, page_number
 from web.session import CurrentUser, audit, csrf_protect, require_user
@@ -216,6 +218,30 @@ async def efile_open(request: Request, user: CurrentUser) -> Response:
     if opened:
         await run_in_threadpool(audit, request, user, "efile_open", target=efile.file_no, detail=manifest.bundle_id)
     return RedirectResponse(file_url(efile.file_no), 303)
+
+
+@router.get("/export")
+def efile_export(request: Request, user: CurrentUser) -> Response:
+    """The file as a zip for e-Office migration (efiles/export.py)."""
+    import io
+
+    from efiles.export import export_efile, export_name
+    from storage.bundles import pdf_key
+    from web.scope import store_of
+
+    file_no = request.query_params.get("no") or ""
+    store = store_of(request)
+    buffer = io.BytesIO()
+    try:
+        efile = export_efile(request.app.state.workflow.get(), actor_of(user), file_no,
+                             lambda b: store.get(pdf_key(b)), buffer)
+    except (DatabaseDown, EFileError) as exc:
+        raise _page_error(exc) from None
+    except StorageError as exc:
+        raise store_down(exc) from None
+    audit(request, user, "efile_export", target=efile.file_no)
+    return Response(buffer.getvalue(), media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{export_name(efile.file_no)}"', "Cache-Control": "no-store"})
 
 
 @router.get("/pendency", response_class=HTMLResponse)
