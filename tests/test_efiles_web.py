@@ -198,3 +198,31 @@ def test_export_for_e_office_holds_pdfs_metadata_notes_and_movements(people):
     (doc,) = [n for n in split.namelist() if n.startswith("documents/")]
     assert doc.endswith("-p3-5.pdf") and len(pikepdf.open(io.BytesIO(split.read(doc))).pages) == 3
     assert people["ram"].get("/efiles/export", params={"no": "CR-7/A"}).status_code == 404
+
+
+def test_the_json_api_moves_notes_and_keeps_to_the_stations(people):
+    admin, ram = people["admin"], people["ram"]
+    _open(admin, GD)
+    _open(admin, CR)
+    paths = admin.get("/openapi.json").json()["paths"]
+    assert {"/api/efiles", "/api/efiles/file", "/api/efiles/act", "/api/efiles/note", "/api/efiles/pendency"} <= set(paths)
+    assert admin.post("/api/efiles/act", data={"no": "GD-12", "action": "receive"}).status_code == 415  # JSON only
+
+    shown = admin.get("/api/efiles/file", params={"no": "GD-12"}).json()
+    sent = admin.post("/api/efiles/act", json={"no": "GD-12", "action": "send", "to": "ram", "remarks": "देखें",
+                                               "version": shown["version"], "due": "2026-12-31"})
+    assert sent.status_code == 200 and sent.json()["holder"] == "ram" and sent.json()["due_date"] == "2026-12-31"
+    again = admin.post("/api/efiles/act", json={"no": "GD-12", "action": "send", "to": "sita", "remarks": "x",
+                                                "version": shown["version"]})
+    assert again.status_code == 409 and "changed meanwhile" in again.json()["detail"]
+    assert [f["file_no"] for f in ram.get("/api/efiles").json()] == ["GD-12"]
+    note = ram.post("/api/efiles/note", json={"no": "GD-12", "text": "Noted / देखा", "page": f"{GD}:1"})
+    assert note.status_code == 200 and note.json()["page"] == 1
+    detail = ram.get("/api/efiles/file", params={"no": "GD-12"}).json()
+    assert [m["action"] for m in detail["history"]] == ["open", "send"] and detail["notes"][0]["text"] == "Noted / देखा"
+
+    assert ram.get("/api/efiles/file", params={"no": "CR-7"}).status_code == 404
+    assert "CR-7" not in [f["file_no"] for f in ram.get("/api/efiles", params={"box": "all"}).json()]
+    assert ram.post("/api/efiles/act", json={"no": "CR-7", "action": "park"}).status_code == 404
+    assert [r["file_no"] for r in ram.get("/api/efiles/pendency").json()] == ["GD-12"]
+    assert {r["file_no"] for r in admin.get("/api/efiles/pendency").json()} == {"GD-12", "CR-7"}

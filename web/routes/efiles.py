@@ -152,59 +152,66 @@ def _due(raw: str) -> date | None:
         raise PageError(400, "नियत तिथि गलत", f"Due date {raw!r} is not a date (YYYY-MM-DD)") from None
 
 
-@router.post("/act")
-async def efile_act(request: Request, user: CurrentUser) -> Response:
-    form = await request.form()  # its CSRF token was checked by the router
-    file_no = str(form.get("no") or "")
-    action = str(form.get("action") or "")
-    remarks = str(form.get("remarks") or "")
-    version = _version(form)
+def perform(request: Request, user: User, file_no: str, action: str, *, version: int | None, to: str = "",
+            remarks: str = "", due: str = "") -> Any:
+    """One movement action by `user` (the web form and the JSON API both come here); audited."""
     actor = actor_of(user)
     if action not in ACTIONS:
         raise PageError(400, "अज्ञात कार्य", "Unknown action")
+    if action == "send":
+        to_name = to.strip().lower()
+        receiver = request.app.state.users.get(to_name)
+        if receiver is None or receiver.disabled:
+            raise PageError(400, "प्राप्तकर्ता नहीं मिला", f"No active user {to_name!r} to send to")
+        efile = _call(request, "send", actor, file_no, actor_of(receiver), remarks=remarks,
+                      due_date=_due(due), version=version)
+    elif action == "reopen":
+        efile = _call(request, "reopen", actor, file_no, reason=remarks, version=version)
+    elif action in ("park", "close"):
+        efile = _call(request, "close_file" if action == "close" else "park", actor, file_no, remarks=remarks,
+                      version=version)
+    else:
+        efile = _call(request, action, actor, file_no, version=version)
+    audit(request, user, f"efile_{action}", target=efile.file_no,
+          detail=(f"to={efile.holder} " if action == "send" else "") + remarks[:500])
+    return efile
 
-    def act() -> Any:
-        if action == "send":
-            to_name = str(form.get("to") or "").strip().lower()
-            receiver = request.app.state.users.get(to_name)
-            if receiver is None or receiver.disabled:
-                raise PageError(400, "प्राप्तकर्ता नहीं मिला", f"No active user {to_name!r} to send to")
-            return _call(request, "send", actor, file_no, actor_of(receiver), remarks=remarks,
-                         due_date=_due(str(form.get("due") or "")), version=version)
-        if action == "reopen":
-            return _call(request, "reopen", actor, file_no, reason=remarks, version=version)
-        if action in ("park", "close"):
-            name = "close_file" if action == "close" else "park"
-            return _call(request, name, actor, file_no, remarks=remarks, version=version)
-        return _call(request, action, actor, file_no, version=version)
 
-    efile = await run_in_threadpool(act)
-    await run_in_threadpool(audit, request, user, f"efile_{action}", target=efile.file_no,
-                            detail=(f"to={efile.holder} " if action == "send" else "") + remarks[:500])
-    return RedirectResponse(file_url(efile.file_no) + "&" + urlencode({"done": action}), 303)
+def add_note(request: Request, user: User, file_no: str, text: str, page_ref: str = "",
+             corrects: int | None = None) -> Any:
+    """A note by `user`, on the file or on page BUNDLE:PAGE of it; audited."""
+    bundle_id: str | None = None
+    page: int | None = None
+    if page_ref:
+        bundle, _, number = page_ref.rpartition(":")
+        if not bundle or not number.isdigit():
+            raise PageError(400, "पृष्ठ गलत", "Page must be BUNDLE:PAGE, as in the list of the file's pages")
+        # The page must exist in the bundle (the service knows the file's parts, the
+        # manifest knows how many pages a whole bundle has); its station is checked too.
+        manifest = bundle_for(request, user, bundle)
+        bundle_id, page = manifest.bundle_id, page_number(number, manifest)
+    note = _call(request, "note", actor_of(user), file_no, text, bundle_id=bundle_id, page=page, corrects=corrects)
+    audit(request, user, "efile_note", target=file_no, detail=f"note={note.id}" + (f" page={page_ref}" if page_ref else ""))
+    return note
+
+
+@router.post("/act")
+async def efile_act(request: Request, user: CurrentUser) -> Response:
+    form = await request.form()  # its CSRF token was checked by the router
+    efile = await run_in_threadpool(
+        perform, request, user, str(form.get("no") or ""), str(form.get("action") or ""),
+        version=_version(form), to=str(form.get("to") or ""), remarks=str(form.get("remarks") or ""),
+        due=str(form.get("due") or ""))
+    return RedirectResponse(file_url(efile.file_no) + "&" + urlencode({"done": str(form.get("action"))}), 303)
 
 
 @router.post("/note")
 async def efile_note(request: Request, user: CurrentUser) -> Response:
     form = await request.form()
     file_no = str(form.get("no") or "")
-    page_raw = str(form.get("page") or "").strip()
-    bundle_id: str | None = None
-    page: int | None = None
-    if page_raw:
-        bundle, _, number = page_raw.rpartition(":")
-        if not bundle or not number.isdigit():
-            raise PageError(400, "पृष्ठ गलत", "Page must be BUNDLE:PAGE, as in the list of the file's pages")
-        # The page must exist in the bundle (the service knows the file's parts, the
-        # manifest knows how many pages a whole bundle has); its station is checked too.
-        manifest = await run_in_threadpool(bundle_for, request, user, bundle)
-        bundle_id, page = manifest.bundle_id, page_number(number, manifest)
     corrects_raw = str(form.get("corrects") or "")
-    corrects = int(corrects_raw) if corrects_raw.isdigit() else None
-    note = await run_in_threadpool(_call, request, "note", actor_of(user), file_no, str(form.get("text") or ""),
-                                   bundle_id=bundle_id, page=page, corrects=corrects)
-    await run_in_threadpool(audit, request, user, "efile_note", target=file_no,
-                            detail=f"note={note.id}" + (f" page={page_raw}" if page_raw else ""))
+    await run_in_threadpool(add_note, request, user, file_no, str(form.get("text") or ""),
+                            str(form.get("page") or "").strip(), int(corrects_raw) if corrects_raw.isdigit() else None)
     return RedirectResponse(file_url(file_no) + "&done=note", 303)
 
 
