@@ -270,7 +270,13 @@ def batch(
     console.print(f"{len(reports) - len(failed)} of {len(reports)} bundle(s) ok, {pages} page(s) stored "
                   f"in {seconds:.0f} s ({60 * pages / max(seconds, 1e-9):.1f} pages/min)")
     console.print(f"report: {escape(str(html_path))}\n        {escape(str(json_path))}")
-    raise typer.Exit(1 if failed else 0)
+    from cli.efile import open_bundle_efile
+
+    # Each stored bundle's e-file, numbered from its file_no (issue 12); a database that
+    # refuses leaves the bundles stored and the exit code 1.
+    filed = [open_bundle_efile(r.bundle_id, r.metadata) for r in reports
+             if r.bundle_id and (r.stored or r.already_done)]
+    raise typer.Exit(1 if failed or not all(filed) else 0)
 
 
 @app.command()
