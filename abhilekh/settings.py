@@ -75,8 +75,14 @@ class Settings(BaseSettings):
     s3_secret_key: str | None = None
     s3_bucket: str = "abhilekh"
     s3_secure: bool = False
-    # Workflow state (e-files, users, audit): used by e-files; unset = SQLite under home.
+    # Workflow state (e-files; users and audit may follow): unset = SQLite file
+    # <home>/workflow.sqlite3. A postgresql:// URL uses psycopg 3 (efiles/db.py).
     database_url: str | None = None
+    # Numbers the system issues for an e-file opened without one (`ingest --file-no`
+    # fills it from the cover instead). Fields: {station} {category} (upper-cased
+    # letters and digits, at most 6), {year} (the file's first year, else this year),
+    # {serial} (per everything before it, from 1; format spec allowed, e.g. {serial:04d}).
+    efile_no_pattern: str = "ABH/{station}/{year}/{serial:04d}"
 
     # Web page
     host: str = "127.0.0.1"
@@ -159,6 +165,10 @@ class Settings(BaseSettings):
     @property
     def thumbs_dir(self) -> Path:
         return self.home / "thumbs"
+
+    @property
+    def workflow_db_path(self) -> Path:
+        return self.home / "workflow.sqlite3"
 
 
 _active: Settings | None = None

@@ -7,7 +7,6 @@ summaries of long runs are in cli/progress.py; `doctor` in cli/doctor.py.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,8 +17,10 @@ from rich.markup import escape
 from abhilekh.errors import AbhilekhError
 from abhilekh.settings import get_settings
 from cli.access import audit_app, users_app
+from cli.efile import db_app, efile_app, pendency
 from cli.output import console, err
 from cli.review import review_app
+from cli.years import parse_years as _parse_years
 
 app = typer.Typer(
     name="abhilekh",
@@ -39,29 +40,17 @@ app = typer.Typer(
 )
 
 
-def _parse_years(value: str | None) -> tuple[int | None, int | None]:
-    if not value:
-        return None, None
-    match = re.fullmatch(r"\s*(\d{4})\s*(?:[-–/]\s*(\d{4}))?\s*", value)
-    if not match:
-        raise typer.BadParameter("use a year like 1998 or a range like 1995-1998", param_hint="--year")
-    start = int(match.group(1))
-    end = int(match.group(2)) if match.group(2) else None
-    if end is not None and end < start:
-        raise typer.BadParameter(f"range ends ({end}) before it starts ({start})", param_hint="--year")
-    return start, end
-
-
 @app.command()
 def ingest(
     path: Annotated[Path, typer.Argument(help="A folder or .zip of page scans (TIFF, JPEG, PNG, scanned PDF), or one file.")],
     thana: Annotated[str, typer.Option(help="Police station or office, e.g. Chhibramau / छिबरामऊ.")] = "",
     register: Annotated[str, typer.Option(help="Register or file type, e.g. 'Crime Register', 'General Diary'.")] = "",
     year: Annotated[str | None, typer.Option(help="Year (1998) or range (1995-1998) the bundle covers.")] = None,
-    file_no: Annotated[str, typer.Option("--file-no", help="File or register number.")] = "",
+    file_no: Annotated[str, typer.Option("--file-no", help="File or register number, as on the cover: it numbers the bundle's e-file (unset: one is issued).")] = "",
     title: Annotated[str, typer.Option(help="A title officers will recognise.")] = "",
 ) -> None:
-    """Digitise one bundle: clean and OCR every page, store a searchable PDF, index every page.
+    """Digitise one bundle: clean and OCR every page, store a searchable PDF, index every page,
+    and open the bundle's e-file (`abhilekh efile --help`).
 
     Re-running on the same scans does nothing new; after a crash it resumes. Bad files
     (corrupt, empty, unsupported, password-protected, enormous) are named, copied to
@@ -76,7 +65,12 @@ def ingest(
     from cli.progress import ingest_with_progress
 
     report = ingest_with_progress(path, metadata, console)
-    raise typer.Exit(0 if report.ok else 1)
+    filed = True
+    if report.bundle_id and (report.stored or report.already_done):
+        from cli.efile import open_bundle_efile
+
+        filed = open_bundle_efile(report.bundle_id, metadata)
+    raise typer.Exit(0 if report.ok and filed else 1)
 
 
 @app.command()
@@ -344,7 +338,13 @@ def batch(
     console.print(f"{len(reports) - len(failed)} of {len(reports)} bundle(s) ok, {pages} page(s) stored "
                   f"in {seconds:.0f} s ({60 * pages / max(seconds, 1e-9):.1f} pages/min)")
     console.print(f"report: {escape(str(html_path))}\n        {escape(str(json_path))}")
-    raise typer.Exit(1 if failed else 0)
+    from cli.efile import open_bundle_efile
+
+    # Each stored bundle's e-file, numbered from its file_no (issue 12); a database that
+    # refuses leaves the bundles stored and the exit code 1.
+    filed = [open_bundle_efile(r.bundle_id, r.metadata) for r in reports
+             if r.bundle_id and (r.stored or r.already_done)]
+    raise typer.Exit(1 if failed or not all(filed) else 0)
 
 
 @app.command()
@@ -396,6 +396,9 @@ def schedule(
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(review_app, name="review")
+app.add_typer(db_app, name="db")
+app.add_typer(efile_app, name="efile")
+app.command("pendency")(pendency)
 
 
 def main() -> None:

@@ -267,6 +267,7 @@ def test_batch_command_progress_report_and_exit_code(tmp_path):
     assert result.returncode == 1, out + result.stderr
     assert "✓ GD-2018: 1 page(s)" in out and "✗ torn" in out and "page1.jpg" in out
     assert "bundles 2/2" in out and "pages/min" in out and "1 of 2 bundle(s) ok" in out
+    assert "e-file    : ABH/TIRWA/2018/0001 (opened" in out  # the stored bundle's e-file (issue 12)
     data = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert [b["name"] for b in data["bundles"]] == ["GD-2018", "torn"]
     assert data["bundles"][0]["metadata"]["register"] == "General Diary"

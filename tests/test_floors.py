@@ -21,12 +21,13 @@ FLOORS: dict[str, set[str]] = {
     "storage": {"abhilekh"},
     "search": {"abhilekh"},
     "access": {"abhilekh"},
+    "efiles": {"abhilekh"},  # the workflow database and the e-files in it (issue 12)
     # second floor: they compose the first, never each other
-    "pipelines": {"abhilekh", "ingest", "storage", "search"},
-    "web": {"abhilekh", "storage", "search", "access"},
+    "pipelines": {"abhilekh", "ingest", "storage", "search", "efiles"},
+    "web": {"abhilekh", "storage", "search", "access", "efiles"},
     # the roof
     "flows": {"abhilekh", "ingest", "storage", "search", "pipelines"},
-    "cli": {"abhilekh", "ingest", "storage", "search", "access", "pipelines", "web", "flows"},
+    "cli": {"abhilekh", "ingest", "storage", "search", "access", "efiles", "pipelines", "web", "flows"},
 }
 NOT_ROOMS = {"tests", "bench", "scripts", "docs", ".venv", ".git", ".ci"}
 

@@ -111,7 +111,7 @@ def login(client: TestClient, name: str) -> TestClient:
 def home(tmp_path: Path) -> Settings:
     from search.sqlite import SqliteIndex
 
-    settings = Settings(home=tmp_path / "home", es_url=None, s3_endpoint=None)
+    settings = Settings(home=tmp_path / "home", es_url=None, s3_endpoint=None, database_url=None)
     settings.home.mkdir(parents=True)
     index = SqliteIndex(settings.index_path)
     try:

@@ -14,6 +14,8 @@ Routes (every one but /login, /static and /healthz needs a session)
     GET  /admin/users, POST /admin/users      users, roles, station grants (admin)
     GET  /admin/audit, /admin/audit/export    the audit log, paged; CSV / JSON (admin)
     GET  /healthz                       which index and store the app talks to
+    /efiles...                          e-files: inbox/sent/parked/closed, the file page,
+                                        movements, notes, pendency (web/routes/efiles.py)
 
 Who sees what: an admin sees every station; officers and operators see only the
 stations granted to them (`abhilekh users grant`). Every search is run inside that
@@ -54,7 +56,7 @@ from web.catalog import Catalog
 from web.handlers import install as install_handlers
 from web.lang import router as lang_router
 from web.render import HERE
-from web.routes import admin, api, browse, bundles, entries, login, review, saved, search, upload
+from web.routes import admin, api, browse, bundles, efiles, efiles_api, entries, login, review, saved, search, upload
 from web.runtime import IndexThreads, Manifests, SecurityHeaders
 from web.saved import SavedSearches, saved_path
 from web.session import trusted_proxies
@@ -88,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.saved = SavedSearches(saved_path(settings.home))
         app.state.uploads = Uploads(settings)
         app.state.uploads.start()  # and runs what a stopped server left queued or running
+        app.state.workflow = efiles.WorkflowHolder(settings)  # e-files: migrates the database
         try:
             yield
         finally:
@@ -98,6 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.audit.close()
             app.state.reviews.close()
             app.state.saved.close()
+            app.state.workflow.close()
             close_store = getattr(app.state.store, "close", None)
             if callable(close_store):
                 close_store()
@@ -127,8 +131,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     install_handlers(app)
     for router in (login.router, login.logout_router, lang_router, search.router, saved.router, browse.router,
-                   bundles.router, review.router, upload.router, admin.router, api.auth_router, api.router,
-                   api.health_router, entries.router, entries.page_router):
+                   bundles.router, efiles.router, review.router, upload.router, admin.router, api.auth_router,
+                   api.router, efiles_api.router, api.health_router, entries.router, entries.page_router):
         app.include_router(router)
     return app
 
