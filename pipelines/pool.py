@@ -186,7 +186,15 @@ def reap(client: Any, runs: Sequence[Any], pool: str, stale_after: float, max_re
     put_back = 0
     for run in runs:
         state = run.state.type.value if run.state else ""
-        if state in RUNNING + ("PENDING",):
+        since = run.state.timestamp if run.state else None
+        if state == "PENDING" and since is not None and (now - since).total_seconds() > max(3 * stale_after, 120.0):
+            # A worker takes a run (PENDING), labels it and starts it (RUNNING) within
+            # seconds; the labels may still name the run's previous worker meanwhile, so
+            # only a run stuck there this long is taken for one whose worker died.
+            client.set_flow_run_state(run.id, Crashed(message="stuck in PENDING: its worker died taking it"),
+                                      force=True)
+            state = "CRASHED"
+        elif state in RUNNING:
             worker = (run.labels or {}).get("prefect.worker.name")
             if not worker:
                 continue

@@ -1,9 +1,10 @@
 """A backlog shared by a Prefect work pool, for real: a `prefect server start` (SQLite),
 two `prefect worker start` processes, `abhilekh batch --pool` submitting eight small
 bundles as eight flow runs. Both workers take some; one worker is SIGKILLed (with its
-flow-run process: the machine died) while a bundle of its is half done. Its run is
-reaped (no heartbeat) and run again on the other worker, the batch ends ok, and every
-page is exactly once in storage and in the index.
+flow-run process: the machine died) while a bundle of its is half done, and a third
+worker starts (the machine back, under a new name). The dead worker's run is reaped
+(no heartbeat) and run again on another worker, the batch ends ok, and every page is
+exactly once in storage and in the index.
 
 The workers share one ABHILEKH_HOME (embedded store and index), as two machines share
 one MinIO and one Elasticsearch.
@@ -163,6 +164,9 @@ def test_two_workers_share_the_backlog_and_a_killed_workers_bundle_is_run_again(
                     break
             time.sleep(0.2)
         workers["worker-a"].wait(10)
+        # The machine comes back as a new worker: the rest of the backlog is shared again
+        # (the dead run itself is only free once it has been reaped).
+        workers["worker-c"] = start_worker("worker-c", env, tmp_path / "worker-c.log")
         rc = batch.wait(timeout=max(30.0, deadline - time.monotonic() + 60))
         out = batch_log.read_text()
         assert rc == 0, out[-4000:] + (tmp_path / "worker-b.log").read_text()[-3000:]
@@ -172,9 +176,8 @@ def test_two_workers_share_the_backlog_and_a_killed_workers_bundle_is_run_again(
 
     # The progress lines name the backlog's counts; the dead worker's run was put back.
     assert "queued" in out and "running" in out and "pages/min" in out
-    assert "1 restarted" in out, out[-3000:]
     final = [line for line in out.splitlines() if line.startswith("queued")][-1]
-    assert f"done {BUNDLES}" in final and "failed 0" in final, final
+    assert f"done {BUNDLES}" in final and "failed 0, 1 restarted" in final, final  # the dead run, once
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     bundles_reported = report["bundles"] if isinstance(report, dict) else report
     assert len(bundles_reported) == BUNDLES and all(b["ok"] for b in bundles_reported)
@@ -187,8 +190,9 @@ def test_two_workers_share_the_backlog_and_a_killed_workers_bundle_is_run_again(
     by_worker: dict[str, set[str]] = {}
     for p in payloads:
         by_worker.setdefault(p["worker"], set()).add(p["report"]["bundle_id"])
-    assert set(by_worker) == {"worker-a", "worker-b"}, by_worker
-    assert killed_bundle in by_worker["worker-b"] and killed_bundle not in by_worker["worker-a"]
+    assert {"worker-a", "worker-b"} <= set(by_worker), by_worker
+    assert killed_bundle not in by_worker["worker-a"]
+    assert any(killed_bundle in done for name, done in by_worker.items() if name != "worker-a")
     runs = {ids[r["parameters"]["path"]]: r for r in flow_runs(api)}
     assert runs[killed_bundle]["run_count"] >= 2
 
