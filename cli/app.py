@@ -144,6 +144,62 @@ def serve(
 
 
 @app.command()
+def entries(
+    section: Annotated[str | None, typer.Option(help="Only entries under this section, e.g. 379.")] = None,
+    act: Annotated[str | None, typer.Option(help="Only this act: IPC, BNS, 'Arms Act' ...")] = None,
+    crime_year: Annotated[int | None, typer.Option("--crime-year", help="Only crime numbers of this year.")] = None,
+    thana: Annotated[str | None, typer.Option(help="Only entries of this police station (as the entry names it).")] = None,
+    village: Annotated[str | None, typer.Option(help="Only complainants of this village.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="charge_sheet, final_report, arrested or investigation.")] = None,
+    words: Annotated[str | None, typer.Option(help="Every word one of the entry's values (a name, a number).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100000, help="How many entries to list.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON: entries, total and facets.")] = False,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write every matching entry to this CSV file.")] = None,
+    xlsx_out: Annotated[Path | None, typer.Option("--xlsx", help="Write every matching entry to this XLSX file.")] = None,
+) -> None:
+    """List register entries (rows) by section, act, crime year, station, village or
+    outcome; export them to CSV or XLSX with Devanagari intact.
+
+    abhilekh entries --section 379 --crime-year 2017 --thana Tirwa --xlsx tirwa-379.xlsx
+    """
+    from search.entries import SHOWN, EntryFilters, open_entries
+    from search.entries_export import to_csv, to_xlsx
+
+    if outcome is not None and outcome not in ("charge_sheet", "final_report", "arrested", "investigation"):
+        raise typer.BadParameter("परिणाम / outcome: charge_sheet, final_report, arrested or investigation",
+                                 param_hint="--outcome")
+    filters = EntryFilters(section=section, act=act, crime_year=crime_year, station=thana, village=village,
+                           outcome=outcome, words=words)
+    index = open_entries(get_settings())
+    try:
+        if csv_out or xlsx_out:
+            every = list(index.iter_all(filters))
+            for path, make in ((csv_out, to_csv), (xlsx_out, to_xlsx)):
+                if path is not None:
+                    path.write_bytes(make(every))
+                    console.print(f"{len(every)} entries written to {escape(str(path))}")
+            return
+        res = index.find(filters, limit=limit)
+    finally:
+        index.close()
+    if as_json:
+        print(json.dumps({"total": res.total, "facets": res.facets, "entries": [e.to_dict() for e in res.entries]},
+                         ensure_ascii=False, indent=1))
+        return
+    from rich.table import Table
+
+    from search.entries_export import HEADINGS
+
+    table = Table(HEADINGS["bundle"], HEADINGS["page"], *[HEADINGS[c] for c in SHOWN[:10]],
+                  title=f"{res.total} प्रविष्टियाँ / entries")
+    for e in res.entries:
+        table.add_row(e.bundle_id[:12], str(e.page), *[escape(e.values.get(c, "")) for c in SHOWN[:10]])
+    console.print(table)
+    if res.total > len(res.entries):
+        console.print(f"(पहली {len(res.entries)} / first {len(res.entries)} of {res.total}; --limit or --csv/--xlsx for all)")
+
+
+@app.command()
 def reindex() -> None:
     """Rebuild the search index from storage alone (the index is derived).
 
@@ -154,7 +210,8 @@ def reindex() -> None:
     from pipelines.maintenance import reindex as rebuild
 
     report = rebuild(get_settings(), console)
-    console.print(f"Re-indexed {report.pages} page(s) from storage.")
+    console.print(f"Re-indexed {report.pages} page(s) and {report.entries} register entries from storage"
+                  + (f"; entries extracted again for {len(report.entries_rebuilt)} bundle(s)." if report.entries_rebuilt else "."))
     if report.damaged:
         err.print(f"[red]{len(report.damaged)} damaged object(s) were left out: run `abhilekh verify`[/]")
         raise typer.Exit(1)
@@ -170,6 +227,8 @@ def reconcile() -> None:
     settings = get_settings()
     report = reconcile_report(settings, console)
     console.print(f"Indexed {len(report.fixed)} bundle(s) that were missing from the index.")
+    if report.entries_indexed:
+        console.print(f"Indexed the register entries of {len(report.entries_indexed)} bundle(s) again.")
     thumbs = backfill_thumbnails(settings, console)
     if thumbs:
         console.print(f"Stored {thumbs} page thumbnail(s) for older bundles.")

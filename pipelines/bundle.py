@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -49,6 +50,10 @@ from storage.bundles import (
     thumb_key,
 )
 from storage.local import atomic_write
+
+if TYPE_CHECKING:
+    from ingest.entries import BundleEntries
+    from search.entries import EntryDocument
 
 # Files an operator (or the scanning station) puts beside the scans to describe the
 # bundle or mark it complete. They are not scans: planning leaves them out, so they
@@ -500,7 +505,53 @@ def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, st
     raw = manifest.to_json()
     put_verified(store, manifest_key(manifest.bundle_id), raw, "application/json", settings)
     list_bundle(store, manifest, raw, settings)
+    # Derived, so after the record: a crash before it leaves it missing, and reindex
+    # (which makes missing entries) or the index step (from the pages) covers it.
+    store_entries(store, plan.bundle_id, pages, settings)
     return manifest
+
+
+def entries_key(bundle_id: str) -> str:
+    """The bundle's register entries (ingest.entries): derived from its pages like the
+    index, so not in the manifest's objects; rebuilt when the extractor's version changes."""
+    return f"bundles/{bundle_id}/entries.json"
+
+
+def store_entries(store: ObjectStore, bundle_id: str, pages: list[PageText], settings: Settings) -> BundleEntries:
+    """Extract the pages' entries and store them as entries.json (verified like the rest)."""
+    from ingest.entries import extract_bundle
+
+    with timing.stage("entries.extract"):
+        found = extract_bundle(bundle_id, sorted(pages, key=lambda p: p.page))
+    raw = json.dumps(found.to_dict(), ensure_ascii=False).encode("utf-8")
+    put_verified(store, entries_key(bundle_id), raw, "application/json", settings)
+    return found
+
+
+def load_entries(store: ObjectStore, bundle_id: str) -> BundleEntries | None:
+    """The stored entries, or None when there are none yet or they do not read (they
+    are derived: the caller makes them again from the pages)."""
+    from ingest.entries import BundleEntries
+
+    try:
+        return BundleEntries.from_dict(json.loads(read_object(store, entries_key(bundle_id), None)))
+    except StorageError as exc:
+        if exc.transient:
+            raise  # a server that is down is not a missing object
+        return None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def current_entries(store: ObjectStore, bundle_id: str, pages: list[PageText], settings: Settings) -> tuple[BundleEntries, bool]:
+    """The bundle's entries as this extractor makes them: the stored ones when their
+    version is current, else extracted again and stored. (entries, whether rebuilt)."""
+    from ingest.entries import EXTRACTOR_VERSION
+
+    have = load_entries(store, bundle_id)
+    if have is not None and have.extractor_version == EXTRACTOR_VERSION:
+        return have, False
+    return store_entries(store, bundle_id, pages, settings), True
 
 
 def list_bundle(store: ObjectStore, manifest: Manifest, raw: bytes, settings: Settings) -> None:
@@ -613,6 +664,8 @@ def index_bundle(manifest: Manifest, pages: list[PageText], index: SearchIndex, 
     def retry(fn, what):
         return with_retries(fn, what, attempts, backoff)
 
+    if settings is not None:
+        retry(lambda: index_entries(manifest, pages, settings), f"indexing the entries of {manifest.bundle_id[:12]}")
     have = retry(lambda: index.count(manifest.bundle_id), f"counting {manifest.bundle_id[:12]} in the index")
     if have == manifest.page_count == len(pages):
         return manifest.page_count
@@ -626,6 +679,32 @@ def index_bundle(manifest: Manifest, pages: list[PageText], index: SearchIndex, 
             done += retry(lambda chunk=chunk: index.index(chunk), f"indexing {manifest.bundle_id[:12]}")
         crashpoints.reached("index")
     return done
+
+
+def entry_documents(metadata: BundleMetadata, found: BundleEntries) -> list[EntryDocument]:
+    """The index's documents of a bundle's entries (search.entries), with its metadata."""
+    from search.entries import EntryDocument
+
+    return [EntryDocument(found.bundle_id, e.page, e.index, e.kind, list(e.box),
+                          {k: f.value for k, f in e.fields.items()}, {k: f.text for k, f in e.fields.items()},
+                          {k: f.confidence for k, f in e.fields.items()}, metadata) for e in found.entries]
+
+
+def index_entries(manifest: Manifest, pages: list[PageText], settings: Settings) -> int:
+    """Index the bundle's register entries (extraction is pure: the pages give the very
+    entries stored in entries.json); a bundle whose entries are all in is left alone."""
+    from ingest.entries import extract_bundle
+    from search.entries import open_entries
+
+    found = extract_bundle(manifest.bundle_id, sorted(pages, key=lambda p: p.page))
+    entries = open_entries(settings)
+    try:
+        if entries.count(manifest.bundle_id) == len(found.entries):
+            return len(found.entries)
+        with timing.stage("index.entries"):
+            return entries.index_bundle(manifest.bundle_id, entry_documents(manifest.metadata, found))
+    finally:
+        entries.close()
 
 
 def clean_work(settings: Settings, bundle_id: str) -> None:
@@ -673,6 +752,7 @@ def stored_copy(plan: BundlePlan, store: ObjectStore, settings: Settings) -> Sto
                 raise
             return StoredCopy(None, damage=[str(exc)])
         list_bundle(store, manifest, store.get(manifest_key(plan.bundle_id)), settings)
+    current_entries(store, plan.bundle_id, pages, settings)  # an ingest killed before them leaves none
     return StoredCopy(manifest, pages)
 
 

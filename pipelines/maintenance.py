@@ -9,7 +9,7 @@ run: they are not damage, and the same command run again finishes the job.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +18,18 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from abhilekh.records import SearchDocument
+from abhilekh.records import PageText, SearchDocument
 from abhilekh.settings import Settings
-from pipelines.bundle import Damage, damage_reason, documents_for, load_pages_isolated
+from pipelines.bundle import (
+    Damage,
+    current_entries,
+    damage_reason,
+    documents_for,
+    entry_documents,
+    load_pages_isolated,
+)
 from search import SearchError, SearchIndex, open_index
+from search.entries import EntryDocument, EntryIndex, open_entries
 from storage import open_store
 from storage.base import ObjectStore, StorageError
 from storage.bundles import Manifest, load_manifest, manifest_key, pdf_key, stored_bundle_ids
@@ -35,10 +43,14 @@ class MaintenanceReport:
     fixed: list[str] = field(default_factory=list)  # bundles (re-)indexed
     damaged: list[Damage] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)  # in the index, not in storage
+    entries: int = 0  # reindex: register entries of the stored bundles
+    entries_rebuilt: list[str] = field(default_factory=list)  # reindex: bundles whose entries.json was made again
+    entries_indexed: list[str] = field(default_factory=list)  # reconcile: bundles whose entries were indexed again
 
     def to_dict(self) -> dict[str, Any]:
         return {"pages": self.pages, "fixed": self.fixed, "damaged": [d.to_dict() for d in self.damaged],
-                "orphans": self.orphans}
+                "orphans": self.orphans, "entries": self.entries, "entries_rebuilt": self.entries_rebuilt,
+                "entries_indexed": self.entries_indexed}
 
 
 def read_manifest(store: ObjectStore, bundle_id: str, damaged: list[Damage]) -> Manifest | None:
@@ -52,15 +64,18 @@ def read_manifest(store: ObjectStore, bundle_id: str, damaged: list[Damage]) -> 
         return None
 
 
-def stored_documents(store: ObjectStore, damaged: list[Damage],
-                     bundle_ids: list[str] | None = None) -> Iterator[SearchDocument]:
-    """The index documents of every intact page in storage; the damage is noted."""
+def stored_documents(store: ObjectStore, damaged: list[Damage], bundle_ids: list[str] | None = None,
+                     on_pages: Callable[[Manifest, list[PageText]], None] | None = None) -> Iterator[SearchDocument]:
+    """The index documents of every intact page in storage; the damage is noted.
+    ON_PAGES sees each bundle's intact pages as they are read (reindex: entries)."""
     for bundle_id in bundle_ids if bundle_ids is not None else stored_bundle_ids(store):
         manifest = read_manifest(store, bundle_id, damaged)
         if manifest is None:
             continue
         pages, broken = load_pages_isolated(store, manifest)
         damaged.extend(broken)
+        if on_pages is not None:
+            on_pages(manifest, pages)
         yield from documents_for(manifest, pages)
 
 
@@ -73,10 +88,25 @@ def reindex(settings: Settings, console: Console | None = None) -> MaintenanceRe
     a reconcile pass after the switch indexes them."""
     store, index = open_store(settings), _index_to_rebuild(settings, console)
     report = MaintenanceReport()
+
+    docs: list[EntryDocument] = []
+
+    def entries_of(manifest: Manifest, pages: list[PageText]) -> None:
+        # entries.json made again where the extractor's version changed (or it is missing)
+        found, rebuilt = current_entries(store, manifest.bundle_id, pages, settings)
+        docs.extend(entry_documents(manifest.metadata, found))
+        if rebuilt:
+            report.entries_rebuilt.append(manifest.bundle_id)
+
     try:
-        report.pages = index.rebuild(stored_documents(store, report.damaged))
+        report.pages = index.rebuild(stored_documents(store, report.damaged, on_pages=entries_of))
     finally:
         index.close()
+    entries = _entries_to_rebuild(settings, console)
+    try:
+        report.entries = entries.rebuild(docs)
+    finally:
+        entries.close()
     after = reconcile_report(settings, console=None, quiet_damage=True)
     report.fixed, report.orphans = after.fixed, after.orphans
     if after.fixed:
@@ -106,6 +136,25 @@ def _index_to_rebuild(settings: Settings, console: Console | None) -> SearchInde
             console.print(f"[yellow]the index file does not open ({escape(str(exc))}); moved to "
                           f"{escape(str(aside))}, building a new one[/]")
         return open_index(settings)
+
+
+def _entries_to_rebuild(settings: Settings, console: Console | None) -> EntryIndex:
+    """The entries index to rebuild; an embedded file that does not open is moved aside
+    like the page index's (it is derived)."""
+    try:
+        return open_entries(settings)
+    except SearchError as exc:
+        path = settings.index_path.with_name(settings.index_path.stem + "-entries.sqlite")
+        if settings.es_url or exc.transient or not path.exists():
+            raise
+        aside = path.with_name(f"{path.name}.damaged-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}")
+        path.rename(aside)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if console:
+            console.print(f"[yellow]the entries index does not open ({escape(str(exc))}); moved to "
+                          f"{escape(str(aside))}, building a new one[/]")
+        return open_entries(settings)
 
 
 def _print_damage(damaged: list[Damage], console: Console | None) -> None:
@@ -158,6 +207,7 @@ def reconcile_report(settings: Settings, console: Console | None = None,
             report.fixed.append(bundle_id)
             if console:
                 console.print(f"indexed {bundle_id[:12]} ({len(pages)} of {manifest.page_count} pages)")
+        _reconcile_entries(store, settings, stored, report, console)
         report.orphans = sorted(set(indexed) - set(stored))
         if report.orphans and console:
             console.print(f"[yellow]{len(report.orphans)} bundle(s) are in the index but not in storage: "
@@ -167,6 +217,38 @@ def reconcile_report(settings: Settings, console: Console | None = None,
     if not quiet_damage:
         _print_damage(report.damaged, console)
     return report
+
+
+def _reconcile_entries(store: ObjectStore, settings: Settings, stored: list[str], report: MaintenanceReport,
+                       console: Console | None) -> None:
+    """Index the stored entries.json of bundles the entries index has none of (an index
+    file lost, an ingest killed between its steps); pages are not read."""
+    from pipelines.bundle import load_entries
+
+    try:
+        entries = open_entries(settings)
+    except SearchError as exc:
+        if exc.transient:
+            raise
+        if console:  # the pages are served regardless; reindex rebuilds the entries index
+            console.print(f"[yellow]entries index: {escape(str(exc))}[/]")
+        return
+    try:
+        have = entries.bundle_counts()
+        # Only bundles with no entries indexed are read (a bundle's entries go in at once).
+        for bundle_id in (b for b in stored if b not in have):
+            found = load_entries(store, bundle_id)
+            if found is None or not found.entries:
+                continue
+            manifest = read_manifest(store, bundle_id, report.damaged)
+            if manifest is None:
+                continue
+            entries.index_bundle(bundle_id, entry_documents(manifest.metadata, found))
+            report.entries_indexed.append(bundle_id)
+            if console:
+                console.print(f"indexed the {len(found.entries)} entries of {bundle_id[:12]}")
+    finally:
+        entries.close()
 
 
 def status(settings: Settings) -> dict[str, Any]:

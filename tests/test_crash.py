@@ -99,7 +99,7 @@ def assert_exactly_once(settings: Settings, bundle_id: str, pages: int = PAGES) 
 
     store = open_store(settings)
     expected = {f"bundles/{bundle_id}/manifest.json", f"bundles/{bundle_id}/document.pdf",
-                f"catalog/{bundle_id}.json"} | {
+                f"catalog/{bundle_id}.json", f"bundles/{bundle_id}/entries.json"} | {
         f"bundles/{bundle_id}/{kind}/{n}.{ext}" for n in range(1, pages + 1)
         for kind, ext in (("pages", "json"), ("thumbs", "jpg"))
     }

@@ -51,7 +51,7 @@ from access.throttle import LoginThrottle
 from access.users import UserStore
 from web.handlers import install as install_handlers
 from web.render import HERE
-from web.routes import admin, api, bundles, login, search
+from web.routes import admin, api, bundles, entries, login, search
 from web.runtime import IndexThreads, Manifests, SecurityHeaders
 from web.session import trusted_proxies
 from web.thumbs import RenderedThumbnails
@@ -114,7 +114,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     install_handlers(app)
     for router in (login.router, login.logout_router, search.router, bundles.router, admin.router,
-                   api.auth_router, api.router, api.health_router):
+                   api.auth_router, api.router, api.health_router, entries.router,
+                   entries.page_router):
         app.include_router(router)
     return app
 

@@ -66,6 +66,10 @@ def page_viewer(request: Request, bundle_id: str, page: str, user: CurrentUser) 
     audit(request, user, "view_page", target=f"{bundle_id}:{number}", query=q)
     conf = manifest.page_confidence[number - 1] if number <= len(manifest.page_confidence) else None
     boxes, rows, frame = _page_hits(request, bundle_id, number, q)
+    if frame is not None and request.query_params.get("entry", "").isdigit():
+        from web.routes.entries import entry_box
+
+        rows = entry_box(request, user, bundle_id, number, int(request.query_params["entry"])) or rows
     return render(
         request,
         "page.html",

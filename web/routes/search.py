@@ -79,13 +79,20 @@ async def search_page(request: Request, user: CurrentUser) -> HTMLResponse:
         for name, hindi, english in FACETS
     ]
     review = request.app.state.settings.review_confidence
+    hits = [hit_view(h, review, query.q) for h in results.hits] if results else []
+    if results and query.q:
+        from web.routes.entries import hit_entries
+
+        found = await run_in_threadpool(hit_entries, request, user, results.hits, query.q)
+        for h in hits:
+            h["entries"] = found.get((h["bundle_id"], h["page"]), [])
     return render(
         request,
         "search.html",
         status=503 if error else 400 if refused else 200,
         query=query,
         results=results,
-        hits=[hit_view(h, review, query.q) for h in results.hits] if results else [],
+        hits=hits,
         filters=filters,
         pages=_paging(query, results),
         error=error,

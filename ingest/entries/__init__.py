@@ -1,0 +1,41 @@
+"""Register entries and letters as records: a pure, versioned step after OCR.
+
+    extract_page(page: PageText) -> list[Entry]       # one page record in, its entries out
+    extract_bundle(bundle_id, pages) -> BundleEntries  # what bundles/<id>/entries.json holds
+
+A register page gives one Entry per row (kind "row"), found from its words' layout
+(ingest.entries.rows); a letter or memo gives one Entry (kind "letter") with its file
+number, date, from, to and subject beside the case it is about. Field names:
+
+    serial, crime_no, sections, act, special_act, date, outcome, vehicle, engine,
+    chassis, mobile, complainant.{name,relation,relative,village,station},
+    accused.{name,relation,relative,village,station}, station,
+    file_no, letter_date, from, to, subject (letters)
+
+Bump EXTRACTOR_VERSION whenever a rule changes what is extracted: `abhilekh reindex`
+rebuilds every bundle's entries.json whose version differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from abhilekh.records import PageText
+from ingest.entries.extract import extract_page
+from ingest.entries.model import BundleEntries, Entry, Field  # noqa: F401 - re-exported
+
+EXTRACTOR_VERSION = 3  # 2: OCR's misreadings of relation words, labels, अज्ञात; split dates. 3: serials run on
+
+__all__ = ["EXTRACTOR_VERSION", "BundleEntries", "Entry", "Field", "extract_bundle", "extract_page"]
+
+
+def extract_bundle(bundle_id: str, pages: Iterable[PageText]) -> BundleEntries:
+    """Every page's entries. A page the rules fail on is named in ``errors`` with the
+    reason and passed by: entries are derived, and must never cost a bundle its ingest."""
+    found = BundleEntries(bundle_id, EXTRACTOR_VERSION)
+    for page in pages:
+        try:
+            found.entries.extend(extract_page(page))
+        except Exception as exc:  # noqa: BLE001 - one page's odd words must not stop the bundle
+            found.errors.append({"page": page.page, "error": f"{type(exc).__name__}: {str(exc)[:300]}"})
+    return found

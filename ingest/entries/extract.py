@@ -1,0 +1,199 @@
+"""One page record → its entries: table rows for a register, one case for a letter."""
+
+from __future__ import annotations
+
+import re
+
+import ingest.entries.fields as F
+from abhilekh.records import PageText, Word
+from ingest.entries.model import Entry, Field
+from ingest.entries.rows import Line, Table, find_table, lines_of
+from ingest.entries.text import Span, box, fold, mean_conf, word_box
+
+# Words that make a page a letter or memo about a case, not a page of something else.
+_LETTER_MARKS = re.compile(r"पत्रांक|विषय|सेवा\s?में|File\s?No|Letter\s?No|ज्ञाप|MEMO|मु0\s?अ0\s?सं0", re.I)
+
+
+def extract_page(page: PageText) -> list[Entry]:
+    """The entries of one page (none for a page with no text or neither a table nor a case)."""
+    words = [w for w in page.words if w.text.strip()]
+    if not words:
+        return []
+    table = find_table(words)
+    if table is not None:
+        station = _page_station(lines_of(words)[: table.header])
+        return [_row_entry(page.page, i, table, rows, station) for i, rows in enumerate(table.rows, 1)]
+    letter = _letter_entry(page.page, words)
+    return [letter] if letter is not None else []
+
+
+def _page_station(head: list[Line]) -> Field | None:
+    words = [w for ln in head for w in ln.words]
+    return F.station_of(words) if words else None
+
+
+def _cell(table: Table, words: list[Word], roles: tuple[str, ...]) -> list[Word]:
+    cols = {c for r in roles for c in table.columns_with(r)}
+    return [w for w in words if table.column(w) in cols]
+
+
+def _ordered(table: Table, lines: list[Line]) -> list[Word]:
+    """The row's words column by column, each column top to bottom: a wrapped name reads
+    on from its cell's line above, not from the next column."""
+    words = [w for ln in lines for w in ln.words]
+    order = {id(w): (table.column(w), li, w.left) for li, ln in enumerate(lines) for w in ln.words}
+    return sorted(words, key=lambda w: order[id(w)])
+
+
+def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: Field | None) -> Entry:
+    words = _ordered(table, lines)
+    b = box(words)
+    entry = Entry(page, index, "row", [table.left, b[1], table.right, b[3]])
+    f = entry.fields
+    everything = Span.of(words)
+    serial_cols = table.columns_with("serial") or [0]
+    serial_words = [w for w in words if table.column(w) == serial_cols[0]]
+    if serial_words and re.fullmatch(r"\d{1,5}\.?", fold(serial_words[0].text)):
+        w = serial_words[0]
+        f["serial"] = Field(w.text, str(int(fold(w.text).rstrip("."))), [word_box(w)], round(mean_conf([w]), 3))
+
+    crime_words = _cell(table, words, ("crime",))
+    if not table.columns_with("crime"):
+        # a heading OCR lost: the crime number stands next to the serial in registers
+        crime_words = [w for w in words if table.column(w) == serial_cols[0] + 1]
+    crime_span = Span.of(crime_words)
+    crime = F.crime_no(crime_span, column=True) if crime_words else None
+    if crime is None:
+        crime = F.crime_no(everything)
+    if crime is not None:
+        f["crime_no"] = crime[0]
+
+    # Sections: in their column, or beside the crime number in its cell ("245/2019
+    # 379 भादवि"); the crime number itself is never read as sections.
+    sec_words = _cell(table, words, ("sections", "crime")) or crime_words
+    secs: dict[str, Field] = {}
+    if sec_words:
+        sec_span = Span.of(sec_words)
+        in_cell = F.crime_no(sec_span, column=True)
+        secs = F.sections(sec_span, in_cell[1] if in_cell else None, column=bool(table.columns_with("sections")))
+    if "sections" not in secs:
+        in_row = F.crime_no(everything)
+        secs = F.sections(everything, in_row[1] if in_row else None)
+    f.update(secs)
+
+    date_words = _cell(table, words, ("date",))
+    found_dates = F.dates(Span.of(date_words), column=True) if date_words else []
+    if not found_dates:
+        found_dates = F.dates(everything)
+    if found_dates:
+        f["date"] = found_dates[0]
+
+    name_words = _cell(table, words, ("names",))
+    f.update(F.people(name_words or words, first_is_complainant=bool(name_words)))
+    st = f.get("complainant.station") or station
+    if st is not None:
+        f["station"] = st
+
+    _codes(table, words, everything, f)
+    phones = F.mobiles(Span.of(_cell(table, words, ("names", "mobile"))) ) or F.mobiles(everything)
+    if phones:
+        f["mobile"] = phones[0]
+    out_words = _cell(table, words, ("outcome",)) or _cell(table, words, ("desc",))
+    res = F.outcome(Span.of(out_words)) if out_words else None
+    if res is not None:
+        f["outcome"] = res
+    return entry
+
+
+def _codes(table: Table, words: list[Word], everything: Span, f: dict[str, Field]) -> None:
+    veh_words = _cell(table, words, ("vehicle",))
+    found = F.vehicles(Span.of(veh_words)) if veh_words else []
+    found = found or F.vehicles(everything)
+    if found:
+        f["vehicle"] = found[0]
+    for kind in ("engine", "chassis"):
+        own = _cell(table, words, (kind,))
+        code = F.column_code(Span.of(own), kind) if own else None
+        code = code or F.labelled_code(Span.of(veh_words), kind) if veh_words else code
+        code = code or F.labelled_code(everything, kind)
+        if code is not None:
+            f[kind] = code
+
+
+# ----------------------------------------------------------------------------- letters
+
+_FILE_NO = re.compile(r"(?:पत्रांक|पत्र\s?सं0|पत्र\s?संख्या|File\s?No\.?|Letter\s?No\.?|Ref\.?\s?No\.?)\s?[:.\-]?\s?(\S+)", re.I)
+_SUBJECT = re.compile(r"(?:विषय|Subject|Sub\.?)\s?[:\-]\s?(.+)", re.I)
+_TO = re.compile(r"^(?:सेवा\s?में|To)\s?[,:]?\s*$", re.I)
+_SALUTATION = re.compile(r"^(?:महोदय|महोदया|Sir|Madam)", re.I)
+
+
+def _line_field(ln: Line, start_word: int = 0, sure: float = 0.9) -> Field:
+    ws = ln.words[start_word:]
+    return Field(" ".join(w.text for w in ws), fold(" ".join(w.text for w in ws)).strip(" ,।"),
+                 [word_box(w) for w in ws], round(mean_conf(ws) * sure, 3))
+
+
+def _letter_entry(page: int, words: list[Word]) -> Entry | None:
+    lines = lines_of(words)
+    text = "\n".join(fold(ln.text) for ln in lines)
+    if not _LETTER_MARKS.search(text):
+        return None
+    entry = Entry(page, 1, "letter", box(words))
+    f = entry.fields
+    body_from = 0
+    for li, ln in enumerate(lines):
+        span = Span.of(ln.words)
+        m = _FILE_NO.search(span.text)
+        if m and "file_no" not in f:
+            value = m.group(1).strip(" ,।:").upper()
+            f["file_no"] = F._field(span, m.start(1), m.end(1), value, 0.95)
+            on_line = F.dates(span)
+            if on_line:
+                f["letter_date"] = on_line[0]
+            body_from = li + 1
+        if _TO.match(span.text) and "to" not in f and li + 1 < len(lines):
+            f["to"] = _line_field(lines[li + 1])
+        ms = _SUBJECT.match(span.text)
+        if ms and "subject" not in f:
+            parts = [ln]
+            for nxt in lines[li + 1: li + 3]:
+                if _SALUTATION.match(fold(nxt.text)) or _SUBJECT.match(fold(nxt.text)):
+                    break
+                if nxt.top - parts[-1].bottom > 1.5 * (ln.bottom - ln.top):
+                    break
+                parts.append(nxt)
+            sw = [w for p in parts for w in p.words]
+            sp = Span.of(sw)
+            f["subject"] = F._field(sp, ms.start(1), len(sp.text), fold(sp.text[ms.start(1):]).strip(" ,।"), 0.9)
+    if lines and ("कार्यालय" in fold(lines[0].text) or "office" in lines[0].text.casefold()):
+        f["from"] = _line_field(lines[0])
+    everything = Span.of([w for ln in lines for w in ln.words])
+    # The subject names the case ("विषय: मु0अ0सं0 245/2019 धारा ..."): read it there first.
+    subject = Span.of([w for ln in lines if _SUBJECT.match(fold(ln.text)) for w in ln.words])
+    crime = F.crime_no(subject) or F.crime_no(everything)
+    if crime is not None and subject.words:  # its place in the whole text, for sections to skip
+        found_at = everything.text.find(crime[0].text)
+        crime = (crime[0], (found_at, found_at + len(crime[0].text))) if found_at >= 0 else (crime[0], (0, 0))
+    if crime is not None:
+        f["crime_no"] = crime[0]
+    f.update(F.sections(everything, crime[1] if crime else None))
+    body = Span.of([w for ln in lines[body_from:] for w in ln.words])
+    ds = [d for d in F.dates(body) if "letter_date" not in f or d.value != f["letter_date"].value]
+    if ds:
+        f["date"] = ds[0]
+    f.update(F.people([w for ln in lines for w in ln.words], first_is_complainant=False))
+    st = f.get("complainant.station") or F.station_of([w for ln in lines[:2] for w in ln.words])
+    if st is not None:
+        f["station"] = st
+    for name, found in (("vehicle", F.vehicles(everything)), ("mobile", F.mobiles(everything))):
+        if found:
+            f[name] = found[0]
+    for kind in ("engine", "chassis"):
+        code = F.labelled_code(everything, kind)
+        if code is not None:
+            f[kind] = code
+    res = F.outcome(Span.of(lines[0].words + [w for ln in lines if _SUBJECT.match(fold(ln.text)) for w in ln.words]))
+    if res is not None:
+        f["outcome"] = res
+    return entry if len(f) > 1 else None

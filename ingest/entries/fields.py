@@ -1,0 +1,411 @@
+"""Field rules: each reads one kind of value out of a run of words (a cell, a row, a
+letter), returning its Field (text as read, normalised value, word boxes, confidence).
+
+Fitted on the tuning pages (register, letter, vehicle register of bench/corpus.py) and
+on how police clerks write these values; never on the held-out pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from abhilekh.records import Word
+from ingest.entries.model import Field
+from ingest.entries.text import Span, mean_conf, tidy, word_box
+
+_NOW_YY = dt.date.today().year % 100
+
+
+def _field(span: Span, start: int, end: int, value: str, sure: float) -> Field:
+    words = span.words_at(start, end)
+    return Field(span.text[start:end].strip(), value, [word_box(w) for w in words], round(mean_conf(words) * sure, 3))
+
+
+def _year(y: str) -> int:
+    n = int(y)
+    if len(y) == 2:
+        n += 2000 if n <= _NOW_YY else 1900
+    return n
+
+
+# ----------------------------------------------------------------------------- crime number
+
+# The abbreviation mark as OCR reads it: 0, ०, ण् (tuning letters), a dot.
+_M = r"(?:0|ण्|\.|॰)?"
+CRIME_LABEL = (rf"(?:मु{_M}\s?अ{_M}\s?सं{_M}|मु{_M}\s?अ{_M}\s?स{_M}|मु0\s?अ0|अपराध\s?सं(?:0|ख्या)|Case\s?Crime\s?No\.?|Cr(?:ime)?\.?\s?No\.?"
+               r"|FIR\s?No\.?|C\.?C\.?\s?No\.?)")
+_CRIME_LABELLED = re.compile(CRIME_LABEL + r"\s?[:.\-]?\s?(\d{1,5})\s?/\s?(\d{4}|\d{2})(?!\d)", re.I)
+_CRIME_BARE = re.compile(r"(?<![\d/\-.])(\d{1,5})\s?/\s?((?:19|20)\d{2})(?![\d/\-.])")
+_CRIME_CELL = re.compile(r"^(\d{1,5})\s?/\s?(\d{4}|\d{2})(?![\d/])")
+# In the crime column only: the slash lost ("223 2012", tuning pages), a four-digit year.
+_CRIME_CELL_NO_SLASH = re.compile(r"^(\d{1,5})\s((?:19|20)\d{2})(?![\d/])")
+
+
+def crime_no(span: Span, *, column: bool = False) -> tuple[Field, tuple[int, int]] | None:
+    """"मु0अ0सं0 123/2019", "Case Crime No. 123/19", or in the crime column "123/2019"
+    ("123/19" there too); value "123/2019"."""
+    for rx, sure in ((_CRIME_LABELLED, 0.98), (_CRIME_CELL if column else None, 0.95), (_CRIME_BARE, 0.85),
+                     (_CRIME_CELL_NO_SLASH if column else None, 0.7)):
+        if rx is None:
+            continue
+        m = rx.search(span.text)
+        if m:
+            year = _year(m.group(2))
+            if 1950 <= year <= dt.date.today().year + 1:
+                return _field(span, m.start(), m.end(), f"{int(m.group(1))}/{year}", sure), m.span()
+    return None
+
+
+# ----------------------------------------------------------------------------- sections and act
+
+ACTS: list[tuple[str, str]] = [
+    (rf"भा\s?{_M}\s?द\s?{_M}\s?वि\s?{_M}|भादवि|भा\.द\.वि\.?|I\.?\s?P\.?\s?C\.?|(?<![A-Z])PC", "IPC"),
+    (r"बी\s?0?\s?एन\s?0?\s?एस\s?0?|बीएनएस|भा\s?0?\s?न्या\s?0?\s?सं\s?0?|B\.?\s?N\.?\s?S\.?", "BNS"),
+    (r"आर्म्स\s?एक्ट|आयुध\s?अधिनियम|Arms\s?Act", "Arms Act"),
+    (r"आबकारी\s?(?:अधिनियम|एक्ट)?|Excise\s?Act", "Excise Act"),
+    (r"दहेज\s?प्रतिषेध\s?(?:अधिनियम|एक्ट)?|D\.?\s?P\.?\s?Act", "D.P. Act"),
+    (r"गैंगस्टर\s?(?:अधिनियम|एक्ट)?|Gangster\s?Act", "Gangster Act"),
+    (r"एन\s?0?\s?डी\s?0?\s?पी\s?0?\s?एस\s?0?\s?(?:एक्ट)?|NDPS\s?Act", "NDPS Act"),
+    (r"एम\s?0?\s?वी\s?0?\s?(?:एक्ट)|M\.?\s?V\.?\s?Act", "M.V. Act"),
+    (r"पॉक्सो\s?(?:एक्ट)?|POCSO\s?Act", "POCSO Act"),
+    (r"एस\s?सी\s?/?\s?एस\s?टी\s?(?:एक्ट)?|SC\s?/?\s?ST\s?Act", "SC/ST Act"),
+]
+_ACT_ALT = "|".join(f"(?P<a{i}>{rx})" for i, (rx, _) in enumerate(ACTS))
+_SEC = r"\d{1,4}[A-Z]?(?:\s?\(\d{1,2}\))?"
+_SECTIONS = re.compile(
+    rf"(?:धारा\s?:?\s?|Sec(?:tion)?s?\.?\s?|u/s\s?)?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?{_SEC})*)\s?(?P<act>{_ACT_ALT})(?![\u0900-\u097fA-Za-z])",
+    re.I,
+)
+_SECTIONS_NO_ACT = re.compile(rf"(?:धारा|Sec(?:tion)?s?\.?|u/s)\s?:?\s?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?{_SEC})*)", re.I)
+_MAIN_ACTS = {"IPC", "BNS"}
+IPC_LAST = 511  # the IPC's last section: a longer number is a misread
+
+
+def _act_of(m: re.Match[str]) -> str:
+    for i, (_, name) in enumerate(ACTS):
+        if m.group(f"a{i}"):
+            return name
+    return ""
+
+
+def _split_sections(secs: str, act: str) -> list[str]:
+    secs = secs.replace(" ", "")
+    # An IPC/BNS list "323/504/506" is three sections; a special act's "3/25" is one.
+    parts = re.split(r"/|,|व|and|&", secs, flags=re.I) if act in _MAIN_ACTS or not act else [secs]
+    out = []
+    for p in parts:
+        p = p.strip().upper()
+        if not p:
+            continue
+        # Tesseract reads the A of 498A / 304B as a 4 or 8 often enough (tuning pages).
+        if act == "IPC" and re.fullmatch(r"\d{4}", p) and int(p[:3]) <= IPC_LAST:
+            p = p[:3] + {"4": "A", "8": "B"}.get(p[3], p[3])
+        out.append(p)
+    return out
+
+
+def sections(span: Span, skip: tuple[int, int] | None = None, *, column: bool = False) -> dict[str, Field]:
+    """"धारा 379 भादवि", "379/411 IPC", "3/25 Arms Act", "303(2) BNS": fields
+    ``sections`` ("379,411"), ``act`` ("IPC") and, for a second act alongside
+    ("498A भादवि व 3/4 दहेज प्रतिषेध अधिनियम"), ``special_act`` ("3/4 D.P. Act")."""
+    text = span.text
+    if skip is not None:
+        text = text[: skip[0]] + " " * (skip[1] - skip[0]) + text[skip[1]:]
+    # 498A read as "498॥" (tuning pages): same length, so offsets still map to words.
+    text = re.sub(r"(?<=\d{3})॥", "A", text)
+    out: dict[str, Field] = {}
+    for m in _SECTIONS.finditer(text):
+        act = _act_of(m)
+        secs = _split_sections(m.group("secs"), act)
+        if not secs:
+            continue
+        if "sections" not in out:
+            out["sections"] = _field(span, m.start("secs"), m.end("secs"), ",".join(secs), 0.95)
+            out["act"] = _field(span, m.start("act"), m.end("act"), act, 0.95)
+        elif act != out["act"].value and "special_act" not in out:
+            out["special_act"] = _field(span, m.start("secs"), m.end("act"), f"{'/'.join(secs)} {act}", 0.9)
+    if "sections" not in out and column:
+        # In the sections column a bare list is the sections ("379/411", the act lost).
+        m3 = re.match(rf"\s*(?P<secs>{_SEC}(?:\s?(?:/|,|व)\s?{_SEC})*)(?![\d/])", text)
+        if m3:
+            out["sections"] = _field(span, m3.start("secs"), m3.end("secs"), ",".join(_split_sections(m3.group("secs"), "")), 0.75)
+    if "sections" not in out:
+        m2 = _SECTIONS_NO_ACT.search(text)
+        if m2:
+            out["sections"] = _field(span, m2.start("secs"), m2.end("secs"), ",".join(_split_sections(m2.group("secs"), "")), 0.7)
+    return out
+
+
+# ----------------------------------------------------------------------------- dates
+
+_DATE = re.compile(r"(?<![\d/])(\d{1,2})\s?[-./]\s?(\d{1,2})\s?[-./]\s?(\d{4}|\d{2})(?![\d/])")
+
+
+_DATE_LOOSE = re.compile(r"(?<![\d/])(\d{1,2})\s?[-./]?\s(\d{1,2})\s?[-./]?\s(\d{4}|\d{2})(?![\d/])")
+
+
+def dates(span: Span, *, column: bool = False) -> list[Field]:
+    """Every date ("14-03-2019", "14/03/19", "14.03.2019"), value ISO. In the date
+    column a separator may be lost ("19/ 09 19") and a 9 read as % (tuning pages)."""
+    out = []
+    text = span.text.replace("%", "9") if column else span.text
+    found = list(_DATE.finditer(text))
+    if column and not found:
+        found = list(_DATE_LOOSE.finditer(text))
+    if column and not found:
+        # a space inside a number ("11-03-2 020"): read the cell without its spaces
+        whole = re.sub(r"\s+", "", text)
+        for m in _DATE.finditer(whole):
+            try:
+                d = dt.date(_year(m.group(3)), int(m.group(2)), int(m.group(1)))
+            except ValueError:
+                continue
+            return [Field(whole[m.start():m.end()], d.isoformat(), [word_box(w) for w in span.words],
+                          round(mean_conf(span.words) * 0.8, 3))]
+    for m in found:
+        try:
+            d = dt.date(_year(m.group(3)), int(m.group(2)), int(m.group(1)))
+        except ValueError:
+            continue
+        out.append(_field(span, m.start(), m.end(), d.isoformat(), 0.95))
+    return out
+
+
+# ----------------------------------------------------------------------------- vehicles, engines, chassis, mobiles
+
+STATES = ("AN AP AR AS BR CG CH DD DL GA GJ HP HR JH JK KA KL LA LD MH ML MN MP MZ NL OD OR PB PY RJ SK TN TR TS UK "
+          "UP WB").split()
+_VEHICLE = re.compile(rf"(?<![A-Z0-9])({'|'.join(STATES)})\s?[-.]?\s?(\d{{1,2}})\s?[-.]?\s?([A-Z]{{1,3}})?\s?[-.]?\s?(\d{{4}})(?![A-Z0-9])")
+
+
+def vehicles(span: Span) -> list[Field]:
+    """Registration numbers "UP 74 AB 1234", "UP-74 AB-1234", "UP74AB1234"; value compact."""
+    return [_field(span, m.start(), m.end(), "".join(g or "" for g in m.groups()), 0.95) for m in _VEHICLE.finditer(span.text.upper())]
+
+
+_ENGINE_LABEL = re.compile(r"(?:इंजन\s?(?:नं0|नम्बर|नंबर|सं0|संख्या)?|इं0|Engine\s?(?:No\.?)?)\s?[:.\-]?\s?([A-Z0-9]{6,20})(?![A-Z0-9])", re.I)
+_CHASSIS_LABEL = re.compile(r"(?:चेसिस\s?(?:नं0|नम्बर|नंबर|सं0|संख्या)?|चे0|Chassis\s?(?:No\.?)?)\s?[:.\-]?\s?([A-Z0-9]{8,20})(?![A-Z0-9])", re.I)
+_CODE = re.compile(r"(?<![A-Z0-9])([A-Z0-9]{6,20})(?![A-Z0-9])")
+
+
+def _is_code(s: str) -> bool:
+    return bool(re.search(r"\d", s)) and bool(re.search(r"[A-Z]", s))
+
+
+def labelled_code(span: Span, kind: str) -> Field | None:
+    """An engine or chassis number after its label (इंजन नं0, इं0, Engine No.)."""
+    rx = _ENGINE_LABEL if kind == "engine" else _CHASSIS_LABEL
+    for m in rx.finditer(span.text):
+        if _is_code(m.group(1).upper()):
+            return _field(span, m.start(1), m.end(1), m.group(1).upper(), 0.95)
+    return None
+
+
+def column_code(span: Span, kind: str) -> Field | None:
+    """In an engine or chassis column: its first letters-and-digits code."""
+    found = labelled_code(span, kind)
+    if found:
+        return found
+    for m in _CODE.finditer(span.text.upper()):
+        if _is_code(m.group(1)) and not _VEHICLE.fullmatch(m.group(1)):
+            return _field(span, m.start(1), m.end(1), m.group(1), 0.9)
+    return None
+
+
+_MOBILE = re.compile(r"(?<!\d)(?:\+?91[\s-]?)?([6-9]\d{9})(?!\d)")
+
+
+def mobiles(span: Span) -> list[Field]:
+    """Ten-digit Indian mobile numbers; a station's CUG number is not a party's."""
+    out = []
+    for m in _MOBILE.finditer(span.text):
+        if re.search(r"CUG", span.text[max(0, m.start() - 16): m.start()], re.I):
+            continue
+        out.append(_field(span, m.start(1), m.end(1), m.group(1), 0.95))
+    return out
+
+
+# ----------------------------------------------------------------------------- outcome
+
+OUTCOMES: list[tuple[str, str]] = [
+    (r"आरोप\s?पत्र|चार्ज\s?शीट|Charge\s?-?sheet|C\.?\s?S\.?\s?No", "charge_sheet"),
+    (r"अन्तिम\s?रिपोर्ट|अंतिम\s?रिपोर्ट|Final\s?Report|एफ0\s?आर0", "final_report"),
+    (r"गिरफ्तार|Arrested", "arrested"),
+    (r"विवेचना\s?(?:प्रचलित|जारी|[\u0900-\u097f]+0)|Under\s?investigation", "investigation"),
+]
+
+
+def outcome(span: Span) -> Field | None:
+    """What became of the case: charge_sheet, final_report, arrested, investigation
+    (the first of these the text names, in that order of finality)."""
+    for rx, value in OUTCOMES:
+        m = re.search(rx, span.text, re.I)
+        if m:
+            return _field(span, m.start(), m.end(), value, 0.9)
+    return None
+
+
+# ----------------------------------------------------------------------------- people and places
+
+COMPLAINANT = ("वादी", "वादिनी", "वादी-", "वादिनी-", "बादी", "बादी-", "प्रार्थी", "शिकायतकर्ता", "complainant")
+ACCUSED = ("अभि0", "अभि0-", "अभियुक्त", "अभियुक्त-", "accused")
+RELATION = {"पुत्र": "पुत्र", "पत्र": "पुत्र", "पुत्री": "पुत्री", "पत्नी": "पत्नी", "पु0": "पुत्र", "प0": "पत्नी", "s/o": "पुत्र",
+            "d/o": "पुत्री", "w/o": "पत्नी"}
+DWELLING = ("नि0", "निवासी", "साकिन", "ग्राम", "r/o")
+STATION = ("थाना", "कोतवाली")
+STOP = set(DWELLING) | set(STATION) | set(ACCUSED) | set(COMPLAINANT) | {
+    "जनपद", "जिला", "मो0", "मोबाइल", "उम्र", "आयु", "व", "को", "की", "के", "का", "से", "ने", "द्वारा", "पर", "में", "नाम",
+    "अज्ञात", "हाजा", ":", "-", "वाहन", "इंजन", "चेसिस", "तथा", "एवं"}
+
+
+@dataclass
+class _Tok:
+    word: Word
+    key: str  # folded, lower-case, no punctuation around it
+    comma: bool  # the word ends a phrase (",", "।")
+
+
+def _toks(words: list[Word]) -> list[_Tok]:
+    out = []
+    for w in words:
+        t = tidy(w.text).casefold()
+        raw = w.text.strip()
+        if not t and raw not in (":", "-"):
+            continue
+        out.append(_Tok(w, t or raw, raw.endswith((",", "।", ";"))))
+    return out
+
+
+# OCR's readings of the relation words and labels on the tuning pages (पुंत्र, पूत्र,
+# पुत्रौ; वांदी, वादीः; असात, अञ्ञात for अज्ञात).
+_SON = re.compile(r"^प[ुूं]{0,2}त्र$")
+_DAUGHTER = re.compile(r"^प[ुूं]{0,2}त्र[ीौि]$")
+_WIFE = re.compile(r"^प[त्ल]्?न[ीि]$")
+_UNKNOWN = re.compile(r"^अ[ज्ञञसश्]{1,4}ात$")
+
+
+def relation_of(key: str) -> str | None:
+    if key in RELATION:
+        return RELATION[key]
+    for rx, rel in ((_SON, "पुत्र"), (_DAUGHTER, "पुत्री"), (_WIFE, "पत्नी")):
+        if rx.match(key):
+            return rel
+    return None
+
+
+def _label(key: str) -> str:
+    return re.sub(r"[ंःँ]", "", key).rstrip("-")
+
+
+def _is_name_word(t: _Tok) -> bool:
+    return (bool(t.key) and t.key not in STOP and not _UNKNOWN.match(t.key) and not re.search(r"\d", t.key)
+            and bool(re.search(r"[\u0900-\u097fa-z]", t.key)))
+
+
+def _phrase(toks: list[_Tok], i: int, most: int) -> tuple[list[_Tok], int]:
+    """Name words from toks[i] on: up to MOST, stopping at a stop word, a digit or a comma."""
+    out: list[_Tok] = []
+    while i < len(toks) and len(out) < most and _is_name_word(toks[i]) and relation_of(toks[i].key) is None \
+            and _label(toks[i].key) not in COMPLAINANT and _label(toks[i].key) not in ACCUSED:
+        out.append(toks[i])
+        i += 1
+        if out[-1].comma:
+            break
+    return out, i
+
+
+def _tok_field(toks: list[_Tok], sure: float) -> Field:
+    words = [t.word for t in toks]
+    return Field(" ".join(w.text for w in words), " ".join(tidy(w.text) for w in words).strip(),
+                 [word_box(w) for w in words], round(mean_conf(words) * sure, 3))
+
+
+def _skip_punct(toks: list[_Tok], i: int) -> int:
+    while i < len(toks) and toks[i].key in (":", "-", "नाम"):
+        i += 1
+    return i
+
+
+def person_at(toks: list[_Tok], i: int, prefix: str, out: dict[str, Field], sure: float, *, lead: int = 0) -> int:
+    """NAME (पुत्र|पुत्री|पत्नी RELATIVE)? (नि0 VILLAGE)? (thana STATION)? from toks[i],
+    past up to LEAD words that are no name (a code a column gap did not part)."""
+    i = _skip_punct(toks, i)
+    while lead and i < len(toks) and not _is_name_word(toks[i]):
+        i, lead = i + 1, lead - 1
+    name, i = _phrase(toks, i, 4)
+    if not name:
+        return i
+    out[f"{prefix}.name"] = _tok_field(name, sure)
+    rel_word = relation_of(toks[i].key) if i < len(toks) else None
+    if rel_word is not None:
+        out[f"{prefix}.relation"] = Field(toks[i].word.text, rel_word, [word_box(toks[i].word)], 0.9)
+        rel, i = _phrase(toks, i + 1, 4)
+        if rel:
+            out[f"{prefix}.relative"] = _tok_field(rel, sure)
+    return i
+
+
+def place_fields(toks: list[_Tok], start: int, end: int, prefix: str, out: dict[str, Field], sure: float) -> None:
+    """Village (after नि0 / निवासी / ग्राम) and police station (थाना X, कोतवाली X)
+    between toks[start:end]."""
+    i = start
+    while i < end:
+        k = toks[i].key
+        if k in DWELLING and f"{prefix}.village" not in out:
+            j = _skip_punct(toks, i + 1)
+            while j < end and toks[j].key in DWELLING:
+                j += 1
+            village, j = _phrase(toks[:end], j, 3)
+            if village:
+                out[f"{prefix}.village"] = _tok_field(village, sure)
+            i = j
+            continue
+        if k in STATION and f"{prefix}.station" not in out:
+            j = _skip_punct(toks, i + 1)
+            name, j2 = _phrase(toks[:end], j, 1)
+            if name:
+                st = _tok_field(name, sure)
+                if k == "कोतवाली":
+                    st = Field(f"{toks[i].word.text} {st.text}", f"कोतवाली {st.value}", [word_box(toks[i].word), *st.boxes], st.confidence)
+                elif i > 0 and toks[i - 1].key == "महिला":
+                    st = Field(f"महिला थाना {st.text}", f"महिला थाना {st.value}", st.boxes, st.confidence)
+                out[f"{prefix}.station"] = st
+            i = j2
+            continue
+        i += 1
+
+
+def people(words: list[Word], *, first_is_complainant: bool, sure: float = 0.9) -> dict[str, Field]:
+    """Complainant and accused: labelled (वादी- / अभि0-), or in a names column the first
+    person unlabelled; each with name, relation, relative, village and station."""
+    toks = _toks(words)
+    out: dict[str, Field] = {}
+    marks: list[tuple[int, str]] = []
+    for i, t in enumerate(toks):
+        if _label(t.key) in COMPLAINANT:
+            marks.append((i, "complainant"))
+        elif _label(t.key) in ACCUSED:
+            marks.append((i, "accused"))
+    if first_is_complainant and (not marks or marks[0][1] != "complainant"):
+        marks.insert(0, (-1, "complainant"))
+    for n, (i, role) in enumerate(marks):
+        if f"{role}.name" in out:
+            continue
+        end = marks[n + 1][0] if n + 1 < len(marks) else len(toks)
+        found: dict[str, Field] = {}
+        j = person_at(toks, i + 1, role, found, sure, lead=2 if i < 0 else 0)
+        # A label followed by no "X पुत्र Y" (वादी से, वादी को) names nobody in a letter.
+        if f"{role}.name" not in found or (not first_is_complainant and f"{role}.relation" not in found):
+            continue
+        place_fields(toks, j, end, role, found, sure)
+        out.update(found)
+    return out
+
+
+def station_of(words: list[Word]) -> Field | None:
+    found: dict[str, Field] = {}
+    toks = _toks(words)
+    place_fields(toks, 0, len(toks), "page", found, 0.8)
+    return found.get("page.station")

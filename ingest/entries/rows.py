@@ -1,0 +1,184 @@
+"""A register page's table from its words: the header, the columns, the rows.
+
+The page record keeps words with boxes and line numbers, not the rules OCR saw, so the
+table is found again from the words: the header is the line naming three or more
+register columns; the columns are the vertical gaps no body line's words cross; a row
+starts at a line with a number in the serial column (or a crime number in its column)
+and runs to the next.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass, field
+
+from abhilekh.records import Word
+from ingest.entries.text import fold
+
+# Column roles by the words of the column's heading (folded; a heading may have several).
+ROLES: dict[str, tuple[str, ...]] = {
+    "serial": ("क्रम", "क्र0", "क्र0सं0", "sl", "s.no"),
+    "crime": ("मु0अ0सं0", "मु0अ0", "अपराध", "crime"),
+    "sections": ("धारा", "section"),
+    "names": ("वादी", "वादी/अभियुक्त", "अभियुक्त", "स्वामी", "नाम", "name"),
+    "date": ("दिनांक", "तिथि", "तारीख", "date"),
+    "desc": ("विवरण", "घटना", "description"),
+    "vehicle": ("वाहन", "vehicle"),
+    "engine": ("इंजन", "engine"),
+    "chassis": ("चेसिस", "chassis"),
+    "outcome": ("परिणाम", "निस्तारण", "result", "outcome"),
+    "mobile": ("मोबाइल", "mobile"),
+}
+
+
+def roles_of(text: str) -> set[str]:
+    words = [w for w in re.split(r"[\s/,]+", fold(text).casefold()) if w]
+    return {role for role, keys in ROLES.items() for w in words for k in keys if w == k or w.startswith(k)}
+
+
+@dataclass
+class Line:
+    words: list[Word]
+    top: int
+    bottom: int
+
+    @property
+    def middle(self) -> float:
+        return (self.top + self.bottom) / 2
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+
+def lines_of(words: list[Word]) -> list[Line]:
+    by: dict[int, list[Word]] = {}
+    for w in words:
+        if w.text.strip():
+            by.setdefault(w.line, []).append(w)
+    out = [Line(sorted(ws, key=lambda w: w.left), min(w.top for w in ws), max(w.top + w.height for w in ws))
+           for ws in by.values()]
+    return sorted(out, key=lambda ln: (ln.middle, ln.words[0].left))
+
+
+@dataclass
+class Table:
+    header: int  # index of the header line
+    cuts: list[float]  # x of the gaps between columns, left to right
+    roles: list[set[str]]  # per column
+    rows: list[list[Line]] = field(default_factory=list)
+    left: int = 0
+    right: int = 0
+
+    def column(self, w: Word) -> int:
+        x = w.left + w.width / 2
+        return sum(1 for c in self.cuts if x > c)
+
+    def columns_with(self, role: str) -> list[int]:
+        return [i for i, r in enumerate(self.roles) if role in r]
+
+
+def _header(lines: list[Line]) -> int | None:
+    for i, ln in enumerate(lines):
+        numbers = sum(1 for w in ln.words if len(re.findall(r"\d", fold(w.text))) >= 2)
+        if len(roles_of(ln.text)) >= 3 and numbers <= 1:
+            return i
+    return None
+
+
+def _cuts(body: list[Line], left: int, right: int) -> list[float]:
+    """Gaps across the body no line's words cross (a line or two may: a glued word)."""
+    if not body:
+        return []
+    width = right - left + 1
+    cover = [0] * width
+    for ln in body:
+        seen = [False] * width
+        for w in ln.words:
+            for x in range(max(0, w.left - left), min(width, w.left + w.width - left)):
+                seen[x] = True
+        for x, s in enumerate(seen):
+            cover[x] += s
+    heights = [w.height for ln in body for w in ln.words]
+    min_gap = 0.5 * statistics.median(heights)
+    allowed = max(0, len(body) // 25)
+    cuts, run = [], None
+    for x in range(width + 1):
+        free = x < width and cover[x] <= allowed
+        if free and run is None:
+            run = x
+        elif not free and run is not None:
+            if x - run >= min_gap and run > 0 and x < width:
+                cuts.append(left + (run + x) / 2)
+            run = None
+    return cuts
+
+
+_INT = re.compile(r"^\d{1,5}\.?$")
+
+
+def _numbered_column(table: Table, body: list[Line]) -> int:
+    """Without a serial heading: the leftmost column whose lines open with a number
+    often enough to be the serials (a margin mark makes an empty column of its own)."""
+    counts = [0] * len(table.roles)
+    for ln in body:
+        firsts: dict[int, str] = {}
+        for w in ln.words:
+            firsts.setdefault(table.column(w), fold(w.text))
+        for c, t in firsts.items():
+            counts[c] += bool(_INT.match(t))
+    need = max(2, len(body) // 5)
+    return next((c for c, n in enumerate(counts) if n >= need), 0)
+_CRIME_START = re.compile(r"^\d{1,5}\s?/\s?(?:19|20)\d{2}")
+
+
+def find_table(words: list[Word]) -> Table | None:
+    lines = lines_of(words)
+    h = _header(lines)
+    if h is None:
+        return None
+    body = [ln for ln in lines[h + 1:]]
+    if len(body) < 2:
+        return None
+    left = min(w.left for ln in body for w in ln.words)
+    right = max(w.left + w.width for ln in body for w in ln.words)
+    cuts = _cuts(body, left, right)
+    table = Table(h, cuts, [set() for _ in range(len(cuts) + 1)], left=left, right=right)
+    # The heading may wrap ("क्रम" / "सं0"): the line under it counts while it has no number.
+    heads = [lines[h]] + [ln for ln in lines[h + 1:h + 2] if not re.search(r"\d{2}", fold(ln.text))]
+    for ln in heads:
+        for w in ln.words:
+            table.roles[table.column(w)] |= roles_of(w.text)
+    # Without a serial heading the leftmost column anchors the rows.
+    serial = table.columns_with("serial")
+    anchor = serial[0] if serial else _numbered_column(table, body)
+    if not serial:
+        table.roles[anchor].add("serial")
+    crime_cols = table.columns_with("crime")
+    pitch = statistics.median([b.middle - a.middle for a, b in zip(body, body[1:])] or [40.0])
+    rows: list[list[Line]] = []
+    last: int | None = None  # the serial of the row above
+    for ln in lines[h + len(heads):]:
+        cells: dict[int, list[Word]] = {}
+        for w in ln.words:
+            cells.setdefault(table.column(w), []).append(w)
+        first = fold(cells[anchor][0].text) if anchor in cells else ""
+        # A crime number opening its cell starts a row too (the serial misread, "29%").
+        look = crime_cols[:1] or [c for c in range(1, 3) if c != anchor]
+        crime = [" ".join(fold(w.text) for w in cells.get(c, [])) for c in look]
+        crime_start = any(_CRIME_START.match(c) for c in crime)
+        number = int(first.rstrip(".")) if _INT.match(first) else None
+        # Serials run on (347, 348 ...): another number at a line's start (a section on
+        # a row's second line, "379 भादवि") starts no row unless a crime number opens it.
+        sequential = number is not None and (last is None or 0 < number - last <= 3)
+        if sequential or crime_start:
+            rows.append([ln])
+            last = number if sequential else (last + 1 if last is not None else None)
+        elif rows:
+            # A line far below its row is a footer (a signature, a note), not the row.
+            if ln.middle - rows[-1][-1].middle > 3.0 * max(pitch, 1.0):
+                break
+            rows[-1].append(ln)
+    table.rows = rows
+    return table if rows else None

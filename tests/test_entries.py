@@ -1,0 +1,191 @@
+"""Entries extraction (ingest/entries): rows, columns and fields from a page's words."""
+
+from __future__ import annotations
+
+from abhilekh.records import PageText, Word
+from ingest.entries import EXTRACTOR_VERSION, BundleEntries, extract_bundle, extract_page
+from ingest.entries.fields import crime_no, dates, mobiles, outcome, sections, vehicles
+from ingest.entries.text import Span, fold
+
+COLS = [0, 150, 450, 800, 1600, 1900]  # x of each column's left edge
+
+
+def _words(rows: list[list[str]], *, top: int = 300, line0: int = 3) -> list[Word]:
+    """Words laid out as a table: each row a list of cell texts (one visual line each);
+    a cell text may hold "\\n" for the cell's next line."""
+    out: list[Word] = []
+    y, line = top, line0
+    for cells in rows:
+        split = [c.split("\n") for c in cells]
+        for k in range(max(len(s) for s in split)):
+            for ci, parts in enumerate(split):
+                if k >= len(parts):
+                    continue
+                x = COLS[ci] + 10
+                for token in parts[k].split():
+                    w = 22 * len(token)
+                    out.append(Word(token, x, y, w, 40, 90.0, line))
+                    x += w + 14
+            y += 60
+            line += 1
+        y += 20
+    return out
+
+
+HEADER = [["थाना तिर्वा, जनपद कन्नौज"]]
+TABLE = [
+    ["क्रम सं0", "मु0अ0सं0", "धारा", "वादी/अभियुक्त का नाम व पता", "दिनांक", "विवरण"],
+    ["347", "347/2019", "379/411\nभादवि", "वादी- रईस खान पुत्र मोहम्मद\nशफीक नि0 गंगधरापुर, थाना तिर्वा\nअभि0- राजू पुत्र कमलेश",
+     "01-06-2019", "मोटरसाइकिल UP 74 AB 1234\nचोरी आरोप पत्र प्रेषित"],
+    ["348", "348/2019", "307 भादवि", "वादी- महेश चौहान पुत्र नरेन्द्र\nचौहान नि0 ऊँचा गाँव, थाना तिर्वा\nअभि0- अज्ञात",
+     "02.06.2019", "फायर Final Report\nमो0 9454412345"],
+    ["349", "349/2019", "60 आबकारी\nअधिनियम", "वादी- रमेश पुत्र मोहनलाल\nनि0 मलिकपुर", "०३/०६/१९", "शराब बरामद\nविवेचना प्रचलित"],
+]
+
+
+def _page(words: list[Word], page: int = 1) -> PageText:
+    return PageText("b" * 64, page, "x.png", page, "", 90.0, False, 2480, 3508, 300, words=words)
+
+
+def _register() -> PageText:
+    head = [Word(t, 800 + 120 * i, 150, 100, 40, 90.0, 1) for i, t in enumerate(HEADER[0][0].split())]
+    return _page(head + _words(TABLE))
+
+
+def test_register_rows_become_entries_with_fields():
+    entries = extract_page(_register())
+    assert [e.value("serial") for e in entries] == ["347", "348", "349"]
+    first, second, third = entries
+    assert first.value("crime_no") == "347/2019"
+    assert first.value("sections") == "379,411" and first.value("act") == "IPC"
+    assert first.value("date") == "2019-06-01"
+    # a name wrapped in its cell reads on from the cell's line above
+    assert first.value("complainant.name") == "रईस खान"
+    assert first.value("complainant.relative") == "मोहम्मद शफीक"
+    assert first.value("complainant.village") == "गंगधरापुर"
+    assert first.value("station") == "तिर्वा"
+    assert first.value("accused.name") == "राजू" and first.value("accused.relative") == "कमलेश"
+    assert first.value("vehicle") == "UP74AB1234"
+    assert first.value("outcome") == "charge_sheet"
+    assert second.value("date") == "2019-06-02" and second.value("outcome") == "final_report"
+    assert second.value("mobile") == "9454412345"
+    assert second.value("accused.name") is None  # अज्ञात: nobody named
+    assert second.value("complainant.village") == "ऊँचा गाँव"
+    assert third.value("sections") == "60" and third.value("act") == "Excise Act"
+    assert third.value("date") == "2019-06-03"  # Devanagari digits, two-digit year
+    assert third.value("outcome") == "investigation"
+
+
+def test_each_field_keeps_its_words_boxes_and_a_confidence():
+    e = extract_page(_register())[0]
+    crime = e.fields["crime_no"]
+    assert crime.text == "347/2019" and len(crime.boxes) == 1
+    assert crime.boxes[0][0] >= COLS[1] and crime.boxes[0][2] <= COLS[2]
+    assert 0 < crime.confidence <= 1
+    name = e.fields["complainant.name"]
+    assert len(name.boxes) == 2
+    # the entry's box spans its three lines, and the next row starts below it
+    nxt = extract_page(_register())[1]
+    assert e.box[1] < e.box[3] <= nxt.box[1]
+
+
+def test_a_letter_gives_one_case_with_file_number_subject_and_parties():
+    lines = [
+        "कार्यालय थानाध्यक्ष, थाना जलालाबाद, जनपद कन्नौज",
+        "पत्रांक: एसओ-808/2020 दिनांक: 09-09-2020",
+        "सेवा में,",
+        "श्रीमान पुलिस अधीक्षक महोदय,",
+        "विषय: मु0अ0सं0 416/2020 धारा 420 भा0द0वि0 में आरोप पत्र प्रेषण के सम्बन्ध में।",
+        "महोदय,",
+        "सविनय निवेदन है कि दिनांक 13-08-2020 को वादी श्यामलाल त्रिपाठी पुत्र अखिलेश त्रिपाठी निवासी",
+        "सुल्तानपुर की तहरीर पर थाना हाजा पर पंजीकृत किया गया। मोबाइल 6394033798",
+    ]
+    words = []
+    for i, text in enumerate(lines, 1):
+        x = 100
+        for t in text.split():
+            words.append(Word(t, x, 100 + 70 * i, 20 * len(t), 40, 88.0, i))
+            x += 20 * len(t) + 15
+    (e,) = extract_page(_page(words))
+    assert e.kind == "letter"
+    assert e.value("file_no") == "एसओ-808/2020" and e.value("letter_date") == "2020-09-09"
+    assert e.value("to") == "श्रीमान पुलिस अधीक्षक महोदय"
+    assert e.value("subject", ).startswith("मु0अ0सं0 416/2020 धारा 420")
+    assert e.value("crime_no") == "416/2020" and e.value("sections") == "420" and e.value("act") == "IPC"
+    assert e.value("date") == "2020-08-13"  # the report's date, not the letter's
+    assert e.value("complainant.name") == "श्यामलाल त्रिपाठी"
+    assert e.value("complainant.village") == "सुल्तानपुर"
+    assert e.value("station") == "जलालाबाद"  # थाना हाजा ("this station") names none
+    assert e.value("outcome") == "charge_sheet"
+    assert e.value("mobile") == "6394033798"
+
+
+def test_a_page_with_neither_table_nor_case_has_no_entries():
+    words = [Word(t, 100 + 120 * i, 100, 100, 40, 90.0, 1) for i, t in enumerate("यह केवल एक सूचना है".split())]
+    assert extract_page(_page(words)) == []
+    assert extract_page(_page([])) == []
+
+
+def _span(text: str) -> Span:
+    return Span.of([Word(t, 10 * i, 0, 9, 9, 90.0, 1) for i, t in enumerate(text.split())])
+
+
+def test_value_rules():
+    assert crime_no(_span("Case Crime No. 123/19 u/s 379 IPC"))[0].value == "123/2019"
+    assert crime_no(_span("मु०अ०सं० १२३/२०१९"))[0].value == "123/2019"
+    assert crime_no(_span("दिनांक 12/03/2019")) is None  # a date is no crime number
+    s = sections(_span("498A भादवि व 3/4 दहेज प्रतिषेध अधिनियम"))
+    assert s["sections"].value == "498A" and s["act"].value == "IPC" and s["special_act"].value == "3/4 D.P. Act"
+    assert sections(_span("धारा 3/25 आर्म्स एक्ट"))["sections"].value == "3/25"
+    assert sections(_span("303(2) BNS"))["sections"].value == "303(2)"
+    assert sections(_span("4984 भादवि"))["sections"].value == "498A"  # the A read as 4
+    assert [d.value for d in dates(_span("14.03.2019 और 31-02-2019"))] == ["2019-03-14"]
+    assert [v.value for v in vehicles(_span("UP-74 AB-1234 HA10EJ0444777"))] == ["UP74AB1234"]
+    assert [m.value for m in mobiles(_span("CUG मो0 नं0 8052264923 वादी 9454412345"))] == ["9454412345"]
+    assert outcome(_span("अन्तिम रिपोर्ट प्रेषित")).value == "final_report"
+    assert fold("मु०अ०सं० १२३") == "मु0अ0सं0 123"
+
+
+def test_bundle_entries_round_trip_with_their_version():
+    b = extract_bundle("b" * 64, [_register()])
+    assert b.extractor_version == EXTRACTOR_VERSION and len(b.entries) == 3
+    again = BundleEntries.from_dict(b.to_dict())
+    assert again == b
+
+
+def test_odd_words_never_crash_extraction():
+    import random
+
+    rnd = random.Random(7)
+    alphabet = list("0123456789/-.,:%।॥ ") + list("वादीपुत्रनिथानाअभियुक्तमु0अ0सं0धाराभादविUPABCDXYZ")
+    for _trial in range(200):
+        words = []
+        for _i in range(rnd.randint(0, 60)):
+            text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 12)))
+            words.append(Word(text, rnd.randint(-50, 3000), rnd.randint(-50, 4000), rnd.randint(0, 400),
+                              rnd.randint(0, 80), rnd.uniform(-1, 100), rnd.randint(0, 40)))
+        # and a real register page with a third of its words garbled or moved
+        table = [Word("".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 9))) if rnd.random() < 0.33 else w.text,
+                      w.left + rnd.randint(-60, 60), w.top + rnd.randint(-30, 30), w.width, w.height, w.confidence, w.line)
+                 for w in _register().words if rnd.random() > 0.1]
+        for page_words in (words, table):
+            for e in extract_page(_page(page_words)):
+                assert e.kind in ("row", "letter") and len(e.box) == 4
+                for f in e.fields.values():
+                    assert 0.0 <= f.confidence <= 1.0 and len(f.boxes) >= 1
+
+
+def test_a_page_the_rules_fail_on_is_named_and_passed_by(monkeypatch):
+    import ingest.entries as extraction
+
+    real = extraction.extract_page
+
+    def fails_on_two(page: PageText):
+        if page.page == 2:
+            raise ValueError("odd words")
+        return real(page)
+
+    monkeypatch.setattr(extraction, "extract_page", fails_on_two)
+    b = extract_bundle("b" * 64, [_register(), _page(_register().words, page=2)])
+    assert len(b.entries) == 3 and b.errors == [{"page": 2, "error": "ValueError: odd words"}]
+    assert BundleEntries.from_dict(b.to_dict()).errors == b.errors
