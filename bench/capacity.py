@@ -34,12 +34,14 @@ MEASURED = {
     # thumbnail 12.9 kB per page. Clean synthetic PNGs compress far better than real
     # scans (their PDF carries the cleaned image): pass --store-bytes-per-page for those.
     "store_bytes_per_page": Measured(77_540, "bytes/page", "store of 6 pages ingested 2026-12-02"),
-    # bench/search_bench.py --pages 20000 --skip-sqlite --index-only, 2026-12-02, load 7:
-    # 149 MB primary store for 20,000 pages (19 segments, not force-merged).
-    "es_bytes_per_page": Measured(149e6 / 20_000, "bytes/page", "bench/search_bench.py 2026-12-02, 20k pages"),
+    # bench/search_bench.py --pages 100000 --skip-sqlite --index-only, 2026-12-02:
+    # 669 MB primary store for 100,000 pages (50 segments, not force-merged).
+    "es_bytes_per_page": Measured(669e6 / 100_000, "bytes/page", "bench/search_bench.py 2026-12-02, 100k pages"),
     # the same ES: index_time_in_millis 14,865 for 5,500 pre-folded pages
     "es_index_ms_per_page": Measured(2.7, "ES CPU ms/page", "ES indexing stats, 2026-12-02, 5,500 pages"),
-    "fold_ms_per_page": Measured(5.2, "ms/page", "bench/search_bench.py 2026-12-02, one thread, load 7"),
+    "fold_ms_per_page": Measured(4.0, "ms/page", "bench/search_bench.py 2026-12-02, 100k pages, one thread, load 2-7"),
+    # pre-folded pages, three bulk requests in flight, one ES node on the same 2 cores
+    "es_bulk_pages_per_s": Measured(1806, "pages/s", "bench/search_bench.py 2026-12-02, 100k pages, load 2-7"),
 }
 GUIDELINE = {
     "shard_gb": 40.0,  # Elastic: keep shards between 10 and 50 GB
