@@ -202,7 +202,7 @@ def test_two_workers_share_the_backlog_and_a_killed_workers_bundle_is_run_again(
     expected = set()
     for bundle_id in ids.values():
         expected |= {f"bundles/{bundle_id}/manifest.json", f"bundles/{bundle_id}/document.pdf",
-                     f"catalog/{bundle_id}.json"}
+                     f"catalog/{bundle_id}.json", f"bundles/{bundle_id}/entries.json"}
         expected |= {f"bundles/{bundle_id}/{kind}/{n}.{ext}" for n in range(1, PAGES + 1)
                      for kind, ext in (("pages", "json"), ("thumbs", "jpg"))}
     assert len(keys) == len(set(keys)) and set(keys) == expected
