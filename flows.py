@@ -33,6 +33,7 @@ from pipelines import (  # noqa: E402
     timing,
 )
 from pipelines import bundle as steps  # noqa: E402
+from pipelines import pool as work_pool  # noqa: E402
 from pipelines.batch import BundleRequest  # noqa: E402
 from pipelines.report import BundleReport  # noqa: E402
 from pipelines.schedule import DEPLOYMENT  # noqa: E402
@@ -79,12 +80,19 @@ def _run(requests: list[BundleRequest]) -> list[dict]:
 
 
 @flow(name="ingest-bundle", log_prints=False, task_runner=_pool())
-def ingest_bundle(path: str, metadata: dict | None = None) -> dict:
+def ingest_bundle(path: str, metadata: dict | None = None, name: str = "") -> dict:
     """Digitise one bundle: every page OCR'd, the e-file stored, every page indexed.
 
     Re-running on the same scans is a no-op; after a crash it resumes where it stopped.
+    Run from the pool's deployment (a worker), the report is also published as an
+    artifact of the run, where the submitting `abhilekh batch --pool` reads it.
     """
-    return _run([BundleRequest(path, metadata or {})])[0]
+    report = _run([BundleRequest(path, metadata or {}, name)])[0]
+    from prefect.runtime import deployment
+
+    if deployment.id:
+        work_pool.publish_report(report)
+    return report
 
 
 @flow(name="ingest-batch", log_prints=False, task_runner=_pool())

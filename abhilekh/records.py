@@ -68,9 +68,15 @@ class PageText:
     skew: float = 0.0
     words: list[Word] = field(default_factory=list)
     ocr_error: str | None = None  # set when OCR failed and the page is stored as image only
+    # The page's index fields, folded once at ingest (search.page.fold_record): a
+    # reindex reuses them while the folding code and the searchable text are the same.
+    index_fields: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["index_fields"] is None:  # pages from before folding at ingest read back the same
+            del data["index_fields"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PageText:
@@ -89,6 +95,8 @@ class SearchDocument:
     metadata: BundleMetadata
     confidence: float = 0.0
     needs_review: bool = False
+    # search.page.fold_record of this page, if it was folded before (None: fold now)
+    index_fields: dict[str, str] | None = field(default=None, compare=False)
 
     @property
     def id(self) -> str:

@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     retry_attempts: int = 4  # tries for a transient store/index error
     retry_backoff_seconds: float = 1.0  # first wait; doubles each retry
     lock_wait_seconds: float = 6 * 3600.0  # how long an ingest waits for another of the same bundle
+    # A pooled batch (pipelines/pool.py): a run whose worker sent no heartbeat this long
+    # is taken to be dead and scheduled again (Prefect's workers beat every 30 s).
+    pool_stale_seconds: float = Field(default=90.0, gt=0)
+    pool_concurrency: int | None = Field(default=None, ge=1)  # the work pool's limit (None: unlimited)
 
     @property
     def store_dir(self) -> Path:

@@ -307,12 +307,18 @@ def doctor() -> None:
 def batch(
     manifest: Annotated[Path, typer.Argument(help="A .csv or .yaml manifest (one row per bundle: path, thana, register, year, file_no, title), or a folder of bundle folders.")],
     report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Where report.html and report.json go (default $ABHILEKH_HOME/reports/batch-<time>).")] = None,
+    pool: Annotated[str | None, typer.Option("--pool", help="Submit each bundle as its own flow run to this Prefect work pool (needs PREFECT_API_URL); `prefect worker start --pool NAME` processes, on any machines, do the work.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="With --pool: the pool's concurrency limit (bundles at once across all workers; default ABHILEKH_POOL_CONCURRENCY, else unlimited).")] = None,
 ) -> None:
     """Digitise many bundles: pages of all bundles share one OCR pool (one Tesseract per core).
 
     Shows overall progress (pages, bundles, rate, ETA) and one line per finished bundle,
     then writes an HTML report (thumbnails of pages flagged for review) and a JSON report.
     Exit code 1 if any bundle had failures; rerunning the same manifest finishes them.
+
+    With --pool, each bundle is a flow run of the ingest-bundle deployment in that
+    Prefect work pool; the command follows the backlog (queued/running/done/failed,
+    pages/min), puts back the runs of workers that died, and writes the same reports.
     """
     from cli.progress import batch_with_progress
     from pipelines.batch import read_manifest
@@ -330,7 +336,18 @@ def batch(
         err.print(f"[red]error:[/] no bundles listed in {escape(str(manifest))}")
         raise typer.Exit(2)
     settings = get_settings()
-    reports, seconds = batch_with_progress(requests, console)
+    if pool:
+        import os
+
+        if not os.environ.get("PREFECT_API_URL"):
+            err.print("[red]error:[/] --pool needs PREFECT_API_URL: the Prefect server the workers also use "
+                      "(see docs/scheduling.md)")
+            raise typer.Exit(2)
+        from cli.pool import batch_in_pool
+
+        reports, seconds = batch_in_pool(requests, pool, limit, console)
+    else:
+        reports, seconds = batch_with_progress(requests, console)
     out = report_dir or settings.reports_dir / f"batch-{stamp()}"
     html_path, json_path = write_reports(reports, out, settings, title=f"abhilekh batch: {manifest.name}", seconds=seconds)
     failed = [r for r in reports if not r.ok]

@@ -30,6 +30,7 @@ from pipelines.identity import bundle_id_for, file_sha256
 from pipelines.report import BundleReport, Failure, FlaggedPage
 from pipelines.retry import with_retries
 from search.base import SearchIndex
+from search.page import fold_record
 from storage.base import ChecksumMissing, IntegrityError, MissingObject, ObjectNotFound, ObjectStore, StorageError
 from storage.bundles import (
     Manifest,
@@ -470,6 +471,9 @@ def store_bundle(plan: BundlePlan, pages: list[PageText], settings: Settings, st
     def put(key: str, data: bytes, content_type: str) -> None:
         objects[object_name(plan.bundle_id, key)] = put_verified(store, key, data, content_type, settings)
 
+    with timing.stage("store.fold"):
+        for page in pages:  # folded once, here: index_bundle and every reindex reuse it
+            page.index_fields = fold_record(_document(page, plan.metadata))
     for page in pages:
         put(page_key(page.bundle_id, page.page), page_bytes(page), "application/json")
     if pages:
@@ -575,18 +579,13 @@ def unread_page_errors(pages: list[PageText], settings: Settings) -> list[dict[s
     return out
 
 
+def _document(p: PageText, metadata: BundleMetadata) -> SearchDocument:
+    return SearchDocument(bundle_id=p.bundle_id, page=p.page, text=p.text, metadata=metadata,
+                          confidence=p.confidence, needs_review=p.needs_review, index_fields=p.index_fields)
+
+
 def documents_for(manifest: Manifest, pages: list[PageText]) -> list[SearchDocument]:
-    return [
-        SearchDocument(
-            bundle_id=manifest.bundle_id,
-            page=p.page,
-            text=p.text,
-            metadata=manifest.metadata,
-            confidence=p.confidence,
-            needs_review=p.needs_review,
-        )
-        for p in sorted(pages, key=lambda p: p.page)
-    ]
+    return [_document(p, manifest.metadata) for p in sorted(pages, key=lambda p: p.page)]
 
 
 def load_stored_pages(store: ObjectStore, manifest: Manifest) -> list[PageText]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -63,6 +64,7 @@ SCHEMA_VERSION = 2  # 2: the grams and loose fields
 FACET_SIZE = 1000
 MAX_WINDOW = 10_000  # index.max_result_window
 BULK_CHUNK = 500
+BULK_THREADS = 3  # bulk requests in flight at once (ElasticIndex._bulk)
 REBUILD_BATCH = 5000  # pages per bulk load in rebuild()
 CLIENT_MAJOR = _client_version[0]
 
@@ -478,15 +480,29 @@ class ElasticIndex(SearchCore):
         ids = set() if ids is None else ids
         docs = docs if isinstance(docs, list) else list(docs)
 
-        def actions() -> Iterator[dict[str, Any]]:
-            for pg in indexed_pages(docs):
+        def actions(part: list[SearchDocument]) -> Iterator[dict[str, Any]]:
+            for pg in indexed_pages(part):
                 ids.add(pg.id)
                 yield {"_op_type": "index", "_index": index, "_id": pg.id, "_source": self._source(pg)}
 
         # require_alias: writing through a vanished alias must fail, not auto-create a
         # plain index with guessed mappings under the alias's name
         extra = {"require_alias": True} if alias else {}
-        helpers.bulk(self.client, actions(), chunk_size=BULK_CHUNK, max_retries=2, **extra)
+
+        def send(part: list[SearchDocument]) -> None:
+            helpers.bulk(self.client, actions(part), chunk_size=BULK_CHUNK, max_retries=2, **extra)
+
+        # Several bulk requests in flight: while ES indexes one chunk, the next is
+        # encoded and on the wire (pages folded at ingest make encoding the client's
+        # whole share). One thread for a small call.
+        parts = [docs[i:i + BULK_CHUNK] for i in range(0, len(docs), BULK_CHUNK)]
+        if len(parts) <= 1 or BULK_THREADS <= 1:
+            for part in parts:
+                send(part)
+        else:
+            with ThreadPoolExecutor(max_workers=BULK_THREADS, thread_name_prefix="es-bulk") as pool:
+                for done in [pool.submit(send, part) for part in parts]:
+                    done.result()
         return len(ids)
 
     # -- writing -----------------------------------------------------------------
