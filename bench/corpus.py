@@ -68,7 +68,7 @@ if str(ROOT) not in sys.path:
 from tests.fixtures import pagegen as pg  # noqa: E402
 from tests.fixtures import scanlike, vocab  # noqa: E402
 
-VERSION = 1
+VERSION = 2  # 2: Folding seeded (pages with a fold differed between processes)
 TUNING, HELDOUT = "tuning", "heldout"
 TUNING_SEED, HELDOUT_SEED = 1010, 2020
 
