@@ -22,7 +22,8 @@ everything the generator varies:
 | file numbers | SO-XXX/n/yyyy, pagegen's letters | SP/KNJ/PRO/2013/989 style |
 
 Both have 90/180/270 turns, tinted paper, skew and 200-dpi pages. Seeds are fixed: the
-same call gives the same pixels on any machine with the same fonts and libraries.
+same call gives the same bytes on any machine with the same fonts and libraries, in
+any process (pages are made in a child interpreter; tests/test_ocr_corpus_reproducible.py).
 Pages are cached (never committed) in
 ``${ABHILEKH_CACHE:-~/.cache/abhilekh}/bench/corpus-v<VERSION>/<split>-<n>/``:
 ``<name>.png`` and ``<name>.json`` (the truth below) per page, ``corpus.json`` for all.
