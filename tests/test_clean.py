@@ -245,19 +245,26 @@ def test_low_dpi_scan_comes_out_at_300() -> None:
 
 def test_clean_page_cost_on_a4(monkeypatch: pytest.MonkeyPatch) -> None:
     """What a clean A4 page costs, in things that do not depend on the machine's load:
-    how many Tesseract runs (none: the page's own lines say it is upright) and the CPU
-    seconds of this process (every OpenCV thread counted; not wall time, which the
+    how many OCR engine reads (none: the page's own lines say it is upright; the
+    orientation check reads through ingest.engine, so that is what is counted) and the
+    CPU seconds of this process (every OpenCV thread counted; not wall time, which the
     other jobs on the shared cores stretch)."""
-    from ingest import ocr
+    from ingest import engine, ocr
 
     runs: list[tuple] = []
+    real_read = engine.TesseractEngine.read
     real_run = ocr._run
 
-    def counted(image, dpi, **kw):
-        runs.append((image.shape, kw["outputs"]))
+    def counted_read(self, image, dpi, **kw):
+        runs.append(("engine", image.shape, kw.get("mode")))
+        return real_read(self, image, dpi, **kw)
+
+    def counted_run(image, dpi, **kw):
+        runs.append(("process", image.shape, kw["outputs"]))
         return real_run(image, dpi, **kw)
 
-    monkeypatch.setattr(ocr, "_run", counted)
+    monkeypatch.setattr(engine.TesseractEngine, "read", counted_read)
+    monkeypatch.setattr(ocr, "_run", counted_run)
     a4 = synthetic.render_lines(prose(36, 11), width=2480, height=3508)
     scan = synthetic.rotate_bound(a4, 2)
     clean_page(scan, 300)  # warm up imports and OpenCV
