@@ -420,8 +420,9 @@ def efile_export(
     out: Annotated[Path, typer.Option("--out", help="Folder to write <file no>.zip into.")],
     as_user: AsUser = None,
 ) -> None:
-    """Export the file for e-Office migration: a zip of its PDFs (page ranges cut out),
-    metadata (JSON and CSV), notes and movement history, with sha256 of each member."""
+    """Export the file for e-Office migration: a zip of one PDF/A-2b (its pages with their
+    text layer, then an appendix of notes and movements), metadata (JSON and CSV), notes
+    and movement history, with sha256 of each member."""
     from efiles.export import export_efile, export_name
     from storage import open_store
     from storage.bundles import pdf_key
