@@ -114,8 +114,8 @@ def test_pendency_as_csv_and_within_stations(people):
 
 def test_db_upgrade_and_status(wf_settings):  # noqa: F811
     assert "not migrated" in ok(run(["db", "status"], wf_settings))
-    assert "empty -> 0001" in ok(run(["db", "upgrade"], wf_settings))
-    assert "already at 0001" in ok(run(["db", "upgrade"], wf_settings))
+    assert "empty -> 0002" in ok(run(["db", "upgrade"], wf_settings))
+    assert "already at 0002" in ok(run(["db", "upgrade"], wf_settings))
 
 
 def test_ingest_with_file_no_opens_the_bundle_e_file(tmp_path):
