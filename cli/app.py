@@ -17,7 +17,7 @@ from rich.markup import escape
 from abhilekh.errors import AbhilekhError
 from abhilekh.settings import get_settings
 from cli.access import audit_app, users_app
-from cli.efile import db_app, efile_app, pendency
+from cli.efile import db_app, efile_app, efile_export, pendency
 from cli.output import console, err
 from cli.review import review_app
 from cli.years import parse_years as _parse_years
@@ -416,6 +416,8 @@ app.add_typer(review_app, name="review")
 app.add_typer(db_app, name="db")
 app.add_typer(efile_app, name="efile")
 app.command("pendency")(pendency)
+# `abhilekh export FILE_NO --out DIR` as issue 12 names it: the same as `efile export`.
+app.command("export")(efile_export)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -112,9 +112,10 @@ def _actor_for(name: str | None) -> tuple[Any, str]:
     from efiles.model import Actor
 
     if name is None:
-        return Actor(f"cli:{getpass.getuser()}"), "admin"
+        return Actor(f"cli:{getpass.getuser()}", role="admin"), "admin"
     user = _known_user(name)
-    return (Actor(user.name) if user.is_admin else Actor.within(user.name, user.stations)), user.role
+    actor = Actor(user.name) if user.is_admin else Actor.within(user.name, user.stations)
+    return replace(actor, role=user.role), user.role
 
 
 def _known_user(name: str) -> Any:
@@ -139,9 +140,24 @@ def _session(as_user: str | None) -> Iterator[_Session]:
     actor, role = _actor_for(as_user)
     efiles = open_efiles(get_settings())
     try:
+        _drain(efiles)  # what a crashed command left in the audit outbox
         yield _Session(efiles, actor, role)
+        _drain(efiles)  # this command's changes
     finally:
         efiles.close()
+
+
+def _drain(efiles: Any) -> None:
+    from access.audit import AuditLog
+    from storage import open_store
+    from web.routes.efiles_audit import drain_into
+
+    settings = get_settings()
+    log = AuditLog.for_settings(settings, anchors=open_store(settings))
+    try:
+        drain_into(efiles, log)
+    finally:
+        log.close()
 
 
 def _part(text: str) -> Any:
@@ -179,7 +195,7 @@ def _print_file(efile: Any) -> None:
 
 
 def _done(sess: _Session, action: str, efile: Any, detail: str = "") -> None:
-    sess.audit(action, efile.file_no, detail)
+    # The change's audit row was written with it (the outbox); the session drains it.
     console.print(f"[green]✓[/] {escape(efile.file_no)}: {escape(efile.status_hindi)} / {escape(efile.status)}, "
                   f"{escape(efile.holder)} के पास / with {escape(efile.holder)}")
 
@@ -213,8 +229,6 @@ def efile_open(
                 category=category or meta.register, year_from=start or meta.year,
                 year_to=end if start else meta.year_to, file_no=file_no or meta.file_no or None, parts=parts)
             opened = True
-        if opened:
-            sess.audit("open", efile.file_no, ", ".join(p.label() for p in efile.parts))
         console.print(("ई-फ़ाइल खोली / e-file opened" if opened else "पहले से खुली / already open") + ":")
         _print_file(efile)
 
@@ -355,7 +369,6 @@ def efile_note(
         bundle_id, number = match.group(1), int(match.group(2))
     with _session(as_user) as sess:
         note = sess.efiles.note(sess.actor, file_no, text, bundle_id=bundle_id, page=number, corrects=corrects)
-        sess.audit("note", file_no, f"note={note.id}" + (f" page={page}" if page else ""))
     console.print(f"[green]✓[/] टिप्पणी #{note.id} सहेजी / note #{note.id} saved on {escape(file_no)}")
 
 
@@ -403,8 +416,6 @@ def open_bundle_efile(bundle_id: str, metadata: dict[str, Any]) -> bool:
     try:
         with _session(None) as sess:
             efile, opened = sess.efiles.open_for_bundle(sess.actor, bundle_id, BundleMetadata.from_dict(metadata))
-            if opened:
-                sess.audit("open", efile.file_no, bundle_id)
     except AbhilekhError as exc:
         err.print(f"[red]e-file    : not opened ({escape(str(exc))}); the bundle is stored — "
                   f"`abhilekh efile open --bundle {bundle_id}` once the database is back[/]")
@@ -420,8 +431,9 @@ def efile_export(
     out: Annotated[Path, typer.Option("--out", help="Folder to write <file no>.zip into.")],
     as_user: AsUser = None,
 ) -> None:
-    """Export the file for e-Office migration: a zip of its PDFs (page ranges cut out),
-    metadata (JSON and CSV), notes and movement history, with sha256 of each member."""
+    """Export the file for e-Office migration: a zip of one PDF/A-2b (its pages with their
+    text layer, then an appendix of notes and movements), metadata (JSON and CSV), notes
+    and movement history, with sha256 of each member."""
     from efiles.export import export_efile, export_name
     from storage import open_store
     from storage.bundles import pdf_key

@@ -52,6 +52,10 @@ class Actor:
 
     name: str
     stations: frozenset[str] | None = None
+    # For the audit row written with each change (efiles/outbox.py): the web user's
+    # role and address, or the terminal's.
+    role: str = ""
+    ip: str = ""
 
     @classmethod
     def within(cls, name: str, stations: Iterable[str]) -> Actor:

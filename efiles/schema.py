@@ -67,3 +67,20 @@ counters = Table(
     Column("prefix", String(200), primary_key=True),
     Column("serial", Integer, nullable=False),
 )
+
+# Audit rows written in the same transaction as the change they record, then drained
+# into the audit log (efiles/outbox.py): a crash leaves both or neither.
+audit_outbox = Table(
+    "efile_audit_outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    # An id is the row's identity in the audit log: SQLite must never reuse one after
+    # the outbox is emptied (AUTOINCREMENT; PostgreSQL's sequences never do).
+    sqlite_autoincrement=True,
+)

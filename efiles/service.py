@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from abhilekh.records import BundleMetadata, station_key
 from abhilekh.settings import Settings
 from efiles import schema as t
+from efiles.crash import reached
 from efiles.db import Database, open_database
 from efiles.model import (
     ARRIVALS,
@@ -55,6 +56,7 @@ from efiles.model import (
     Part,
     Pending,
 )
+from efiles.outbox import OutboxRow, drain, write_audit
 
 __all__ = ["DEFAULT_PATTERN", "EFiles", "open_efiles", "pendency_csv"]
 
@@ -90,6 +92,11 @@ class EFiles:
         # hold one officer there while another tries the same file.
         self.after_read: Callable[[str], None] | None = None
 
+    def drain_audit(self, record: Callable[[OutboxRow], None],
+                    recorded_since: Callable[[datetime], Iterable[int]]) -> int:
+        """Move the audit rows written with changes into the audit log (efiles/outbox.py)."""
+        return drain(self.db, record, recorded_since)
+
     def close(self) -> None:
         """Let go of the database (the e-files' own ``close_file`` closes a file)."""
         self.db.close()
@@ -119,6 +126,9 @@ class EFiles:
                     conn.execute(insert(t.parts).values(efile_id=new_id, bundle_id=part.bundle_id,
                                                         page_from=part.page_from, page_to=part.page_to))
                 self._movement(conn, new_id, "open", actor.name, OPEN, remarks=remarks, at=now)
+                write_audit(conn, actor, "efile_open", file_no, ", ".join(p.label() for p in parts), now)
+                reached("efile_change")
+            reached("efile_commit")
         except IntegrityError as exc:
             if "file_no" in str(exc.orig) or "efiles_file_no" in str(exc.orig) or "UNIQUE" in str(exc.orig):
                 raise EFileError(f"फ़ाइल संख्या {file_no} पहले से है / file number {file_no} already exists") from None
@@ -333,6 +343,10 @@ class EFiles:
             # before it knows the file changed.
             conn.execute(update(t.efiles).where(t.efiles.c.id == row.id)
                          .values(version=row.version + 1, updated_at=now))
+            write_audit(conn, actor, "efile_note", row.file_no,
+                        f"note={holder['id']}" + (f" page={bundle_id}:{page}" if page is not None else ""), now)
+            reached("efile_change")
+        reached("efile_commit")
         return Note(holder["id"], actor.name, text, bundle_id, page, corrects, now)
 
     # ---- internals -----------------------------------------------------------
@@ -377,6 +391,10 @@ class EFiles:
             status = values.get("status", row.status)
             self._movement(conn, row.id, action, actor.name, status, to_user=to_user, remarks=remarks,
                            due_date=due_date, at=now)
+            write_audit(conn, actor, f"efile_{action}", row.file_no,
+                        (f"to={to_user} " if to_user else "") + remarks[:500], now)
+            reached("efile_change")
+        reached("efile_commit")
         return self.get(actor, row.file_no)
 
     @staticmethod

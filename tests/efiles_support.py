@@ -61,3 +61,27 @@ def workflow_settings(backend: str, home: Path, base: Settings | None = None) ->
 @pytest.fixture(params=BACKENDS)
 def wf_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     yield from workflow_settings(request.param, tmp_path)
+
+
+VERAPDF_DIR = Path(os.environ.get("ABHILEKH_CACHE", str(Path.home() / ".cache" / "abhilekh"))) / "verapdf"
+
+
+def verapdf(*pdfs: Path) -> tuple[int, str]:
+    """veraPDF's PDF/A-2b verdict on PDFS (exit code, output), with the checker that
+    scripts/verapdf/build caches. Missing: a skip for a developer, a failure in CI."""
+    import shutil
+    import subprocess
+
+    classes = VERAPDF_DIR / "classes" / "Validate.class"
+    if not classes.exists() or shutil.which("java") is None:
+        message = (f"veraPDF checker missing ({classes} or java): run scripts/install "
+                   "(it calls scripts/verapdf/build)")
+        if os.environ.get("ABHILEKH_REQUIRE_SERVERS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    result = subprocess.run(
+        ["java", "-cp", f"{VERAPDF_DIR / 'classes'}:{VERAPDF_DIR / 'lib'}/*", "Validate", "--flavour", "2b",
+         *map(str, pdfs)],
+        capture_output=True, text=True, timeout=300,
+    )
+    return result.returncode, result.stdout + result.stderr

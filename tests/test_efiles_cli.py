@@ -114,8 +114,8 @@ def test_pendency_as_csv_and_within_stations(people):
 
 def test_db_upgrade_and_status(wf_settings):  # noqa: F811
     assert "not migrated" in ok(run(["db", "status"], wf_settings))
-    assert "empty -> 0001" in ok(run(["db", "upgrade"], wf_settings))
-    assert "already at 0001" in ok(run(["db", "upgrade"], wf_settings))
+    assert "empty -> 0002" in ok(run(["db", "upgrade"], wf_settings))
+    assert "already at 0002" in ok(run(["db", "upgrade"], wf_settings))
 
 
 def test_ingest_with_file_no_opens_the_bundle_e_file(tmp_path):
@@ -138,8 +138,9 @@ def test_ingest_with_file_no_opens_the_bundle_e_file(tmp_path):
     bundle_id = shown["parts"][0]["bundle_id"]
     reopened = ok(run(["efile", "open", "--bundle", bundle_id], settings))
     assert "already open" in reopened
-    ok(run(["efile", "export", "SP/KNJ/PRO/2013/989", "--out", str(tmp_path / "out")], settings))
+    ok(run(["export", "SP/KNJ/PRO/2013/989", "--out", str(tmp_path / "out")], settings))  # = efile export
     with zipfile.ZipFile(tmp_path / "out" / "SP_KNJ_PRO_2013_989.zip") as z:
         names = z.namelist()
-        assert names[0] == "metadata.json" and f"documents/01-{bundle_id[:16]}.pdf" in names
+        assert names[0] == "metadata.json" and "SP_KNJ_PRO_2013_989.pdf" in names
+        assert json.loads(z.read("metadata.json"))["documents"][0]["bundle_id"] == bundle_id
         assert json.loads(z.read("metadata.json"))["efile"]["subject"] == "पत्रावली 989"

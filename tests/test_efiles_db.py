@@ -30,8 +30,8 @@ def test_postgresql_url_uses_psycopg3(tmp_path):
 def test_migrations_create_the_schema_once_and_match_the_tables(wf_settings):
     db = open_database(wf_settings)
     try:
-        assert db.revision() == "0001"
-        assert db.upgrade() == "0001"  # a second start-up finds nothing to do
+        assert db.revision() == "0002"
+        assert db.upgrade() == "0002"  # a second start-up finds nothing to do
         with db.read() as conn:
             found = inspect(conn)
             for table in schema.metadata.sorted_tables:

@@ -191,12 +191,14 @@ def test_export_for_e_office_holds_pdfs_metadata_notes_and_movements(people):
     assert [m["action"] for m in json.loads(z.read("movements.json"))] == ["open", "send"]
     assert "आख्या दें" in z.read("movements.csv").decode()
     assert "GD-12" in z.read("metadata.csv").decode()
-    (doc,) = [n for n in z.namelist() if n.startswith("documents/")]
-    assert len(pikepdf.open(io.BytesIO(z.read(doc))).pages) == 2
+    assert meta["pdf"] == "GD-12.pdf" and meta["pdf_standard"] == "PDF/A-2b"
+    with pikepdf.open(io.BytesIO(z.read("GD-12.pdf"))) as pdf:  # 2 pages, then the appendix
+        assert len(pdf.pages) == 2 + meta["documents"][-1]["pages"]
+        assert pdf.open_metadata()["dc:identifier"] == "GD-12"
 
     split = zipfile.ZipFile(io.BytesIO(admin.get("/efiles/export", params={"no": "CR-7/A"}).content))
-    (doc,) = [n for n in split.namelist() if n.startswith("documents/")]
-    assert doc.endswith("-p3-5.pdf") and len(pikepdf.open(io.BytesIO(split.read(doc))).pages) == 3
+    part = json.loads(split.read("metadata.json"))["documents"][0]
+    assert (part["page_from"], part["page_to"], part["pages"], part["pdf_first_page"]) == (3, 5, 3, 1)
     assert people["ram"].get("/efiles/export", params={"no": "CR-7/A"}).status_code == 404
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -38,8 +39,9 @@ from efiles.service import EFiles, open_efiles, pendency_csv
 from storage.base import StorageError
 from web.errors import PageError, store_down
 from web.render import render
+from web.routes.efiles_audit import drain_into
 from web.scope import bundle_for, page_number
-from web.session import CurrentUser, audit, csrf_protect, require_user
+from web.session import CurrentUser, audit, client_ip, csrf_protect, require_user
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +78,19 @@ class WorkflowHolder:
             self.efiles.close()
 
 
-def actor_of(user: User) -> Actor:
-    """The user as the e-file service sees him: the same stations his searches run in."""
-    return Actor(user.name) if user.is_admin else Actor.within(user.name, user.stations)
+def actor_of(user: User, request: Request | None = None) -> Actor:
+    """The user as the e-file service sees him: the same stations his searches run in
+    (and, for a change, his role and address for its audit row)."""
+    ip = client_ip(request) if request is not None else ""
+    if user.is_admin:
+        return Actor(user.name, role=user.role, ip=ip)
+    return replace(Actor.within(user.name, user.stations), role=user.role, ip=ip)
+
+
+# Service calls that change a file: each writes its audit row in the audit outbox, in
+# its own transaction, and the outbox is drained into the audit log right after.
+CHANGES = {"open_for_bundle", "open", "send", "receive", "park", "unpark", "close_file", "reopen", "add_part",
+           "note"}
 
 
 def _page_error(exc: Exception) -> PageError:
@@ -96,6 +108,9 @@ def _call(request: Request, fn: str, *args: Any, **kwargs: Any) -> Any:
         return getattr(svc, fn)(*args, **kwargs)
     except (DatabaseDown, EFileError) as exc:
         raise _page_error(exc) from None
+    finally:
+        if fn in CHANGES and request.app.state.workflow.efiles is not None:
+            drain_into(request.app.state.workflow.efiles, request.app.state.audit)
 
 
 def file_url(file_no: str) -> str:
@@ -112,6 +127,8 @@ def efile_lists(request: Request, user: CurrentUser) -> HTMLResponse:
     if box not in BOXES:
         raise PageError(404, "यह सूची नहीं है", "No such list")
     actor = actor_of(user)
+    # Rows a crashed server left in the outbox reach the audit log at the latest here.
+    drain_into(request.app.state.workflow.get(), request.app.state.audit) if request.app.state.workflow.efiles else None
     files = _call(request, "all_files", actor) if box == "all" else _call(request, box, actor)
     audit(request, user, "efile_list", target=box, detail=f"files={len(files)}")
     return render(request, "efiles.html", box=box, boxes=BOXES, files=[_view(f) for f in files])
@@ -155,7 +172,7 @@ def _due(raw: str) -> date | None:
 def perform(request: Request, user: User, file_no: str, action: str, *, version: int | None, to: str = "",
             remarks: str = "", due: str = "") -> Any:
     """One movement action by `user` (the web form and the JSON API both come here); audited."""
-    actor = actor_of(user)
+    actor = actor_of(user, request)
     if action not in ACTIONS:
         raise PageError(400, "अज्ञात कार्य", "Unknown action")
     if action == "send":
@@ -172,9 +189,7 @@ def perform(request: Request, user: User, file_no: str, action: str, *, version:
                       version=version)
     else:
         efile = _call(request, action, actor, file_no, version=version)
-    audit(request, user, f"efile_{action}", target=efile.file_no,
-          detail=(f"to={efile.holder} " if action == "send" else "") + remarks[:500])
-    return efile
+    return efile  # audited by the service's outbox (_call drains it)
 
 
 def add_note(request: Request, user: User, file_no: str, text: str, page_ref: str = "",
@@ -190,9 +205,8 @@ def add_note(request: Request, user: User, file_no: str, text: str, page_ref: st
         # manifest knows how many pages a whole bundle has); its station is checked too.
         manifest = bundle_for(request, user, bundle)
         bundle_id, page = manifest.bundle_id, page_number(number, manifest)
-    note = _call(request, "note", actor_of(user), file_no, text, bundle_id=bundle_id, page=page, corrects=corrects)
-    audit(request, user, "efile_note", target=file_no, detail=f"note={note.id}" + (f" page={page_ref}" if page_ref else ""))
-    return note
+    return _call(request, "note", actor_of(user, request), file_no, text, bundle_id=bundle_id, page=page,
+                 corrects=corrects)  # audited by the service's outbox
 
 
 @router.post("/act")
@@ -220,10 +234,8 @@ async def efile_open(request: Request, user: CurrentUser) -> Response:
     form = await request.form()
     bundle_id = str(form.get("bundle") or "").strip()
     manifest = await run_in_threadpool(bundle_for, request, user, bundle_id)  # station checked there
-    efile, opened = await run_in_threadpool(_call, request, "open_for_bundle", actor_of(user),
-                                            manifest.bundle_id, manifest.metadata)
-    if opened:
-        await run_in_threadpool(audit, request, user, "efile_open", target=efile.file_no, detail=manifest.bundle_id)
+    efile, _opened = await run_in_threadpool(_call, request, "open_for_bundle", actor_of(user, request),
+                                             manifest.bundle_id, manifest.metadata)  # audited by the outbox
     return RedirectResponse(file_url(efile.file_no), 303)
 
 
