@@ -101,6 +101,54 @@ def test_language_choice_is_remembered(admin: TestClient) -> None:
     assert admin.get("/lang", params={"to": "hi", "next": "//evil"}, follow_redirects=False).headers["location"] == "/"
 
 
+def test_language_is_remembered_per_user_not_per_browser(home: Settings) -> None:  # noqa: F811
+    """Issue 15: the choice goes with the user: another browser (no cookie) that logs in
+    as that user reads their language; the log-in page, before anyone is known, reads
+    only this browser's cookie; another user on the first browser keeps their own."""
+    with TestClient(create_app(home)) as first:
+        login(first, "admin")
+        first.get("/lang", params={"to": "en"})
+    with TestClient(create_app(home)) as fresh:  # a new browser: no language cookie
+        assert "abhilekh_lang" not in fresh.cookies
+        html = fresh.get("/login").text
+        assert "लॉग-इन" in html and "/ Log in" in html  # nobody known yet: both languages
+        login(fresh, "admin")
+        html = fresh.get("/").text
+        assert '<html lang="en">' in html and "खोजें" not in html
+        assert "abhilekh_lang" not in fresh.cookies  # from the user, not a cookie
+    with TestClient(create_app(home)) as shared:  # one browser, two users
+        login(shared, "ram")
+        shared.get("/lang", params={"to": "hi"})
+        assert ">Search<" not in shared.get("/").text
+        shared.cookies.delete("abhilekh_session")
+        login(shared, "admin")  # the cookie says hi; the admin chose en
+        html = shared.get("/").text
+        assert '<html lang="en">' in html and "खोजें" not in html
+
+
+def test_users_file_of_an_older_release_gains_the_language_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from access.users import UserError, UserStore
+
+    path = tmp_path / "users.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript("""CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL CHECK (role IN
+        ('officer', 'operator', 'admin')), password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL);
+        INSERT INTO users VALUES ('old', 'officer', 'x', 0, 0);""")
+    db.close()
+    users = UserStore(path)
+    assert users.get("old").lang == ""  # type: ignore[union-attr]
+    assert users.set_lang("old", "hi").lang == "hi"
+    with pytest.raises(UserError):
+        users.set_lang("old", "fr")
+    users.close()
+    users = UserStore(path)  # opened again: nothing to add, the choice kept
+    assert users.get("old").lang == "hi"  # type: ignore[union-attr]
+    users.close()
+
+
 def test_large_page_image_for_the_viewer_with_etag(admin: TestClient) -> None:
     page = admin.get(f"/bundles/{GD}/pages/1").text
     assert f'src="/bundles/{GD}/pages/1/large.jpg"' in page and 'id="zoom-view"' in page
