@@ -370,3 +370,56 @@ def test_saved_searches_are_per_user(home: Settings) -> None:  # noqa: F811
     with TestClient(create_app(home)) as c:
         login(c, "sita")
         assert "रमेश छिबरामऊ" not in c.get("/").text
+
+
+DEVANAGARI = re.compile("[\u0900-\u097f]")
+
+
+def test_every_error_is_in_both_languages(home: Settings) -> None:  # noqa: F811
+    """Issue 15: the framework's own refusals (a wrong method, a malformed parameter,
+    a wrong content type) and an unexpected failure read in Hindi and English, on pages
+    and in the API, instead of FastAPI's English JSON."""
+    app = create_app(home)
+
+    def boom() -> None:  # a route that fails the way a bug would
+        raise RuntimeError("something broke")
+
+    app.add_api_route("/boom", boom)
+    app.add_api_route("/api/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        login(c, "admin")
+        checks = [
+            (c.put("/"), 405, "Method not allowed"),
+            (c.get("/api/search", params={"q": "x", "limit": "many"}), 422, "not valid"),
+            (c.post("/api/search", content=b"q=x", headers={"content-type": "text/plain"}), 405, ""),
+            (c.post("/api/login", content=b"x", headers={"content-type": "text/plain"}), 415, "Content-Type"),
+            (c.get("/api/nothing-here"), 404, "not found"),
+            (c.get("/boom"), 500, "tell the administrator"),
+            (c.get("/api/boom"), 500, "tell the administrator"),
+        ]
+        for r, status, english in checks:
+            assert r.status_code == status, (r.request.url, r.status_code, r.text[:200])
+            text = r.json()["detail"] if r.request.url.path.startswith("/api/") else r.text
+            assert DEVANAGARI.search(str(text)), (r.request.url, text)
+            assert english.lower() in str(text).lower(), (r.request.url, text)
+        assert "something broke" not in c.get("/boom").text  # the traceback is logged, not shown
+
+
+def test_audit_page_names_actions_and_roles_in_both_languages(admin: TestClient) -> None:
+    admin.get("/", params={"q": "धारा 379"})
+    html = admin.get("/admin/audit").text
+    assert "लॉग-इन" in html and "logged in" in html and 'title="login"' in html
+    assert "(व्यवस्थापक / admin)" in html
+    admin.get("/lang", params={"to": "en"})
+    html = admin.get("/admin/audit").text
+    assert "logged in" in html and "लॉग-इन" not in html.split("<tbody>")[1]
+
+
+def test_users_page_refusals_are_in_both_languages(admin: TestClient) -> None:
+    page = admin.get("/admin/users").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    for data, hindi in (({"action": "nonsense", "name": "ram"}, "अज्ञात कार्य"),
+                        ({"action": "grant", "name": "ram"}, "कम से कम एक थाना चुनें"),
+                        ({"action": "add", "name": "UPPER CASE!", "password": "x"}, "उपयोगकर्ता नाम")):
+        r = admin.post("/admin/users", data={"csrf": csrf, **data})
+        assert r.status_code == 400 and hindi in r.text, (data, r.text[-500:])

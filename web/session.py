@@ -175,7 +175,7 @@ def json_only(request: Request) -> None:
         return
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json":
-        raise StarletteHTTPException(415, "Content-Type must be application/json")
+        raise StarletteHTTPException(415, "सामग्री का प्रकार application/json हो / Content-Type must be application/json")
 
 
 # What a route takes to get the checked user (the router has already run the check;
