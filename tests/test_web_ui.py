@@ -423,3 +423,35 @@ def test_users_page_refusals_are_in_both_languages(admin: TestClient) -> None:
                         ({"action": "add", "name": "UPPER CASE!", "password": "x"}, "उपयोगकर्ता नाम")):
         r = admin.post("/admin/users", data={"csrf": csrf, **data})
         assert r.status_code == 400 and hindi in r.text, (data, r.text[-500:])
+
+
+def test_catalog_reloads_once_when_many_ask_at_the_same_moment(home: Settings) -> None:  # noqa: F811
+    """Under load the catalog's lapse made every concurrent search read every manifest
+    (searches of 10 s). Now one thread reloads; the others get the previous lines."""
+    import threading
+    import time
+
+    from storage.local import LocalStore
+    from web.catalog import Catalog
+
+    class CountingStore(LocalStore):  # the real store, counting the listings it is asked for
+        listings = 0
+
+        def list(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+            CountingStore.listings += 1
+            time.sleep(0.2)  # a slow store: the threads below overlap
+            return super().list(*args, **kwargs)
+
+    store = CountingStore(home.store_dir)
+    catalog = Catalog(ttl=0.5)
+    assert len(catalog.all(store)) == 2
+    per_load = CountingStore.listings
+    time.sleep(0.6)  # lapsed
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(len(catalog.all(store)))) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [2] * 12
+    assert CountingStore.listings == 2 * per_load, CountingStore.listings  # one reload, not twelve
