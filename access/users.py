@@ -1,7 +1,9 @@
 """Users, roles, station grants, sessions and log-in throttling, in one SQLite file.
 
     $ABHILEKH_HOME/users.sqlite3
-        users           name, role, argon2id hash, disabled
+        users           name, role, argon2id hash, disabled, lang (the pages'
+                        language the user chose: hi, en, both; '' = not chosen; added
+                        to older files by `_migrate`)
         grants          name -> station (thana, as stored in bundle metadata)
         sessions        sha256(session token) -> name, expiry (server-side: log-out and
                         disabling a user end the session at once)
@@ -62,6 +64,7 @@ class User:
     role: str
     stations: tuple[str, ...] = ()  # as granted (display form)
     disabled: bool = False
+    lang: str = ""  # the pages' language the user chose ("" = none yet)
     station_keys: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
@@ -106,6 +109,28 @@ CREATE INDEX IF NOT EXISTS sessions_name ON sessions (name);
 """
 # (log-in throttling has its own tables in the same file: access/throttle.py)
 
+LANGS = ("hi", "en", "both")
+
+# Columns added after the first release: (column, its definition). A file made by an
+# older release gets them on first open; existing rows take the default.
+_ADDED_COLUMNS = [("lang", "TEXT NOT NULL DEFAULT ''")]
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring an older users file up to this schema (ALTER TABLE ADD COLUMN only, so an
+    older release can still read it). Under BEGIN IMMEDIATE: several server workers
+    opening the file at once add each column once."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        have = {row[1] for row in db.execute("PRAGMA table_info(users)")}
+        for column, definition in _ADDED_COLUMNS:
+            if column not in have:
+                db.execute(f"ALTER TABLE users ADD COLUMN {column} {definition}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -131,6 +156,7 @@ class UserStore:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._db = open_private_db(self.path, _SCHEMA, foreign_keys=True)
+        _migrate(self._db)
         # A real hash to verify against when the user does not exist, so that
         # "no such user" and "wrong password" take the same time.
         self._dummy_hash = HASHER.hash(secrets.token_hex(16))
@@ -161,7 +187,7 @@ class UserStore:
     def get(self, name: str) -> User | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT name, role, disabled FROM users WHERE name = ?", ((name or "").lower(),)
+                "SELECT name, role, disabled, lang FROM users WHERE name = ?", ((name or "").lower(),)
             ).fetchone()
             if row is None:
                 return None
@@ -173,6 +199,7 @@ class UserStore:
             name=row[0],
             role=row[1],
             disabled=bool(row[2]),
+            lang=row[3] if row[3] in LANGS else "",
             stations=tuple(g[0] for g in grants),
             station_keys=frozenset(g[1] for g in grants),
         )
@@ -237,6 +264,15 @@ class UserStore:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def set_lang(self, name: str, lang: str) -> User:
+        """Remember the language NAME reads the pages in (hi, en or both)."""
+        if lang not in LANGS:
+            raise UserError(f"language must be one of {', '.join(LANGS)}")
+        name = self._require(name)
+        with self._lock:
+            self._db.execute("UPDATE users SET lang = ? WHERE name = ?", (lang, name))
+        return self.get(name)  # type: ignore[return-value]
 
     def set_password(self, name: str, password: str) -> None:
         name = self._require(name)

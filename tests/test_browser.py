@@ -361,3 +361,61 @@ def test_back_to_search_and_phone_layout(server: str, browser) -> None:
     d.find_element(By.ID, "back").click()
     _wait(d, lambda d: "offset=10" in d.current_url and "thana=" in d.current_url)
     assert d.find_element(By.ID, "q").get_attribute("value") == "गश्त"
+
+
+def test_upload_page_resumes_after_the_server_is_killed(home: Settings, browser, tmp_path: Path) -> None:  # noqa: F811
+    """Issue 15: the upload page's own JavaScript, on a throttled link, with the server
+    SIGKILLed mid-upload and started again: the page asks for the offset, sends the rest,
+    and the file on the server is the file chosen, byte for byte."""
+    import hashlib
+    import json
+
+    import httpx
+    from selenium.webdriver.common.by import By
+
+    from tests.test_web_upload import _kill, _serve
+
+    port = 9292
+    big = tmp_path / "big-scan.png"
+    big.write_bytes(os.urandom(24 * 1024 * 1024))  # not an image: the ingest sets it aside, fast
+    log = tmp_path / "server.log"
+    proc = _serve(home, port, log)
+    try:
+        d = browser
+        base = f"http://127.0.0.1:{port}"
+        d.get(base + "/login")
+        d.find_element(By.ID, "username").send_keys("admin")
+        d.find_element(By.ID, "password").send_keys(PASSWORDS["admin"])
+        d.find_element(By.ID, "login").click()
+        _wait(d, lambda d: d.find_elements(By.ID, "q"))
+        d.get(base + "/upload")
+        d.find_element(By.ID, "files").send_keys(str(big))
+        d.find_element(By.ID, "thana").send_keys("कन्नौज")
+        d.find_element(By.ID, "register").send_keys("पत्राचार")
+        d.set_network_conditions(offline=False, latency=5, download_throughput=10_000_000,
+                                 upload_throughput=3_000_000)  # about 8 s for the file
+        d.find_element(By.ID, "upload").click()
+        uploads = home.home / "uploads"
+
+        def part_size() -> int:
+            parts = list(uploads.glob("*/scans/*.part")) if uploads.is_dir() else []
+            return parts[0].stat().st_size if parts else 0
+
+        deadline = time.monotonic() + 60
+        while part_size() < 4 * 1024 * 1024 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        sent = part_size()
+        assert 0 < sent < big.stat().st_size, sent
+        _kill(proc)  # mid-upload, no shutdown code
+        time.sleep(2)  # the page meets a dead server and waits
+        assert "/upload/" not in d.current_url
+        proc = _serve(home, port, log)
+        _wait(d, lambda d: "/upload/20" in d.current_url, timeout=120)
+        job = json.loads(next(uploads.glob("*/job.json")).read_text(encoding="utf-8"))
+        assert job["parts"] == [{"name": "big-scan.png", "size": big.stat().st_size}]
+        assert job["state"] in ("queued", "running", "done")
+        kept = uploads / job["id"] / "scans" / "big-scan.png"
+        assert hashlib.sha256(kept.read_bytes()).digest() == hashlib.sha256(big.read_bytes()).digest()
+        assert part_size() == 0 and httpx.get(base + "/healthz").status_code == 200
+    finally:
+        _kill(proc, __import__("signal").SIGTERM)

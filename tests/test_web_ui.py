@@ -101,6 +101,54 @@ def test_language_choice_is_remembered(admin: TestClient) -> None:
     assert admin.get("/lang", params={"to": "hi", "next": "//evil"}, follow_redirects=False).headers["location"] == "/"
 
 
+def test_language_is_remembered_per_user_not_per_browser(home: Settings) -> None:  # noqa: F811
+    """Issue 15: the choice goes with the user: another browser (no cookie) that logs in
+    as that user reads their language; the log-in page, before anyone is known, reads
+    only this browser's cookie; another user on the first browser keeps their own."""
+    with TestClient(create_app(home)) as first:
+        login(first, "admin")
+        first.get("/lang", params={"to": "en"})
+    with TestClient(create_app(home)) as fresh:  # a new browser: no language cookie
+        assert "abhilekh_lang" not in fresh.cookies
+        html = fresh.get("/login").text
+        assert "लॉग-इन" in html and "/ Log in" in html  # nobody known yet: both languages
+        login(fresh, "admin")
+        html = fresh.get("/").text
+        assert '<html lang="en">' in html and "खोजें" not in html
+        assert "abhilekh_lang" not in fresh.cookies  # from the user, not a cookie
+    with TestClient(create_app(home)) as shared:  # one browser, two users
+        login(shared, "ram")
+        shared.get("/lang", params={"to": "hi"})
+        assert ">Search<" not in shared.get("/").text
+        shared.cookies.delete("abhilekh_session")
+        login(shared, "admin")  # the cookie says hi; the admin chose en
+        html = shared.get("/").text
+        assert '<html lang="en">' in html and "खोजें" not in html
+
+
+def test_users_file_of_an_older_release_gains_the_language_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from access.users import UserError, UserStore
+
+    path = tmp_path / "users.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript("""CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL CHECK (role IN
+        ('officer', 'operator', 'admin')), password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL);
+        INSERT INTO users VALUES ('old', 'officer', 'x', 0, 0);""")
+    db.close()
+    users = UserStore(path)
+    assert users.get("old").lang == ""  # type: ignore[union-attr]
+    assert users.set_lang("old", "hi").lang == "hi"
+    with pytest.raises(UserError):
+        users.set_lang("old", "fr")
+    users.close()
+    users = UserStore(path)  # opened again: nothing to add, the choice kept
+    assert users.get("old").lang == "hi"  # type: ignore[union-attr]
+    users.close()
+
+
 def test_large_page_image_for_the_viewer_with_etag(admin: TestClient) -> None:
     page = admin.get(f"/bundles/{GD}/pages/1").text
     assert f'src="/bundles/{GD}/pages/1/large.jpg"' in page and 'id="zoom-view"' in page
@@ -322,3 +370,88 @@ def test_saved_searches_are_per_user(home: Settings) -> None:  # noqa: F811
     with TestClient(create_app(home)) as c:
         login(c, "sita")
         assert "रमेश छिबरामऊ" not in c.get("/").text
+
+
+DEVANAGARI = re.compile("[\u0900-\u097f]")
+
+
+def test_every_error_is_in_both_languages(home: Settings) -> None:  # noqa: F811
+    """Issue 15: the framework's own refusals (a wrong method, a malformed parameter,
+    a wrong content type) and an unexpected failure read in Hindi and English, on pages
+    and in the API, instead of FastAPI's English JSON."""
+    app = create_app(home)
+
+    def boom() -> None:  # a route that fails the way a bug would
+        raise RuntimeError("something broke")
+
+    app.add_api_route("/boom", boom)
+    app.add_api_route("/api/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        login(c, "admin")
+        checks = [
+            (c.put("/"), 405, "Method not allowed"),
+            (c.get("/api/search", params={"q": "x", "limit": "many"}), 422, "not valid"),
+            (c.post("/api/search", content=b"q=x", headers={"content-type": "text/plain"}), 405, ""),
+            (c.post("/api/login", content=b"x", headers={"content-type": "text/plain"}), 415, "Content-Type"),
+            (c.get("/api/nothing-here"), 404, "not found"),
+            (c.get("/boom"), 500, "tell the administrator"),
+            (c.get("/api/boom"), 500, "tell the administrator"),
+        ]
+        for r, status, english in checks:
+            assert r.status_code == status, (r.request.url, r.status_code, r.text[:200])
+            text = r.json()["detail"] if r.request.url.path.startswith("/api/") else r.text
+            assert DEVANAGARI.search(str(text)), (r.request.url, text)
+            assert english.lower() in str(text).lower(), (r.request.url, text)
+        assert "something broke" not in c.get("/boom").text  # the traceback is logged, not shown
+
+
+def test_audit_page_names_actions_and_roles_in_both_languages(admin: TestClient) -> None:
+    admin.get("/", params={"q": "धारा 379"})
+    html = admin.get("/admin/audit").text
+    assert "लॉग-इन" in html and "logged in" in html and 'title="login"' in html
+    assert "(व्यवस्थापक / admin)" in html
+    admin.get("/lang", params={"to": "en"})
+    html = admin.get("/admin/audit").text
+    assert "logged in" in html and "लॉग-इन" not in html.split("<tbody>")[1]
+
+
+def test_users_page_refusals_are_in_both_languages(admin: TestClient) -> None:
+    page = admin.get("/admin/users").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    for data, hindi in (({"action": "nonsense", "name": "ram"}, "अज्ञात कार्य"),
+                        ({"action": "grant", "name": "ram"}, "कम से कम एक थाना चुनें"),
+                        ({"action": "add", "name": "UPPER CASE!", "password": "x"}, "उपयोगकर्ता नाम")):
+        r = admin.post("/admin/users", data={"csrf": csrf, **data})
+        assert r.status_code == 400 and hindi in r.text, (data, r.text[-500:])
+
+
+def test_catalog_reloads_once_when_many_ask_at_the_same_moment(home: Settings) -> None:  # noqa: F811
+    """Under load the catalog's lapse made every concurrent search read every manifest
+    (searches of 10 s). Now one thread reloads; the others get the previous lines."""
+    import threading
+    import time
+
+    from storage.local import LocalStore
+    from web.catalog import Catalog
+
+    class CountingStore(LocalStore):  # the real store, counting the listings it is asked for
+        listings = 0
+
+        def list(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+            CountingStore.listings += 1
+            time.sleep(0.2)  # a slow store: the threads below overlap
+            return super().list(*args, **kwargs)
+
+    store = CountingStore(home.store_dir)
+    catalog = Catalog(ttl=0.5)
+    assert len(catalog.all(store)) == 2
+    per_load = CountingStore.listings
+    time.sleep(0.6)  # lapsed
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(len(catalog.all(store)))) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [2] * 12
+    assert CountingStore.listings == 2 * per_load, CountingStore.listings  # one reload, not twelve

@@ -16,6 +16,28 @@ from storage.base import StorageError
 from web.runtime import Manifests
 from web.scope import store_of
 
+# What each recorded action is, in both languages (the code itself stays in the log, the
+# filter and the export; the page shows it on hover).
+ACTION_NAMES: dict[str, tuple[str, str]] = {
+    "login": ("लॉग-इन", "logged in"), "logout": ("लॉग-आउट", "logged out"),
+    "login_failed": ("लॉग-इन विफल", "log-in failed"), "login_throttled": ("लॉग-इन रोका गया", "log-in throttled"),
+    "search": ("खोज", "searched"), "view_bundle": ("फ़ाइल देखी", "opened a file"),
+    "view_page": ("पृष्ठ देखा", "viewed a page"), "view_pdf": ("PDF देखी", "viewed the PDF"),
+    "download": ("PDF सहेजी", "downloaded the PDF"), "denied": ("अनुमति नहीं दी गई", "refused"),
+    "admin": ("उपयोगकर्ता बदले", "changed users"), "export": ("लॉग निर्यात", "exported the log"),
+    "correct": ("पाठ सुधारा", "corrected text"), "upload": ("अपलोड", "uploaded"),
+    "upload_started": ("अपलोड शुरू", "started an upload"), "entries": ("प्रविष्टियाँ देखीं", "viewed entries"),
+    "saved_search": ("खोज सहेजी", "saved a search"),
+}
+ROLE_NAMES: dict[str, tuple[str, str]] = {
+    "officer": ("अधिकारी", "officer"), "operator": ("स्कैन संचालक", "operator"), "admin": ("व्यवस्थापक", "admin"),
+}
+
+
+def action_name(action: str) -> tuple[str, str]:
+    return ACTION_NAMES.get(action, (action, action))
+
+
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 _TARGET = re.compile(r"^([0-9a-f]{16,64})(?::(\d+))?$")
 TITLES_PER_PAGE = 200  # manifests looked up for one page of the log, at most
@@ -71,5 +93,6 @@ def audit_rows(request: Request, rows: list[AuditRow]) -> list[dict[str, Any]]:
                 targets.append({"full": token, "short": token if len(token) <= 24 else token[:20] + "…",
                                 "title": None, "page": None, "url": None})
         local, utc = times(r.at)
-        out.append({"row": r, "local": local, "utc": utc, "filters": _filters(r.filters), "targets": targets})
+        out.append({"row": r, "local": local, "utc": utc, "filters": _filters(r.filters), "targets": targets,
+                    "action": action_name(r.action), "role": ROLE_NAMES.get(r.role, (r.role, r.role))})
     return out

@@ -1,9 +1,11 @@
 """The language an officer reads the pages in: Hindi, English or both (the default).
 
-Chosen with the links in the account bar (GET /lang?to=hi&next=/...), kept in a cookie
-for a year, so it is remembered on that browser for every user of it; every label and
-message of the pages goes through the `bi` macro (web/templates/_macros.html), which
-reads it.
+Chosen with the links in the account bar (GET /lang?to=hi&next=/...) and remembered
+with the user (access/users.py, column `lang`), so it follows the officer to any
+browser; a cookie keeps the last choice made on this browser for the pages before a
+log-in (the log-in page, its errors). A user who never chose reads the cookie's
+language, else both. Every label and message of the pages goes through the `bi` macro
+(web/templates/_macros.html), which reads it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
 from access.auth import safe_next
+from access.users import UserStore
+from web.session import current_user
 
 LANG_COOKIE = "abhilekh_lang"
 LANGS = ("both", "hi", "en")
@@ -21,9 +25,13 @@ router = APIRouter(include_in_schema=False)
 
 
 def lang_of(request: Request | None) -> str:
-    """The request's language choice; "both" when none (or an unknown one) was made."""
+    """The request's language: the user's own choice, else this browser's (the cookie),
+    else "both"."""
     if request is None:
         return "both"
+    user = current_user(request)
+    if user is not None and user.lang in LANGS:
+        return user.lang
     value = request.cookies.get(LANG_COOKIE, "")
     return value if value in LANGS else "both"
 
@@ -46,6 +54,10 @@ def choose_language(request: Request, to: str = "both", next: str = "/") -> Redi
     """Remember the choice and go back where the officer was. No session needed: the
     log-in page offers it too, and a language is nobody's secret."""
     response = RedirectResponse(safe_next(next), 303)
+    user = current_user(request)
+    if to in LANGS and user is not None:
+        users: UserStore = request.app.state.users
+        users.set_lang(user.name, to)
     if to in LANGS:
         response.set_cookie(LANG_COOKIE, to, max_age=365 * 24 * 3600, path="/",
                             secure=request.app.state.cookie_secure, httponly=True, samesite="lax")

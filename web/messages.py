@@ -43,6 +43,9 @@ _USERS: list[tuple[str, str]] = [
     (r"no user '(.+)'", r"उपयोगकर्ता '\1' नहीं है"),
     (r"'(.+)' is the last active admin", r"'\1' अंतिम सक्रिय व्यवस्थापक है: पहले किसी और को व्यवस्थापक बनाएँ"),
     (r"you cannot disable yourself", "आप स्वयं को निष्क्रिय नहीं कर सकते"),
+    (r"choose at least one station", "कम से कम एक थाना चुनें"),
+    (r"unknown action", "अज्ञात कार्य; पृष्ठ दोबारा खोलें"),
+    (r"language must be one of", "भाषा hi, en या both में से हो"),
 ]
 
 INGEST_FALLBACK = "यह फ़ाइल पढ़ी नहीं जा सकी; कारण अंग्रेज़ी में साथ लिखा है"

@@ -6,7 +6,8 @@ Routers declare these as router-level dependencies, so no route can forget them:
                    pages redirect to /login, /api/ answers 401)
     require_admin  ... who is an admin (else 403, and the refusal is audited)
     csrf_protect   a POST (PUT, PATCH, DELETE) made within a session carries the
-                   session's CSRF token in its form (else 403)
+                   session's CSRF token in its form, or in an X-CSRF-Token header
+                   (the page's fetch() calls: chunks of an upload), else 403
     json_only      a POST to /api/ is application/json (a page on another site cannot
                    send that without a CORS pre-flight, which is never allowed)
 
@@ -31,6 +32,7 @@ from access.users import User, UserStore
 from web.errors import ADMIN_ONLY, BAD_CSRF, LoginRequired, PageError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "x-csrf-token"
 
 # Documents in /openapi.json how API clients authenticate; as a dependency it only
 # reads the cookie (auto_error=False), require_user decides.
@@ -158,6 +160,13 @@ async def posted_form(request: Request) -> FormData:
 async def csrf_protect(request: Request) -> None:
     if request.method in SAFE_METHODS or current_user(request) is None:
         return  # nothing to forge without a session
+    header = request.headers.get(CSRF_HEADER)
+    if header is not None:
+        # A page on another site cannot set a custom header without a CORS pre-flight,
+        # which is never allowed; the body (a file's bytes) is then left unread.
+        if not signer(request).check_csrf(session_token(request), header):
+            raise PageError(403, *BAD_CSRF)
+        return
     await posted_form(request)
 
 
@@ -166,7 +175,7 @@ def json_only(request: Request) -> None:
         return
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json":
-        raise StarletteHTTPException(415, "Content-Type must be application/json")
+        raise StarletteHTTPException(415, "सामग्री का प्रकार application/json हो / Content-Type must be application/json")
 
 
 # What a route takes to get the checked user (the router has already run the check;

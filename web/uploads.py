@@ -5,7 +5,11 @@ CLI (`abhilekh batch` with a one-row manifest: a Prefect flow run), one job at a
 A job is a folder: ``job.json`` (who, the facts, the state), ``scans/`` (the files as
 uploaded), ``log.txt`` (the command's output) and ``report/report.json`` (the batch
 report: pages, pages to review, quarantined files and why). States: uploading → queued →
-running → done | failed. Jobs left queued or running when the server stopped are run
+running → done | failed. A resumable upload (the page's JavaScript) declares its files
+first (``parts``: name and size) and sends each in chunks at an offset; each chunk is
+appended to ``scans/<name>.part`` and fsynced before it is acknowledged, so the bytes a
+chunk was acknowledged for survive a server killed at any moment, and the file's size on
+disk is the offset to continue from (asked with HEAD; the tus protocol's core). Jobs left queued or running when the server stopped are run
 again when it starts (the ingest resumes from its work directory: pages already read
 are not read twice); an flock on the job's folder keeps two server workers from running
 the same job.
@@ -45,6 +49,7 @@ class Job:
     exit_code: int | None = None
     pages_expected: int | None = None
     error: str = ""
+    parts: list[dict[str, Any]] = field(default_factory=list)  # resumable: [{"name", "size"}]
 
     @classmethod
     def load(cls, folder: Path) -> Job:
@@ -100,6 +105,14 @@ def count_pages(path: Path) -> int | None:
     return None
 
 
+class OffsetMismatch(Exception):
+    """A chunk sent at another offset than the bytes received so far (tus: 409)."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(f"the upload is at byte {offset}")
+        self.offset = offset
+
+
 class Uploads:
     """The jobs of one deployment, and the thread that runs them."""
 
@@ -119,6 +132,68 @@ class Uploads:
         (folder / "scans").mkdir(parents=True, mode=0o700)
         self.save(job)
         return job, folder / "scans"
+
+    def new_resumable(self, user: str, metadata: dict[str, Any], parts: list[tuple[str, int]]) -> Job:
+        """A job whose files come later, in chunks: names made safe and unique now."""
+        job, _ = self.new(user, metadata)
+        taken: set[str] = set()
+        for name, size in parts:
+            clean = safe_name(name)
+            stem, dot, suffix = clean.rpartition(".")
+            n = 1
+            while clean.lower() in taken:
+                n += 1
+                clean = f"{stem}-{n}.{suffix}" if dot else f"{suffix}-{n}"
+            taken.add(clean.lower())
+            job.parts.append({"name": clean, "size": int(size)})
+            if int(size) == 0:  # nothing to send: the ingest names it as empty
+                (self.root / job.id / "scans" / clean).touch()
+        self.save(job)
+        return job
+
+    def _part_paths(self, job: Job, index: int) -> tuple[Path, Path, int]:
+        part = job.parts[index]
+        scans = self.root / job.id / "scans"
+        return scans / (part["name"] + ".part"), scans / part["name"], int(part["size"])
+
+    def offset(self, job: Job, index: int) -> int:
+        """Bytes of file INDEX received and kept so far."""
+        partial, final, size = self._part_paths(job, index)
+        if final.exists():
+            return size
+        try:
+            return partial.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def append(self, job: Job, index: int, offset: int, data: bytes) -> int:
+        """Append DATA to file INDEX if OFFSET is where it stands; the new offset.
+
+        Under an flock of the part file (two server workers, a retried chunk), written
+        and fsynced before returning: what is acknowledged is on disk. The file's last
+        byte renames it to its real name."""
+        partial, final, size = self._part_paths(job, index)
+        if final.exists():
+            raise OffsetMismatch(size)
+        if offset + len(data) > size:
+            raise ValueError(f"{offset + len(data)} bytes is more than the {size} declared")
+        with open(partial, "ab") as out:
+            fcntl.flock(out, fcntl.LOCK_EX)
+            have = out.seek(0, os.SEEK_END)
+            if have != offset:
+                raise OffsetMismatch(have)
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+            have += len(data)
+            if have == size:
+                partial.replace(final)
+        return have
+
+    def complete(self, job: Job) -> list[str]:
+        """The declared files not yet fully received (empty: ready to queue)."""
+        return [p["name"] for i, p in enumerate(job.parts) if self.offset(job, i) < int(p["size"])
+                or not (self.root / job.id / "scans" / p["name"]).exists()]
 
     def save(self, job: Job) -> None:
         folder = self.root / job.id

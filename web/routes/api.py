@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from abhilekh.records import SearchFilters
 from access.auth import SESSION_COOKIE
 from search.base import QueryRefused, SearchError
-from web.errors import BAD_LOGIN
+from web.errors import BAD_LOGIN, SEARCH_DOWN
 from web.models import HealthOut, HitOut, LoginIn, SearchOut, UserOut
 from web.query import (
     MAX_LIMIT,
@@ -104,7 +104,7 @@ async def api_search(
     except QueryRefused as exc:
         raise StarletteHTTPException(400, str(exc)) from None
     except SearchError as exc:
-        raise StarletteHTTPException(503, str(exc)) from None
+        raise StarletteHTTPException(503, f"{SEARCH_DOWN[0]} / {SEARCH_DOWN[1]}: {exc}") from None
     await run_in_threadpool(audit_search, request, user, query, results, "api")
     return SearchOut(
         total=results.total,

@@ -22,6 +22,7 @@ from access.users import User
 from search.base import SearchError
 from search.entries import SHOWN, EntryDocument, EntryFilters, EntryIndex, EntryResults, entry_row, open_entries
 from search.normalise import fold, transliterate
+from web.errors import SEARCH_DOWN
 from web.highlight import Box
 from web.query import page_url
 from web.session import CurrentUser, audit, json_only, require_user, session_cookie
@@ -93,7 +94,7 @@ async def api_entries(
                             headers={"Content-Disposition": 'attachment; filename="entries.xlsx"'})
         res = await run_in_threadpool(idx.find, filters, limit, offset)
     except SearchError as exc:
-        raise StarletteHTTPException(503, str(exc)) from None
+        raise StarletteHTTPException(503, f"{SEARCH_DOWN[0]} / {SEARCH_DOWN[1]}: {exc}") from None
     await run_in_threadpool(audit, request, user, "entries", query=words or "", filters=_audited(filters),
                             detail=f"{res.total} entries")
     return JSONResponse({"total": res.total, "facets": res.facets, "entries": [entry_view(e) for e in res.entries]})
