@@ -380,6 +380,14 @@ def efile_add_part(file_no: FileNo, part: Annotated[str, typer.Argument(help="BU
         _done(sess, "add_part", sess.efiles.add_part(sess.actor, file_no, _part(part)), part)
 
 
+
+# The issue's and e-Office's words for the same actions: an officer who types `move`,
+# `merge` or `split` gets the command he means, with the same options.
+efile_app.command("move", help="Same as `send`: move the file to another officer with remarks.")(efile_send)
+efile_app.command("merge", help="Same as `add-part`: put another bundle (or pages of one) into this file.")(efile_add_part)
+efile_app.command("split", help="Same as `open` with page ranges: --bundle ID:1-40 --bundle ID:41-80 "
+                  "makes a file of those pages; run once per new file.")(efile_open)
+
 def pendency(
     station: Annotated[str | None, typer.Option(help="Only this station.")] = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output.")] = False,

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import zipfile
 
@@ -144,3 +145,24 @@ def test_ingest_with_file_no_opens_the_bundle_e_file(tmp_path):
         assert names[0] == "metadata.json" and "SP_KNJ_PRO_2013_989.pdf" in names
         assert json.loads(z.read("metadata.json"))["documents"][0]["bundle_id"] == bundle_id
         assert json.loads(z.read("metadata.json"))["efile"]["subject"] == "पत्रावली 989"
+
+
+@pytest.mark.parametrize(("alias", "same_as", "option"),
+                         [("move", "send", "--remarks"), ("merge", "add-part", "BUNDLE_ID:FIRST-LAST"), ("split", "open", "--bundle")])
+def test_the_issues_words_are_commands_with_the_same_options(alias: str, same_as: str, option: str) -> None:
+    # In-process (typer's runner): the alias must exist and take exactly the options of
+    # the command it stands for; an unknown command exits 2 with "No such command".
+    from typer.testing import CliRunner
+
+    from cli.app import app
+
+    runner = CliRunner()
+    mine = runner.invoke(app, ["efile", alias, "--help"], env={"COLUMNS": "200"})
+    theirs = runner.invoke(app, ["efile", same_as, "--help"], env={"COLUMNS": "200"})
+    assert mine.exit_code == 0, mine.output
+    assert option in mine.output
+
+    def options(text: str) -> list[str]:
+        return sorted(set(re.findall(r"--[a-z][a-z-]+", text)))
+
+    assert options(mine.output) == options(theirs.output)
