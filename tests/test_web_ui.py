@@ -337,13 +337,10 @@ def test_review_list_and_export_on_the_command_line(home: Settings, monkeypatch:
         store.save(GD, 2, "दूसरा सुधार", "sita")
     finally:
         store.close()
-    monkeypatch.setenv("ABHILEKH_HOME", str(home.home))
-    monkeypatch.delenv("ABHILEKH_ES_URL", raising=False)
-    monkeypatch.delenv("ABHILEKH_S3_ENDPOINT", raising=False)
-    from abhilekh import settings as settings_mod
-
-    if hasattr(settings_mod.get_settings, "cache_clear"):
-        settings_mod.get_settings.cache_clear()
+    # The command reads the settings in force: activate this home's (embedded store,
+    # no servers) rather than the environment's, which under scripts/test names MinIO
+    # and Elasticsearch and is cached for the process by an earlier test.
+    monkeypatch.setattr("abhilekh.settings._active", home)  # as activate(home); undone after the test
     runner = CliRunner()
     listed = runner.invoke(app, ["review", "list", "--json"])
     assert listed.exit_code == 0, listed.output
