@@ -3,7 +3,9 @@ log; the workflow database on SQLite and the real PostgreSQL."""
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections.abc import Iterator
 
 import pytest
@@ -228,3 +230,9 @@ def test_the_json_api_moves_notes_and_keeps_to_the_stations(people):
     assert ram.post("/api/efiles/act", json={"no": "CR-7", "action": "park"}).status_code == 404
     assert [r["file_no"] for r in ram.get("/api/efiles/pendency").json()] == ["GD-12"]
     assert {r["file_no"] for r in admin.get("/api/efiles/pendency").json()} == {"GD-12", "CR-7"}
+    # the export through the API: the same zip as the file page's, inside the stations
+    exported = ram.get("/api/efiles/export", params={"no": "GD-12"})
+    assert exported.status_code == 200 and exported.headers["content-type"] == "application/zip"
+    assert "GD-12.pdf" in zipfile.ZipFile(io.BytesIO(exported.content)).namelist()
+    assert ram.get("/api/efiles/export", params={"no": "CR-7"}).status_code == 404
+    assert "/api/efiles/export" in paths

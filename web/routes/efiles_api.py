@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -81,3 +81,13 @@ def api_pendency(request: Request, user: CurrentUser, station: str | None = None
     rows = _call(request, "pendency", actor_of(user), station=(station or "").strip() or None)
     audit(request, user, "efile_pendency", target=station or "", detail=f"rows={len(rows)} api")
     return [r.to_dict() for r in rows]
+
+
+@router.get("/export", summary="The file for e-Office migration: a zip of one PDF/A-2b, its metadata sheet, notes and movements",
+            response_class=Response, responses={200: {"content": {"application/zip": {}}}})
+def api_export(request: Request, user: CurrentUser) -> Response:
+    # The very export of the file page (same checks, same audit row), under the API's
+    # session and JSON-only rules: a client migrating files needs no HTML route.
+    from web.routes.efiles import efile_export
+
+    return efile_export(request, user)
