@@ -8,7 +8,8 @@
     ├── BadInput             ingest/load.py    (a source file we will not read)
     ├── OcrError             ingest/ocr.py
     ├── UserError            access/users.py   (exit_code=2: the command was wrong)
-    └── BundleBusy           pipelines/locks.py (transient: the other ingest finishes)
+    ├── BundleBusy           pipelines/locks.py (transient: the other ingest finishes)
+    └── PrefectUnavailable   pipelines/prefect_server.py (transient: Prefect's API was slow to start)
 
 Two questions every caller asks of a failure, answered where it is raised rather than
 guessed from its class name at every catch site:

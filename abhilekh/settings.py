@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # A page whose OCR fails this many times in a row is stored as an image-only page
     # flagged for review, so one unreadable page cannot hold back its whole bundle.
     ocr_page_attempts: int = Field(default=2, ge=1)
+    # Prefect's temporary local API (embedded default): its first start creates its
+    # SQLite database; seen taking > 180 s on a 2-core machine at load 16.
+    prefect_start_timeout: float = Field(default=300.0, gt=0)
     pdf_dpi: int = 300
     pdf_render_timeout: float = 300.0  # seconds for one PDF page to render; slower pages are quarantined
     # Calibrated on bench/ocr_bench.py: well-read pages score 84-93, the one page with

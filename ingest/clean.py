@@ -4,7 +4,7 @@ Each step is a pure function (array in, array out) that can be tried alone;
 `clean_page` runs them in this order:
 
     to_grey -> normalise_resolution -> crop_border -> normalise_background
-    -> detect_orientation / rotate -> estimate_skew / deskew -> denoise
+    -> flatten_streaks -> detect_orientation / rotate -> estimate_skew / deskew -> denoise
     -> is_tonal?  yes: keep the grey page (photos, shading)
                   no:  binarise -> remove_ruling_lines -> despeckle
                        -> remove_isolated_specks
@@ -36,6 +36,7 @@ __all__ = [
     "detect_orientation",
     "estimate_noise",
     "estimate_skew",
+    "flatten_streaks",
     "is_tonal",
     "normalise_background",
     "local_threshold_spread",
@@ -186,6 +187,37 @@ def normalise_background(grey: np.ndarray, dpi: int = TARGET_DPI) -> np.ndarray:
     bg = cv2.resize(bg, (grey.shape[1], grey.shape[0]), interpolation=cv2.INTER_LINEAR)
     bg = np.maximum(bg, 1)
     return cv2.divide(grey, bg, scale=255)
+
+
+def flatten_streaks(grey: np.ndarray, dpi: int = TARGET_DPI) -> np.ndarray:
+    """Lift scanner streaks: narrow bands, dark or pale, running the page's whole height.
+
+    A streak (dirt on the scan bar) darkens a few columns of paper AND of the ink that
+    crosses them. Binarised, it is a vertical "rule", and erasing the rule takes the
+    strokes of every digit it crosses with it (a 4 read as 1, a 1 lost: 240 -> 210).
+    normalise_background cannot see it (its window is ~5 mm wide). Here each column's
+    paper level is measured in bands ~1 inch tall (the 90th percentile: text never
+    covers most of a column's pixels) and compared with its neighbours' over ~3 mm; only
+    narrow dips are divided out, so a tinted page, a photograph or a shaded box (as wide
+    as the window) is left alone. A printed vertical rule is a dip too: it is paled, and
+    remove_ruling_lines still finds it.
+    """
+    h, w = grey.shape
+    band = min(max(8, int(dpi)), h) // 4 * 4  # rows per band: ~1 inch (a strip: all of it)
+    if band < 8:
+        return grey
+    n = h // band
+    rows = grey[: n * band : 4].reshape(n, band // 4, w)  # every 4th row is plenty for a percentile
+    paper = np.percentile(rows, 90, axis=1).astype(np.float32)  # (n, w)
+    k = max(5, int(dpi * 0.12)) | 1  # ~3 mm: wider than any streak, narrower than a box
+    around = cv2.dilate(paper, np.ones((1, k), np.uint8))  # the brightest paper nearby
+    ratio = np.clip(paper / np.maximum(around, 1.0), 0.2, 1.0)
+    # Noise on a clean page dips a percent or two: leave that to the binariser.
+    ratio[ratio > 0.93] = 1.0
+    if (ratio == 1.0).all():
+        return grey
+    gain = cv2.resize(1.0 / ratio, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(grey.astype(np.float32) * gain, 0, 255).astype(np.uint8)
 
 
 def estimate_noise(grey: np.ndarray) -> float:
@@ -385,6 +417,7 @@ def clean_page(
     # clips away half of the noise.
     noise = estimate_noise(grey)
     grey = normalise_background(grey, dpi)
+    grey = flatten_streaks(grey, dpi)
     rotation = detect_orientation(grey, dpi) if orient else 0
     grey = rotate_right_angle(grey, rotation)
     skew = estimate_skew(grey)

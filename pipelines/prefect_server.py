@@ -25,9 +25,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from abhilekh.errors import AbhilekhError
 from abhilekh.settings import Settings
 from pipelines.prefect_env import configure_prefect
 from pipelines.schedule import wait_for_api
+
+
+class PrefectUnavailable(AbhilekhError):
+    """Prefect's API (the temporary one we start, or PREFECT_API_URL) did not answer."""
+
+    transient = True
 
 _PR_SET_PDEATHSIG = 1
 
@@ -49,10 +56,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def temporary_api(settings: Settings, timeout: float = 180.0) -> Iterator[str | None]:
+def temporary_api(settings: Settings, timeout: float | None = None) -> Iterator[str | None]:
     """A temporary Prefect API for the duration of the block, unless PREFECT_API_URL is
     set; yields its URL (None when an API was configured). Enter it before Prefect is
-    imported (Prefect reads PREFECT_API_URL at import)."""
+    imported (Prefect reads PREFECT_API_URL at import). Raises PrefectUnavailable, with
+    what to do next, when it does not answer within ``settings.prefect_start_timeout``."""
+    timeout = settings.prefect_start_timeout if timeout is None else timeout
     if os.environ.get("PREFECT_API_URL"):
         yield None
         return
@@ -86,11 +95,19 @@ def temporary_api(settings: Settings, timeout: float = 180.0) -> Iterator[str | 
             proc.wait()
             proc = None
             continue
+        except TimeoutError:
+            _stop(proc)
+            raise PrefectUnavailable(
+                f"Prefect's local API did not answer within {timeout:.0f} s (its first start "
+                f"creates its database; a busy machine is slower). Nothing was ingested. Try "
+                f"again, or allow longer with ABHILEKH_PREFECT_START_TIMEOUT=600, or point "
+                f"PREFECT_API_URL at a running `prefect server` (docs/scheduling.md). "
+                f"Its log: {log_path}") from None
         except BaseException:
             _stop(proc)
             raise
     if proc is None:
-        raise RuntimeError(f"Prefect's temporary API would not start; see {log_path}")
+        raise PrefectUnavailable(f"Prefect's local API would not start; see {log_path}")
     os.environ["PREFECT_API_URL"] = url
     try:
         yield url
