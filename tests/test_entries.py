@@ -189,3 +189,44 @@ def test_a_page_the_rules_fail_on_is_named_and_passed_by(monkeypatch):
     b = extract_bundle("b" * 64, [_register(), _page(_register().words, page=2)])
     assert len(b.entries) == 3 and b.errors == [{"page": 2, "error": "ValueError: odd words"}]
     assert BundleEntries.from_dict(b.to_dict()).errors == b.errors
+
+
+def test_occurrence_and_report_dates_by_their_labels():
+    # The crime register's "दिनांक घटना / सूचना" cell: the occurrence's date first, the
+    # report's below it; the report's is the entry's date whatever the order.
+    table = [
+        ["क्रम सं0", "मु0अ0सं0", "धारा", "वादी/अभियुक्त का नाम व पता", "दिनांक घटना / सूचना", "विवरण"],
+        ["12", "12/2021", "379 भादवि", "वादी- रमेश पुत्र मोहनलाल\nनि0 मलिकपुर", "घटना 09-08-2021\nसूचना 14-08-2021", "चोरी"],
+        ["13", "13/2021", "379 भादवि", "वादी- सुरेश पुत्र रामलाल\nनि0 मलिकपुर", "सू0 १७.०८.२१\nघ0 16.08.21", "चोरी"],
+        ["14", "14/2021", "379 भादवि", "वादी- दिनेश पुत्र रामलाल\nनि0 मलिकपुर", "18-08-2021", "चोरी"],
+    ]
+    entries = extract_page(_page(_words(table)))
+    assert [(e.value("date"), e.value("occurred")) for e in entries] == [
+        ("2021-08-14", "2021-08-09"), ("2021-08-17", "2021-08-16"), ("2021-08-18", None)]
+
+
+# ----------------------------------------------------------------------------- pages from the generator
+
+
+def _generated(seed: int, kind: str) -> tuple[PageText, list[dict]]:
+    """A tuning layout from tests/fixtures/pagegen as a perfect OCR would read it: each
+    printed word with its box at 300 dpi, on its printed line; and the truth's entries."""
+    from dataclasses import asdict
+
+    from tests.fixtures import pagegen as pg
+
+    truth = pg.make_truth(seed, kind)
+    k = 300 / 25.4
+    words: list[Word] = []
+    for op in truth.layout:
+        if not isinstance(op, pg.TextOp) or not op.text.strip():
+            continue
+        width = pg._width_mm(op.text, op.size, op.bold)
+        x = op.x - (width if op.align == "right" else width / 2 if op.align == "center" else 0)
+        h = op.size * pg.MM_PER_PT
+        space = pg._width_mm(" ", op.size, op.bold)
+        for token in op.text.split():
+            w = pg._width_mm(token, op.size, op.bold)
+            words.append(Word(token, round(x * k), round((op.y - h) * k), max(1, round(w * k)), round(1.2 * h * k), 93.0, op.line))
+            x += w + space
+    return _page(words), [asdict(e) for e in truth.entries]

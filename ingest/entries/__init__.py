@@ -7,7 +7,7 @@ A register page gives one Entry per row (kind "row"), found from its words' layo
 (ingest.entries.rows); a letter or memo gives one Entry (kind "letter") with its file
 number, date, from, to and subject beside the case it is about. Field names:
 
-    serial, crime_no, sections, act, special_act, date, outcome, vehicle, engine,
+    serial, crime_no, sections, act, special_act, date (of the report), occurred, outcome, vehicle, engine,
     chassis, mobile, complainant.{name,relation,relative,village,station},
     accused.{name,relation,relative,village,station}, station,
     file_no, letter_date, from, to, subject (letters)

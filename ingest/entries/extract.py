@@ -82,11 +82,10 @@ def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: 
     f.update(secs)
 
     date_words = _cell(table, words, ("date",))
-    found_dates = F.dates(Span.of(date_words), column=True) if date_words else []
+    found_dates = F.labelled_dates(Span.of(date_words), column=True) if date_words else {}
     if not found_dates:
-        found_dates = F.dates(everything)
-    if found_dates:
-        f["date"] = found_dates[0]
+        found_dates = F.labelled_dates(everything)
+    f.update(found_dates)
 
     name_words = _cell(table, words, ("names",))
     f.update(F.people(name_words or words, first_is_complainant=bool(name_words)))

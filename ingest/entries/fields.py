@@ -173,6 +173,35 @@ def dates(span: Span, *, column: bool = False) -> list[Field]:
     return out
 
 
+# A date's label in the cell before it: registers keep the occurrence's and the report's
+# dates apart ("दिनांक व समय घटना", "दिनांक व समय सूचना"), often in one cell.
+_OCCURRED_LABEL = re.compile(r"(?:घटना|घ0|वारदात|Occurrence|Occurred|Incident)\s?[:.\-]?\s?$", re.I)
+_REPORTED_LABEL = re.compile(r"(?:सूचना|सू0|रिपोर्ट|दर्ज|Report(?:ed)?|Registered|FIR)\s?[:.\-]?\s?$", re.I)
+
+
+def labelled_dates(span: Span, *, column: bool = False) -> dict[str, Field]:
+    """``date`` (of the report) and ``occurred`` from a run of dates: a date labelled
+    घटना / occurrence is the occurrence's, one labelled सूचना / रिपोर्ट / report the
+    report's; an unlabelled date is the report's (the register's one date column)."""
+    found = dates(span, column=column)
+    out: dict[str, Field] = {}
+    report_labelled = False
+    prev_end = 0
+    for f in found:
+        at = span.text.find(f.text, prev_end)
+        before = span.text[prev_end:at] if at >= 0 else ""
+        if at >= 0:
+            prev_end = at + len(f.text)
+        if _OCCURRED_LABEL.search(before):
+            out.setdefault("occurred", f)
+        elif _REPORTED_LABEL.search(before):
+            if not report_labelled:  # a labelled report date outranks an unlabelled one
+                out["date"], report_labelled = f, True
+        elif "date" not in out:
+            out["date"] = f
+    return out
+
+
 # ----------------------------------------------------------------------------- vehicles, engines, chassis, mobiles
 
 STATES = ("AN AP AR AS BR CG CH DD DL GA GJ HP HR JH JK KA KL LA LD MH ML MN MP MZ NL OD OR PB PY RJ SK TN TR TS UK "
