@@ -230,3 +230,22 @@ def _generated(seed: int, kind: str) -> tuple[PageText, list[dict]]:
             words.append(Word(token, round(x * k), round((op.y - h) * k), max(1, round(w * k)), round(1.2 * h * k), 93.0, op.line))
             x += w + space
     return _page(words), [asdict(e) for e in truth.entries]
+
+
+def _misread(page: PageText, readings: dict[str, str]) -> PageText:
+    """The page with words read as Tesseract read them on the tuning pages."""
+    from dataclasses import replace
+
+    page.words = [replace(w, text=readings.get(w.text, w.text)) for w in page.words]
+    return page
+
+
+def test_a_letters_own_date_is_not_the_case_date_when_ocr_loses_the_anusvara():
+    # tuning t002: "पत्रांक: एसओ-808/2020 दिनांक: 09-09-2020" read "पत्राकः ... दिनाक:"
+    for seed in (5, 11, 13):
+        page, truth = _generated(seed, "letter")
+        assert truth[0]["date_text"] in " ".join(w.text for w in page.words)  # the case's date is printed
+        page = _misread(page, {"पत्रांक:": "पत्राकः", "दिनांक:": "दिनाक:"})
+        (e,) = extract_page(page)
+        assert e.value("date") == truth[0]["date"], seed
+        assert e.value("file_no") and e.value("letter_date") and e.value("letter_date") != e.value("date")

@@ -11,7 +11,7 @@ from ingest.entries.rows import Line, Table, find_table, lines_of
 from ingest.entries.text import Span, box, fold, mean_conf, word_box
 
 # Words that make a page a letter or memo about a case, not a page of something else.
-_LETTER_MARKS = re.compile(r"पत्रांक|विषय|सेवा\s?में|File\s?No|Letter\s?No|ज्ञाप|MEMO|मु0\s?अ0\s?सं0", re.I)
+_LETTER_MARKS = re.compile(r"पत्रा[ंँ]?क|विषय|सेवा\s?में|File\s?No|Letter\s?No|ज्ञाप|MEMO|मु0\s?अ0\s?सं0", re.I)
 
 
 def extract_page(page: PageText) -> list[Entry]:
@@ -121,7 +121,9 @@ def _codes(table: Table, words: list[Word], everything: Span, f: dict[str, Field
 
 # ----------------------------------------------------------------------------- letters
 
-_FILE_NO = re.compile(r"(?:पत्रांक|पत्र\s?सं0|पत्र\s?संख्या|File\s?No\.?|Letter\s?No\.?|Ref\.?\s?No\.?)\s?[:.\-]?\s?(\S+)", re.I)
+# पत्रांक as OCR reads it on the tuning letters: the anusvara lost, the colon a visarga
+# ("पत्राकः एसओ-808/2020").
+_FILE_NO = re.compile(r"(?:पत्रा[ंँ]?क|पत्र\s?सं0|पत्र\s?संख्या|File\s?No\.?|Letter\s?No\.?|Ref\.?\s?No\.?)\s?[:.\-ः]?\s?(\S+)", re.I)
 _SUBJECT = re.compile(r"(?:विषय|Subject|Sub\.?)\s?[:\-]\s?(.+)", re.I)
 _TO = re.compile(r"^(?:सेवा\s?में|To)\s?[,:]?\s*$", re.I)
 _SALUTATION = re.compile(r"^(?:महोदय|महोदया|Sir|Madam)", re.I)
