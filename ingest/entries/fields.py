@@ -150,7 +150,8 @@ def dates(span: Span, *, column: bool = False) -> list[Field]:
     """Every date ("14-03-2019", "14/03/19", "14.03.2019"), value ISO. In the date
     column a separator may be lost ("19/ 09 19") and a 9 read as % (tuning pages)."""
     out = []
-    text = span.text.replace("%", "9") if column else span.text
+    # In the date column a separator may be read as a colon ("26:02.2008", tuning t007).
+    text = re.sub(r"(?<=\d):(?=\d)", ".", span.text.replace("%", "9")) if column else span.text
     found = list(_DATE.finditer(text))
     if column and not found:
         found = list(_DATE_LOOSE.finditer(text))
@@ -345,9 +346,23 @@ def _phrase(toks: list[_Tok], i: int, most: int) -> tuple[list[_Tok], int]:
     return out, i
 
 
+# Tesseract's misreadings inside names on the tuning pages: श as ञ्च or a final जञ
+# (कमलेञ्चः, सुरेजञ for कमलेश, सुरेश), a colon or speck after the word as a final visarga or anusvara (अजयः,
+# झाक्यं): no name in a register ends in either, and ञ्च is in none.
+_NAME_FIXES = ((re.compile(r"ञ्च|जञ$"), "श"), (re.compile(r"(?<=[\u0915-\u0939\u093e-\u094c\u093c])[ंः]+$"), ""))
+
+
+def name_value(word: str) -> str:
+    """A name word as compared: tidied, with the misreadings above undone."""
+    v = tidy(word)
+    for rx, to in _NAME_FIXES:
+        v = rx.sub(to, v)
+    return v
+
+
 def _tok_field(toks: list[_Tok], sure: float) -> Field:
     words = [t.word for t in toks]
-    return Field(" ".join(w.text for w in words), " ".join(tidy(w.text) for w in words).strip(),
+    return Field(" ".join(w.text for w in words), " ".join(name_value(w.text) for w in words).strip(),
                  [word_box(w) for w in words], round(mean_conf(words) * sure, 3))
 
 
@@ -406,10 +421,38 @@ def place_fields(toks: list[_Tok], start: int, end: int, prefix: str, out: dict[
         i += 1
 
 
+# A names cell's line opens with its label; OCR read नि0 as Latin (fo, Flo, to on the
+# tuning registers) and अभि0- as अभि80-, 3ipto-, aIpyo-.
+_LATIN_DWELLING = re.compile(r"^[a-z]{1,3}[0o]?$")
+_ACCUSED_MISREAD = re.compile(r"^(?:अभि[\u0900-\u097f0-9]{0,3}|[a-z0-9]{2,6})$")
+
+
+def _cell_labels(toks: list[_Tok]) -> None:
+    """In a table's names cell: a line's first token read as Latin junk where नि0 or
+    अभि0- stands is taken for that label (the cell's lines are NAME..., नि0 ..., अभि0- ...)."""
+    seen_person = False
+    for i, t in enumerate(toks):
+        if relation_of(t.key) is not None:
+            seen_person = True
+        starts = i == 0 or toks[i - 1].word.line != t.word.line
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if not starts or nxt is None or not _is_name_word(nxt) or _label(t.key) in COMPLAINANT or _label(t.key) in ACCUSED:
+            continue
+        if t.key in DWELLING:
+            continue
+        raw = t.word.text.strip()
+        if seen_person and raw.endswith(("-", "–")) and _ACCUSED_MISREAD.match(t.key):
+            t.key = "अभि0"
+        elif seen_person and _LATIN_DWELLING.match(t.key):
+            t.key = "नि0"
+
+
 def people(words: list[Word], *, first_is_complainant: bool, sure: float = 0.9) -> dict[str, Field]:
     """Complainant and accused: labelled (वादी- / अभि0-), or in a names column the first
     person unlabelled; each with name, relation, relative, village and station."""
     toks = _toks(words)
+    if first_is_complainant:
+        _cell_labels(toks)
     out: dict[str, Field] = {}
     marks: list[tuple[int, str]] = []
     for i, t in enumerate(toks):
