@@ -283,3 +283,33 @@ def test_register_cells_read_with_tuning_ocrs_misreadings_still_give_names_place
                 assert e.value("accused.name") == tidy(t["names"][1]), (seed, t["serial"])
             checked += 1
     assert checked >= 12
+
+
+def test_a_year_whose_1_ocr_read_as_9_is_the_register_pages_year():
+    # tuning t004 (वर्ष २०१४): "२६५/२०९४" and "१६/०९/९४" in its rows
+    import re
+
+    from tests.fixtures import pagegen as pg
+
+    checked = 0
+    for seed in range(1, 40):
+        truth_page = pg.make_truth(seed, "register")
+        if "1" not in str(truth_page.year)[2:]:
+            continue
+        page, truth = _generated(seed, "register")
+        yy = str(truth_page.year)
+
+        def misread(t: str, yy: str = yy) -> str:
+            t2 = fold(t)
+            if re.fullmatch(rf"\d{{1,5}}/{yy}", t2) or re.fullmatch(rf"\d\d[-./]\d\d[-./]({yy}|{yy[2:]})", t2):
+                return t2[: -2] + t2[-2:].replace("1", "9")
+            return t
+
+        found = {e.value("serial"): e for e in extract_page(_misread(page, misread))}
+        for t in truth:
+            e = found[str(t["serial"])]
+            assert e.value("crime_no") == t["crime_no"] and e.value("date") == t["date"], (seed, t["serial"])
+            checked += 1
+        if checked >= 15:
+            break
+    assert checked >= 15

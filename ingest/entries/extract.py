@@ -21,8 +21,10 @@ def extract_page(page: PageText) -> list[Entry]:
         return []
     table = find_table(words)
     if table is not None:
-        station = _page_station(lines_of(words)[: table.header])
-        return [_row_entry(page.page, i, table, rows, station) for i, rows in enumerate(table.rows, 1)]
+        head = lines_of(words)[: table.header]
+        station = _page_station(head)
+        year = F.page_year(" ".join(fold(ln.text) for ln in head))
+        return [_row_entry(page.page, i, table, rows, station, year) for i, rows in enumerate(table.rows, 1)]
     letter = _letter_entry(page.page, words)
     return [letter] if letter is not None else []
 
@@ -45,7 +47,7 @@ def _ordered(table: Table, lines: list[Line]) -> list[Word]:
     return sorted(words, key=lambda w: order[id(w)])
 
 
-def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: Field | None) -> Entry:
+def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: Field | None, year: int | None = None) -> Entry:
     words = _ordered(table, lines)
     b = box(words)
     entry = Entry(page, index, "row", [table.left, b[1], table.right, b[3]])
@@ -62,9 +64,9 @@ def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: 
         # a heading OCR lost: the crime number stands next to the serial in registers
         crime_words = [w for w in words if table.column(w) == serial_cols[0] + 1]
     crime_span = Span.of(crime_words)
-    crime = F.crime_no(crime_span, column=True) if crime_words else None
+    crime = F.crime_no(crime_span, column=True, year_hint=year) if crime_words else None
     if crime is None:
-        crime = F.crime_no(everything)
+        crime = F.crime_no(everything, year_hint=year)
     if crime is not None:
         f["crime_no"] = crime[0]
 
@@ -74,17 +76,17 @@ def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: 
     secs: dict[str, Field] = {}
     if sec_words:
         sec_span = Span.of(sec_words)
-        in_cell = F.crime_no(sec_span, column=True)
+        in_cell = F.crime_no(sec_span, column=True, year_hint=year)
         secs = F.sections(sec_span, in_cell[1] if in_cell else None, column=bool(table.columns_with("sections")))
     if "sections" not in secs:
-        in_row = F.crime_no(everything)
+        in_row = F.crime_no(everything, year_hint=year)
         secs = F.sections(everything, in_row[1] if in_row else None)
     f.update(secs)
 
     date_words = _cell(table, words, ("date",))
-    found_dates = F.labelled_dates(Span.of(date_words), column=True) if date_words else {}
+    found_dates = F.labelled_dates(Span.of(date_words), column=True, year_hint=year) if date_words else {}
     if not found_dates:
-        found_dates = F.labelled_dates(everything)
+        found_dates = F.labelled_dates(everything, year_hint=year)
     f.update(found_dates)
 
     name_words = _cell(table, words, ("names",))

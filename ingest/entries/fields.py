@@ -30,6 +30,28 @@ def _year(y: str) -> int:
     return n
 
 
+# ----------------------------------------------------------------------------- the register's year
+
+_PAGE_YEAR = re.compile(r"(?:वर्ष|सन्|सन|Year)\s?[:.\-]?\s?((?:19|20)\d{2})(?!\d)", re.I)
+
+
+def page_year(text: str) -> int | None:
+    """The year a register page's heading names ("वर्ष 2014", "सन् 2009")."""
+    m = _PAGE_YEAR.search(text)
+    return int(m.group(1)) if m else None
+
+
+def _near_year(year: int, hint: int | None) -> int:
+    """YEAR, or the page's year where OCR read a १ as ९ (or back) in it ("२०९४" on a
+    page of वर्ष २०१४, tuning t004): the two differ only in 1s and 9s."""
+    if hint is None or year == hint:
+        return year
+    a, b = f"{year:04d}", f"{hint:04d}"
+    if all(x == y or {x, y} == {"1", "9"} for x, y in zip(a, b, strict=True)):
+        return hint
+    return year
+
+
 # ----------------------------------------------------------------------------- crime number
 
 # The abbreviation mark as OCR reads it: 0, ०, ण् (tuning letters), a dot.
@@ -43,16 +65,20 @@ _CRIME_CELL = re.compile(r"^(\d{1,5})\s?/\s?(\d{4}|\d{2})(?![\d/])")
 _CRIME_CELL_NO_SLASH = re.compile(r"^(\d{1,5})\s((?:19|20)\d{2})(?![\d/])")
 
 
-def crime_no(span: Span, *, column: bool = False) -> tuple[Field, tuple[int, int]] | None:
+def crime_no(span: Span, *, column: bool = False, year_hint: int | None = None) -> tuple[Field, tuple[int, int]] | None:
     """"मु0अ0सं0 123/2019", "Case Crime No. 123/19", or in the crime column "123/2019"
-    ("123/19" there too); value "123/2019"."""
+    ("123/19" there too); value "123/2019". YEAR_HINT: the register page's year."""
     for rx, sure in ((_CRIME_LABELLED, 0.98), (_CRIME_CELL if column else None, 0.95), (_CRIME_BARE, 0.85),
                      (_CRIME_CELL_NO_SLASH if column else None, 0.7)):
         if rx is None:
             continue
-        m = rx.search(span.text)
+        text = span.text
+        if year_hint is not None and rx is not _CRIME_LABELLED:
+            # the year's 1 read as 9 ("265/2094") fails the bare pattern's (19|20) too
+            text = re.sub(r"(?<=/)\s?([129]{2}\d{2})(?!\d)", lambda y: str(_near_year(int(y.group(1)), year_hint)).rjust(len(y.group(0))), text)
+        m = rx.search(text)
         if m:
-            year = _year(m.group(2))
+            year = _near_year(_year(m.group(2)), year_hint)
             if 1950 <= year <= dt.date.today().year + 1:
                 return _field(span, m.start(), m.end(), f"{int(m.group(1))}/{year}", sure), m.span()
     return None
@@ -146,9 +172,36 @@ _DATE = re.compile(r"(?<![\d/])(\d{1,2})\s?[-./]\s?(\d{1,2})\s?[-./]\s?(\d{4}|\d
 _DATE_LOOSE = re.compile(r"(?<![\d/])(\d{1,2})\s?[-./]?\s(\d{1,2})\s?[-./]?\s(\d{4}|\d{2})(?![\d/])")
 
 
-def dates(span: Span, *, column: bool = False) -> list[Field]:
+def dates(span: Span, *, column: bool = False, year_hint: int | None = None) -> list[Field]:
     """Every date ("14-03-2019", "14/03/19", "14.03.2019"), value ISO. In the date
-    column a separator may be lost ("19/ 09 19") and a 9 read as % (tuning pages)."""
+    column a separator may be lost ("19/ 09 19") and a 9 read as % (tuning pages).
+    YEAR_HINT: the register page's year (a 1 read as 9 in the year is put back)."""
+    found = _dates(span, column=column)
+    out = []
+    for f in found:
+        y = int(f.value[:4])
+        want = _hinted_year(y, year_hint)
+        if want != y:
+            try:
+                f = Field(f.text, dt.date.fromisoformat(f"{want:04d}{f.value[4:]}").isoformat(), f.boxes, round(f.confidence * 0.9, 3))
+            except ValueError:
+                pass
+        out.append(f)
+    return out
+
+
+def _hinted_year(y: int, hint: int | None) -> int:
+    if hint is None or y == hint:
+        return y
+    if _near_year(y, hint) == hint:
+        return hint
+    # a two-digit year put in the wrong century by its misread digit ("16/09/94" of 2014)
+    if _near_year(hint - hint % 100 + y % 100, hint) == hint:
+        return hint
+    return y
+
+
+def _dates(span: Span, *, column: bool = False) -> list[Field]:
     out = []
     # In the date column a separator may be read as a colon ("26:02.2008", tuning t007).
     text = re.sub(r"(?<=\d):(?=\d)", ".", span.text.replace("%", "9")) if column else span.text
@@ -180,11 +233,11 @@ _OCCURRED_LABEL = re.compile(r"(?:घटना|घ0|वारदात|Occurrenc
 _REPORTED_LABEL = re.compile(r"(?:सूचना|सू0|रिपोर्ट|दर्ज|Report(?:ed)?|Registered|FIR)\s?[:.\-]?\s?$", re.I)
 
 
-def labelled_dates(span: Span, *, column: bool = False) -> dict[str, Field]:
+def labelled_dates(span: Span, *, column: bool = False, year_hint: int | None = None) -> dict[str, Field]:
     """``date`` (of the report) and ``occurred`` from a run of dates: a date labelled
     घटना / occurrence is the occurrence's, one labelled सूचना / रिपोर्ट / report the
     report's; an unlabelled date is the report's (the register's one date column)."""
-    found = dates(span, column=column)
+    found = dates(span, column=column, year_hint=year_hint)
     out: dict[str, Field] = {}
     report_labelled = False
     prev_end = 0
