@@ -313,3 +313,27 @@ def test_a_year_whose_1_ocr_read_as_9_is_the_register_pages_year():
         if checked >= 15:
             break
     assert checked >= 15
+
+
+def test_relation_words_and_labels_as_ocr_misread_them_on_the_tuning_registers():
+    # t013, t016, t019, t022: पुत्री read प्री / पुवी / पढ्री / पदरी, पत्नी read पल्ली,
+    # पुत्र read पृत्र, वादी- read वाटी / वाद्टी / चादी, अज्ञात read अड्ात
+    import itertools
+
+    daughter = itertools.cycle(["प्री", "पुवी", "पढ्री", "पदरी"])
+    label = itertools.cycle(["वाटी", "वाद्टी", "चादी"])
+    readings = {"पुत्री": lambda: next(daughter), "पत्नी": lambda: "पल्ली", "पुत्र": lambda: "पृत्र",
+                "वादी-": lambda: next(label), "अज्ञात": lambda: "अड्ात"}
+    seen: set[str] = set()
+    for seed in range(1, 30):
+        page, truth = _generated(seed, "register")
+        seen |= {w.text for w in page.words} & set(readings)
+        found = {e.value("crime_no"): e for e in extract_page(_misread(page, lambda t: readings[t]() if t in readings else t))}
+        for t in truth:
+            e = found[t["crime_no"]]
+            assert e.value("complainant.name") == tidy(t["names"][0]), (seed, t["serial"])
+            assert e.value("complainant.relative") == tidy(t["relatives"][0]), (seed, t["serial"])
+            assert e.value("accused.name") == (tidy(t["names"][1]) if "accused" in t["roles"] else None), (seed, t["serial"])
+        if seen == set(readings):
+            break
+    assert seen == set(readings)

@@ -340,7 +340,7 @@ DWELLING = ("नि0", "निवासी", "साकिन", "ग्राम
 STATION = ("थाना", "कोतवाली")
 STOP = set(DWELLING) | set(STATION) | set(ACCUSED) | set(COMPLAINANT) | {
     "जनपद", "जिला", "मो0", "मोबाइल", "उम्र", "आयु", "व", "को", "की", "के", "का", "से", "ने", "द्वारा", "पर", "में", "नाम",
-    "अज्ञात", "हाजा", ":", "-", "वाहन", "इंजन", "चेसिस", "तथा", "एवं"}
+    "अज्ञात", "हाजा", ":", "-", "वाहन", "इंजन", "चेसिस", "तथा", "एवं", "महिला"}
 
 
 @dataclass
@@ -363,10 +363,18 @@ def _toks(words: list[Word]) -> list[_Tok]:
 
 # OCR's readings of the relation words and labels on the tuning pages (पुंत्र, पूत्र,
 # पुत्रौ; वांदी, वादीः; असात, अञ्ञात for अज्ञात).
-_SON = re.compile(r"^प[ुूं]{0,2}त्र$")
-_DAUGHTER = re.compile(r"^प[ुूं]{0,2}त्र[ीौि]$")
-_WIFE = re.compile(r"^प[त्ल]्?न[ीि]$")
-_UNKNOWN = re.compile(r"^अ[ज्ञञसश्]{1,4}ात$")
+# Version 4 adds t016-t023's: पृत्र; प्री, पुवी, पढ्री, पदरी for पुत्री; पल्ली for पत्नी;
+# अड्ात; चादी, वाद्टी, वाटी for वादी.
+_SON = re.compile(r"^प[ुूृं]{0,2}त्र$")
+_DAUGHTER = re.compile(r"^प[ुूृं]{0,2}(?:त्र|्र|व|ढ्र|दर)[ीौि]$")
+_WIFE = re.compile(r"^प(?:[त्ल]्?न|ल्ल)[ीि]$")
+_UNKNOWN = re.compile(r"^अ[ज्ञञसशड्]{1,4}ात$")
+_COMPLAINANT_MISREAD = re.compile(r"^[वबच]ा(?:द्?ट?|ट|ड)ी$")
+
+
+def _is_complainant(key: str) -> bool:
+    k = _label(key)
+    return k in COMPLAINANT or bool(_COMPLAINANT_MISREAD.match(k))
 
 
 def relation_of(key: str) -> str | None:
@@ -391,7 +399,7 @@ def _phrase(toks: list[_Tok], i: int, most: int) -> tuple[list[_Tok], int]:
     """Name words from toks[i] on: up to MOST, stopping at a stop word, a digit or a comma."""
     out: list[_Tok] = []
     while i < len(toks) and len(out) < most and _is_name_word(toks[i]) and relation_of(toks[i].key) is None \
-            and _label(toks[i].key) not in COMPLAINANT and _label(toks[i].key) not in ACCUSED:
+            and not _is_complainant(toks[i].key) and _label(toks[i].key) not in ACCUSED:
         out.append(toks[i])
         i += 1
         if out[-1].comma:
@@ -489,7 +497,7 @@ def _cell_labels(toks: list[_Tok]) -> None:
             seen_person = True
         starts = i == 0 or toks[i - 1].word.line != t.word.line
         nxt = toks[i + 1] if i + 1 < len(toks) else None
-        if not starts or nxt is None or not _is_name_word(nxt) or _label(t.key) in COMPLAINANT or _label(t.key) in ACCUSED:
+        if not starts or nxt is None or not _is_name_word(nxt) or _is_complainant(t.key) or _label(t.key) in ACCUSED:
             continue
         if t.key in DWELLING:
             continue
@@ -509,7 +517,7 @@ def people(words: list[Word], *, first_is_complainant: bool, sure: float = 0.9) 
     out: dict[str, Field] = {}
     marks: list[tuple[int, str]] = []
     for i, t in enumerate(toks):
-        if _label(t.key) in COMPLAINANT:
+        if _is_complainant(t.key):
             marks.append((i, "complainant"))
         elif _label(t.key) in ACCUSED:
             marks.append((i, "accused"))
