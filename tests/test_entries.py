@@ -337,3 +337,17 @@ def test_relation_words_and_labels_as_ocr_misread_them_on_the_tuning_registers()
         if seen == set(readings):
             break
     assert seen == set(readings)
+
+
+def test_a_letter_names_the_accused_in_its_narrative():
+    # "दिनांक ... को पप्पू द्वारा ... वादी को", "गाँव के ही मनोज कुशवाहा ने ... वादी के साथ"
+    for seed in (2, 4, 6, 7, 19):
+        page, truth = _generated(seed, "letter")
+        (e,) = extract_page(page)
+        assert e.value("accused.name") == tidy(truth[0]["names"][truth[0]["roles"].index("accused")]), seed
+    for seed in range(1, 60):  # never someone else: the complainant, a place, an officer
+        page, truth = _generated(seed, "letter")
+        found = extract_page(page)
+        got = found[0].value("accused.name") if found else None
+        if got is not None:
+            assert "accused" in truth[0]["roles"] and got == tidy(truth[0]["names"][truth[0]["roles"].index("accused")]), seed

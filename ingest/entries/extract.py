@@ -186,6 +186,8 @@ def _letter_entry(page: int, words: list[Word]) -> Entry | None:
     if ds:
         f["date"] = ds[0]
     f.update(F.people([w for ln in lines for w in ln.words], first_is_complainant=False))
+    if "accused.name" not in f:
+        f.update(F.narrative_accused(body.words, f))
     st = f.get("complainant.station") or F.station_of([w for ln in lines[:2] for w in ln.words])
     if st is not None:
         f["station"] = st

@@ -537,6 +537,35 @@ def people(words: list[Word], *, first_is_complainant: bool, sure: float = 0.9) 
     return out
 
 
+# A letter names the accused in its narrative, unlabelled: "... को पप्पू द्वारा रास्ते के
+# विवाद को लेकर वादी को ...", "गाँव के ही मनोज कुशवाहा ने ... वादी के साथ" (tuning
+# letters): the name words just before ने / द्वारा, with वादी a few words on.
+_AGENT = {"ने", "द्वारा"}
+_NOT_AGENT = {"ही", "कि", "गाँव", "गांव", "अनुसार", "तहरीर", "हाजा", "उक्त", "उपरोक्त", "श्रीमान", "महोदय", "अज्ञात", "चोर", "चोरों"}
+
+
+def narrative_accused(words: list[Word], known: dict[str, Field], sure: float = 0.75) -> dict[str, Field]:
+    toks = _toks(words)
+    taken = {known[k].value for k in ("complainant.name", "complainant.relative", "complainant.village", "complainant.station")
+             if k in known}
+    for i, t in enumerate(toks):
+        if t.key not in _AGENT or not any(_is_complainant(x.key) for x in toks[i + 1:i + 9]):
+            continue
+        j = i
+        while j > 0 and i - j < 3 and _is_name_word(toks[j - 1]) and toks[j - 1].key not in _NOT_AGENT \
+                and relation_of(toks[j - 1].key) is None and not toks[j - 1].comma:
+            j -= 1
+        name = toks[j:i]
+        # the agent opens its clause: after को (a date's), ही (गाँव के ही), कि, अनुसार
+        if not name or j == 0 or not (toks[j - 1].key in ("को", "ही", "कि") or toks[j - 1].key.endswith("सार")):
+            continue
+        f = _tok_field(name, sure)
+        if f.value in taken or any(f.value in v for v in taken):
+            continue
+        return {"accused.name": f}
+    return {}
+
+
 def station_of(words: list[Word]) -> Field | None:
     found: dict[str, Field] = {}
     toks = _toks(words)
