@@ -351,3 +351,28 @@ def test_a_letter_names_the_accused_in_its_narrative():
         got = found[0].value("accused.name") if found else None
         if got is not None:
             assert "accused" in truth[0]["roles"] and got == tidy(truth[0]["names"][truth[0]["roles"].index("accused")]), seed
+
+
+def test_specks_and_joiners_ocr_leaves_in_crime_numbers_sections_and_acts():
+    # tuning t004/t013 "भा०द्\u200c०वि०", t022 "332/.2015", t016 "323, 504, .506"
+    import re
+
+    from dataclasses import replace
+
+    def misread(t: str, before: str) -> str:
+        t = re.sub(r"^भा([0०])द([0०])वि([0०])$", "भा\\1द्\u200c\\2वि\\3", t)
+        t = re.sub(r"^(\d{1,5})/((?:19|20)\d\d)$", r"\1/.\2", t)
+        return "." + t if before.endswith(",") and re.fullmatch(r"\d{3}", t) else t  # "504, .506"
+
+    checked = 0
+    for seed in range(1, 12):
+        page, truth = _generated(seed, "register")
+        page.words = [replace(w, text=misread(w.text, page.words[i - 1].text if i else "")) for i, w in enumerate(page.words)]
+        found = {e.value("serial"): e for e in extract_page(page)}
+        for t in truth:
+            if not re.search(r"भा[0०]द[0०]वि[0०]", t["section_text"]) or "," not in t["section_text"]:
+                continue
+            e = found[str(t["serial"])]
+            assert (e.value("crime_no"), e.value("sections"), e.value("act")) == (t["crime_no"], ",".join(t["sections"]), "IPC"), seed
+            checked += 1
+    assert checked >= 3

@@ -60,7 +60,8 @@ CRIME_LABEL = (rf"(?:मु{_M}\s?अ{_M}\s?सं{_M}|मु{_M}\s?अ{_M}\s?�
                r"|FIR\s?No\.?|C\.?C\.?\s?No\.?)")
 _CRIME_LABELLED = re.compile(CRIME_LABEL + r"\s?[:.\-]?\s?(\d{1,5})\s?/\s?(\d{4}|\d{2})(?!\d)", re.I)
 _CRIME_BARE = re.compile(r"(?<![\d/\-.])(\d{1,5})\s?/\s?((?:19|20)\d{2})(?![\d/\-.])")
-_CRIME_CELL = re.compile(r"^(\d{1,5})\s?/\s?(\d{4}|\d{2})(?![\d/])")
+# a speck after the slash read as a dot ("332/.2015", tuning t022)
+_CRIME_CELL = re.compile(r"^(\d{1,5})\s?/\s?[.,]?\s?(\d{4}|\d{2})(?![\d/])")
 # In the crime column only: the slash lost ("223 2012", tuning pages), a four-digit year.
 _CRIME_CELL_NO_SLASH = re.compile(r"^(\d{1,5})\s((?:19|20)\d{2})(?![\d/])")
 
@@ -87,7 +88,7 @@ def crime_no(span: Span, *, column: bool = False, year_hint: int | None = None) 
 # ----------------------------------------------------------------------------- sections and act
 
 ACTS: list[tuple[str, str]] = [
-    (rf"भा\s?{_M}\s?द\s?{_M}\s?वि\s?{_M}|भादवि|भा\.द\.वि\.?|I\.?\s?P\.?\s?C\.?|(?<![A-Z])PC", "IPC"),
+    (rf"भा\s?{_M}\s?द्?\s?{_M}\s?वि\s?{_M}|भादवि|भा\.द\.वि\.?|I\.?\s?P\.?\s?C\.?|(?<![A-Z])PC", "IPC"),
     (r"बी\s?0?\s?एन\s?0?\s?एस\s?0?|बीएनएस|भा\s?0?\s?न्या\s?0?\s?सं\s?0?|B\.?\s?N\.?\s?S\.?", "BNS"),
     (r"आर्म्स\s?एक्ट|आयुध\s?अधिनियम|Arms\s?Act", "Arms Act"),
     (r"आबकारी\s?(?:अधिनियम|एक्ट)?|Excise\s?Act", "Excise Act"),
@@ -101,7 +102,8 @@ ACTS: list[tuple[str, str]] = [
 _ACT_ALT = "|".join(f"(?P<a{i}>{rx})" for i, (rx, _) in enumerate(ACTS))
 _SEC = r"\d{1,4}[A-Z]?(?:\s?\(\d{1,2}\))?"
 _SECTIONS = re.compile(
-    rf"(?:धारा\s?:?\s?|Sec(?:tion)?s?\.?\s?|u/s\s?)?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?{_SEC})*)\s?(?P<act>{_ACT_ALT})(?![\u0900-\u097fA-Za-z])",
+    # a speck before a listed section may read as a dot ("323, 504, .506", tuning t016)
+    rf"(?:धारा\s?:?\s?|Sec(?:tion)?s?\.?\s?|u/s\s?)?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?\.?{_SEC})*)\s?(?P<act>{_ACT_ALT})(?![\u0900-\u097fA-Za-z])",
     re.I,
 )
 _SECTIONS_NO_ACT = re.compile(rf"(?:धारा|Sec(?:tion)?s?\.?|u/s)\s?:?\s?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?{_SEC})*)", re.I)
@@ -122,7 +124,7 @@ def _split_sections(secs: str, act: str) -> list[str]:
     parts = re.split(r"/|,|व|and|&", secs, flags=re.I) if act in _MAIN_ACTS or not act else [secs]
     out = []
     for p in parts:
-        p = p.strip().upper()
+        p = p.strip(" .").upper()
         if not p:
             continue
         # Tesseract reads the A of 498A / 304B as a 4 or 8 often enough (tuning pages).
@@ -141,6 +143,7 @@ def sections(span: Span, skip: tuple[int, int] | None = None, *, column: bool = 
         text = text[: skip[0]] + " " * (skip[1] - skip[0]) + text[skip[1]:]
     # 498A read as "498॥" (tuning pages): same length, so offsets still map to words.
     text = re.sub(r"(?<=\d{3})॥", "A", text)
+
     out: dict[str, Field] = {}
     for m in _SECTIONS.finditer(text):
         act = _act_of(m)
