@@ -356,7 +356,6 @@ def test_a_letter_names_the_accused_in_its_narrative():
 def test_specks_and_joiners_ocr_leaves_in_crime_numbers_sections_and_acts():
     # tuning t004/t013 "भा०द्\u200c०वि०", t022 "332/.2015", t016 "323, 504, .506"
     import re
-
     from dataclasses import replace
 
     def misread(t: str, before: str) -> str:
@@ -376,3 +375,28 @@ def test_specks_and_joiners_ocr_leaves_in_crime_numbers_sections_and_acts():
             assert (e.value("crime_no"), e.value("sections"), e.value("act")) == (t["crime_no"], ",".join(t["sections"]), "IPC"), seed
             checked += 1
     assert checked >= 3
+
+
+def test_a_date_cells_digit_misread_where_it_makes_no_date():
+    # tuning t006 / t003: "13-93-2020" (a month's 0 read 9), "32-03-2020" (a day's 1 read 3)
+    import re
+
+    def misread(t: str) -> str:
+        m = re.fullmatch(r"(\d\d)([-./])(\d\d)([-./])(\d{2,4})", t)
+        if not m:
+            return t
+        day, month = m.group(1), m.group(3)
+        if day.startswith("1") and int("3" + day[1]) > 31:
+            day = "3" + day[1]
+        elif month.startswith("0"):
+            month = "9" + month[1]
+        return f"{day}{m.group(2)}{month}{m.group(4)}{m.group(5)}"
+
+    checked = 0
+    for seed in range(1, 8):
+        page, truth = _generated(seed, "vehicles")
+        found = {e.value("crime_no"): e for e in extract_page(_misread(page, misread))}
+        for t in truth:
+            assert found[t["crime_no"]].value("date") == t["date"], (seed, t["date_text"])
+            checked += 1
+    assert checked >= 20

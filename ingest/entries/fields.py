@@ -222,12 +222,34 @@ def _dates(span: Span, *, column: bool = False) -> list[Field]:
             return [Field(whole[m.start():m.end()], d.isoformat(), [word_box(w) for w in span.words],
                           round(mean_conf(span.words) * 0.8, 3))]
     for m in found:
-        try:
-            d = dt.date(_year(m.group(3)), int(m.group(2)), int(m.group(1)))
-        except ValueError:
-            continue
-        out.append(_field(span, m.start(), m.end(), d.isoformat(), 0.95))
+        got = _valid_date(m.group(3), m.group(2), m.group(1), column)
+        if got is not None:
+            out.append(_field(span, m.start(), m.end(), got[0].isoformat(), 0.95 * got[1]))
     return out
+
+
+# In the date column, a digit OCR misread where it makes no date (tuning t006, t003):
+# a month's 0 read as 9 ("13-93-2020"), a day's 1 read as 3 ("32-03-2020").
+_MONTH_0 = {"9": "0", "8": "0", "6": "0"}
+_DAY_1 = {"3": "1", "7": "1", "4": "1"}
+
+
+def _valid_date(y: str, mo: str, d: str, column: bool) -> tuple[dt.date, float] | None:
+    if not 1900 <= _year(y) <= dt.date.today().year + 1:  # "2923": a misread, no date
+        return None
+    try:
+        return dt.date(_year(y), int(mo), int(d)), 1.0
+    except ValueError:
+        if not column:
+            return None
+    if len(mo) == 2 and mo[0] in _MONTH_0 and int(mo) > 12:
+        mo = _MONTH_0[mo[0]] + mo[1]
+    if len(d) == 2 and d[0] in _DAY_1 and int(d) > 31:
+        d = _DAY_1[d[0]] + d[1]
+    try:
+        return dt.date(_year(y), int(mo), int(d)), 0.7
+    except ValueError:
+        return None
 
 
 # A date's label in the cell before it: registers keep the occurrence's and the report's
