@@ -179,18 +179,7 @@ def dates(span: Span, *, column: bool = False, year_hint: int | None = None) -> 
     """Every date ("14-03-2019", "14/03/19", "14.03.2019"), value ISO. In the date
     column a separator may be lost ("19/ 09 19") and a 9 read as % (tuning pages).
     YEAR_HINT: the register page's year (a 1 read as 9 in the year is put back)."""
-    found = _dates(span, column=column)
-    out = []
-    for f in found:
-        y = int(f.value[:4])
-        want = _hinted_year(y, year_hint)
-        if want != y:
-            try:
-                f = Field(f.text, dt.date.fromisoformat(f"{want:04d}{f.value[4:]}").isoformat(), f.boxes, round(f.confidence * 0.9, 3))
-            except ValueError:
-                pass
-        out.append(f)
-    return out
+    return _dates(span, column=column, year_hint=year_hint)
 
 
 def _hinted_year(y: int, hint: int | None) -> int:
@@ -204,7 +193,7 @@ def _hinted_year(y: int, hint: int | None) -> int:
     return y
 
 
-def _dates(span: Span, *, column: bool = False) -> list[Field]:
+def _dates(span: Span, *, column: bool = False, year_hint: int | None = None) -> list[Field]:
     out = []
     # In the date column a separator may be read as a colon ("26:02.2008", tuning t007).
     text = re.sub(r"(?<=\d):(?=\d)", ".", span.text.replace("%", "9")) if column else span.text
@@ -222,7 +211,7 @@ def _dates(span: Span, *, column: bool = False) -> list[Field]:
             return [Field(whole[m.start():m.end()], d.isoformat(), [word_box(w) for w in span.words],
                           round(mean_conf(span.words) * 0.8, 3))]
     for m in found:
-        got = _valid_date(m.group(3), m.group(2), m.group(1), column)
+        got = _valid_date(m.group(3), m.group(2), m.group(1), column, year_hint)
         if got is not None:
             out.append(_field(span, m.start(), m.end(), got[0].isoformat(), 0.95 * got[1]))
     return out
@@ -234,11 +223,13 @@ _MONTH_0 = {"9": "0", "8": "0", "6": "0"}
 _DAY_1 = {"3": "1", "7": "1", "4": "1"}
 
 
-def _valid_date(y: str, mo: str, d: str, column: bool) -> tuple[dt.date, float] | None:
-    if not 1900 <= _year(y) <= dt.date.today().year + 1:  # "2923": a misread, no date
+def _valid_date(y: str, mo: str, d: str, column: bool, year_hint: int | None = None) -> tuple[dt.date, float] | None:
+    year = _hinted_year(_year(y), year_hint)
+    sure = 1.0 if year == _year(y) else 0.9
+    if not 1900 <= year <= dt.date.today().year + 1:  # "2923": a misread, no date
         return None
     try:
-        return dt.date(_year(y), int(mo), int(d)), 1.0
+        return dt.date(year, int(mo), int(d)), sure
     except ValueError:
         if not column:
             return None
@@ -247,7 +238,7 @@ def _valid_date(y: str, mo: str, d: str, column: bool) -> tuple[dt.date, float] 
     if len(d) == 2 and d[0] in _DAY_1 and int(d) > 31:
         d = _DAY_1[d[0]] + d[1]
     try:
-        return dt.date(_year(y), int(mo), int(d)), 0.7
+        return dt.date(year, int(mo), int(d)), 0.7 * sure
     except ValueError:
         return None
 
