@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from abhilekh.records import Word
 from ingest.entries.model import Field
@@ -430,11 +432,39 @@ _NAME_FIXES = ((re.compile(r"ञ्च|जञ$"), "श"), (re.compile(r"(?<=[\u0
 
 
 def name_value(word: str) -> str:
-    """A name word as compared: tidied, with the misreadings above undone."""
+    """A name word as compared: tidied, with the misreadings above undone, and a word
+    one letter from exactly one known name or place (ingest/lexicon: names, villages,
+    stations; never built from held-out pages) taken for it (राठोर -> राठौर)."""
     v = tidy(word)
     for rx, to in _NAME_FIXES:
         v = rx.sub(to, v)
-    return v
+    return _known_name(v)
+
+
+@lru_cache(maxsize=1)
+def _name_lexicon() -> dict[int, frozenset[str]]:
+    from ingest.gazetteer import LEXICON_DIR
+
+    words: set[str] = set()
+    for name in ("names.txt", "villages.txt", "stations.txt"):
+        for line in (LEXICON_DIR / name).read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                words.update(unicodedata.normalize("NFC", line.strip()).split())
+    by: dict[int, set[str]] = {}
+    for w in words:
+        by.setdefault(len(w), set()).add(w)
+    return {n: frozenset(ws) for n, ws in by.items()}
+
+
+@lru_cache(maxsize=4096)
+def _known_name(v: str) -> str:
+    from ingest.gazetteer import _distance_one
+
+    table = _name_lexicon()
+    if len(v) < 3 or not re.fullmatch(r"[\u0900-\u097f]+", v) or v in table.get(len(v), ()):
+        return v
+    near = [w for n in (len(v) - 1, len(v), len(v) + 1) for w in table.get(n, ()) if _distance_one(v, w)]
+    return near[0] if len(near) == 1 else v
 
 
 def _tok_field(toks: list[_Tok], sure: float) -> Field:
