@@ -33,6 +33,19 @@ def test_splits_share_no_font_layout_or_degradation() -> None:
     assert not names(scanlike._tuning) & names(scanlike._heldout)
 
 
+def test_the_fresh_heldout_split_shares_nothing_with_tuning_and_prints_both_dates() -> None:
+    t, h2 = corpus.SPLITS[corpus.TUNING], corpus.SPLITS[corpus.HELDOUT2]
+    assert not set(t.kinds) & set(h2.kinds) and not set(t.fonts) & set(h2.fonts)
+    assert h2.seed not in (t.seed, corpus.SPLITS[corpus.HELDOUT].seed) and h2.pipeline != t.pipeline
+    assert set(h2.fonts) - set(corpus.SPLITS[corpus.HELDOUT].fonts)  # a font no split had
+    from tests.fixtures import pagegen as pg
+
+    truth = pg.make_truth(7, "ledger-dated")  # not a held-out page's seed
+    text = pg.normalise_text(truth.text).replace("\n", " ")
+    for e in truth.entries:
+        assert e.occurred and e.occurred_text in text and e.date_text in text and e.occurred <= e.date
+
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> dict:
     import os

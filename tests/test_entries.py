@@ -5,7 +5,7 @@ from __future__ import annotations
 from abhilekh.records import PageText, Word
 from ingest.entries import EXTRACTOR_VERSION, BundleEntries, extract_bundle, extract_page
 from ingest.entries.fields import crime_no, dates, mobiles, outcome, sections, vehicles
-from ingest.entries.text import Span, fold
+from ingest.entries.text import Span, fold, tidy
 
 COLS = [0, 150, 450, 800, 1600, 1900]  # x of each column's left edge
 
@@ -189,3 +189,233 @@ def test_a_page_the_rules_fail_on_is_named_and_passed_by(monkeypatch):
     b = extract_bundle("b" * 64, [_register(), _page(_register().words, page=2)])
     assert len(b.entries) == 3 and b.errors == [{"page": 2, "error": "ValueError: odd words"}]
     assert BundleEntries.from_dict(b.to_dict()).errors == b.errors
+
+
+def test_occurrence_and_report_dates_by_their_labels():
+    # The crime register's "दिनांक घटना / सूचना" cell: the occurrence's date first, the
+    # report's below it; the report's is the entry's date whatever the order.
+    table = [
+        ["क्रम सं0", "मु0अ0सं0", "धारा", "वादी/अभियुक्त का नाम व पता", "दिनांक घटना / सूचना", "विवरण"],
+        ["12", "12/2021", "379 भादवि", "वादी- रमेश पुत्र मोहनलाल\nनि0 मलिकपुर", "घटना 09-08-2021\nसूचना 14-08-2021", "चोरी"],
+        ["13", "13/2021", "379 भादवि", "वादी- सुरेश पुत्र रामलाल\nनि0 मलिकपुर", "सू0 १७.०८.२१\nघ0 16.08.21", "चोरी"],
+        ["14", "14/2021", "379 भादवि", "वादी- दिनेश पुत्र रामलाल\nनि0 मलिकपुर", "18-08-2021", "चोरी"],
+    ]
+    entries = extract_page(_page(_words(table)))
+    assert [(e.value("date"), e.value("occurred")) for e in entries] == [
+        ("2021-08-14", "2021-08-09"), ("2021-08-17", "2021-08-16"), ("2021-08-18", None)]
+
+
+# ----------------------------------------------------------------------------- pages from the generator
+
+
+def _generated(seed: int, kind: str) -> tuple[PageText, list[dict]]:
+    """A tuning layout from tests/fixtures/pagegen as a perfect OCR would read it: each
+    printed word with its box at 300 dpi, on its printed line; and the truth's entries."""
+    from dataclasses import asdict
+
+    from tests.fixtures import pagegen as pg
+
+    truth = pg.make_truth(seed, kind)
+    k = 300 / 25.4
+    words: list[Word] = []
+    for op in truth.layout:
+        if not isinstance(op, pg.TextOp) or not op.text.strip():
+            continue
+        width = pg._width_mm(op.text, op.size, op.bold)
+        x = op.x - (width if op.align == "right" else width / 2 if op.align == "center" else 0)
+        h = op.size * pg.MM_PER_PT
+        space = pg._width_mm(" ", op.size, op.bold)
+        for token in op.text.split():
+            w = pg._width_mm(token, op.size, op.bold)
+            words.append(Word(token, round(x * k), round((op.y - h) * k), max(1, round(w * k)), round(1.2 * h * k), 93.0, op.line))
+            x += w + space
+    return _page(words), [asdict(e) for e in truth.entries]
+
+
+def _misread(page: PageText, readings) -> PageText:
+    """The page with words read as Tesseract read them on the tuning pages (READINGS:
+    a word -> its misreading, or a function of the word)."""
+    from dataclasses import replace
+
+    read = readings if callable(readings) else lambda t: readings.get(t, t)
+    page.words = [replace(w, text=read(w.text)) for w in page.words]
+    return page
+
+
+def test_a_letters_own_date_is_not_the_case_date_when_ocr_loses_the_anusvara():
+    # tuning t002: "पत्रांक: एसओ-808/2020 दिनांक: 09-09-2020" read "पत्राकः ... दिनाक:"
+    for seed in (5, 11, 13):
+        page, truth = _generated(seed, "letter")
+        assert truth[0]["date_text"] in " ".join(w.text for w in page.words)  # the case's date is printed
+        page = _misread(page, {"पत्रांक:": "पत्राकः", "दिनांक:": "दिनाक:"})
+        (e,) = extract_page(page)
+        assert e.value("date") == truth[0]["date"], seed
+        assert e.value("file_no") and e.value("letter_date") and e.value("letter_date") != e.value("date")
+
+
+def test_register_cells_read_with_tuning_ocrs_misreadings_still_give_names_places_and_dates():
+    # tuning t004/t007: नि0 read "fo" / "Flo" / "to", अभि0- read "3ipto-", श read ञ्च with a
+    # trailing visarga (कमलेञ्चः), a date's dot read as a colon (26:02.2008).
+    import re
+
+    latin = iter(["fo", "Flo", "to"] * 20)
+
+    def misread(t: str) -> str:
+        if t in ("नि0", "नि०"):
+            return next(latin)
+        if t in ("अभि0-", "अभि०-"):
+            return "3ipto-"
+        if re.fullmatch(r"\d\d[.-]\d\d[.-]\d{4}", t):
+            return t[:5] + ":" + t[6:]
+        return t.replace("श", "ञ्च") + "ः" if "श" in t else t
+
+    checked = 0
+    for seed in (3, 4, 8):
+        page, truth = _generated(seed, "register")
+        found = {e.value("crime_no"): e for e in extract_page(_misread(page, misread))}
+        for t in truth:
+            e = found[t["crime_no"]]
+            assert e.value("complainant.name") == tidy(t["names"][0]), (seed, t["serial"])
+            assert e.value("complainant.relative") == tidy(t["relatives"][0]), (seed, t["serial"])
+            assert e.value("complainant.village") == tidy(t["village"]), (seed, t["serial"])
+            assert e.value("date") == t["date"], (seed, t["serial"], t["date_text"])
+            if "accused" in t["roles"]:
+                assert e.value("accused.name") == tidy(t["names"][1]), (seed, t["serial"])
+            checked += 1
+    assert checked >= 12
+
+
+def test_a_year_whose_1_ocr_read_as_9_is_the_register_pages_year():
+    # tuning t004 (वर्ष २०१४): "२६५/२०९४" and "१६/०९/९४" in its rows
+    import re
+
+    from tests.fixtures import pagegen as pg
+
+    checked = 0
+    for seed in range(1, 40):
+        truth_page = pg.make_truth(seed, "register")
+        if "1" not in str(truth_page.year)[2:]:
+            continue
+        page, truth = _generated(seed, "register")
+        yy = str(truth_page.year)
+
+        def misread(t: str, yy: str = yy) -> str:
+            t2 = fold(t)
+            if re.fullmatch(rf"\d{{1,5}}/{yy}", t2) or re.fullmatch(rf"\d\d[-./]\d\d[-./]({yy}|{yy[2:]})", t2):
+                return t2[: -2] + t2[-2:].replace("1", "9")
+            return t
+
+        found = {e.value("serial"): e for e in extract_page(_misread(page, misread))}
+        for t in truth:
+            e = found[str(t["serial"])]
+            assert e.value("crime_no") == t["crime_no"] and e.value("date") == t["date"], (seed, t["serial"])
+            checked += 1
+        if checked >= 15:
+            break
+    assert checked >= 15
+
+
+def test_relation_words_and_labels_as_ocr_misread_them_on_the_tuning_registers():
+    # t013, t016, t019, t022: पुत्री read प्री / पुवी / पढ्री / पदरी, पत्नी read पल्ली,
+    # पुत्र read पृत्र, वादी- read वाटी / वाद्टी / चादी, अज्ञात read अड्ात
+    import itertools
+
+    daughter = itertools.cycle(["प्री", "पुवी", "पढ्री", "पदरी"])
+    label = itertools.cycle(["वाटी", "वाद्टी", "चादी"])
+    readings = {"पुत्री": lambda: next(daughter), "पत्नी": lambda: "पल्ली", "पुत्र": lambda: "पृत्र",
+                "वादी-": lambda: next(label), "अज्ञात": lambda: "अड्ात"}
+    seen: set[str] = set()
+    for seed in range(1, 30):
+        page, truth = _generated(seed, "register")
+        seen |= {w.text for w in page.words} & set(readings)
+        found = {e.value("crime_no"): e for e in extract_page(_misread(page, lambda t: readings[t]() if t in readings else t))}
+        for t in truth:
+            e = found[t["crime_no"]]
+            assert e.value("complainant.name") == tidy(t["names"][0]), (seed, t["serial"])
+            assert e.value("complainant.relative") == tidy(t["relatives"][0]), (seed, t["serial"])
+            assert e.value("accused.name") == (tidy(t["names"][1]) if "accused" in t["roles"] else None), (seed, t["serial"])
+        if seen == set(readings):
+            break
+    assert seen == set(readings)
+
+
+def test_a_letter_names_the_accused_in_its_narrative():
+    # "दिनांक ... को पप्पू द्वारा ... वादी को", "गाँव के ही मनोज कुशवाहा ने ... वादी के साथ"
+    for seed in (2, 4, 6, 7, 19):
+        page, truth = _generated(seed, "letter")
+        (e,) = extract_page(page)
+        assert e.value("accused.name") == tidy(truth[0]["names"][truth[0]["roles"].index("accused")]), seed
+    for seed in range(1, 60):  # never someone else: the complainant, a place, an officer
+        page, truth = _generated(seed, "letter")
+        found = extract_page(page)
+        got = found[0].value("accused.name") if found else None
+        if got is not None:
+            assert "accused" in truth[0]["roles"] and got == tidy(truth[0]["names"][truth[0]["roles"].index("accused")]), seed
+
+
+def test_specks_and_joiners_ocr_leaves_in_crime_numbers_sections_and_acts():
+    # tuning t004/t013 "भा०द्\u200c०वि०", t022 "332/.2015", t016 "323, 504, .506"
+    import re
+    from dataclasses import replace
+
+    def misread(t: str, before: str) -> str:
+        t = re.sub(r"^भा([0०])द([0०])वि([0०])$", "भा\\1द्\u200c\\2वि\\3", t)
+        t = re.sub(r"^(\d{1,5})/((?:19|20)\d\d)$", r"\1/.\2", t)
+        return "." + t if before.endswith(",") and re.fullmatch(r"\d{3}", t) else t  # "504, .506"
+
+    checked = 0
+    for seed in range(1, 12):
+        page, truth = _generated(seed, "register")
+        page.words = [replace(w, text=misread(w.text, page.words[i - 1].text if i else "")) for i, w in enumerate(page.words)]
+        found = {e.value("serial"): e for e in extract_page(page)}
+        for t in truth:
+            if not re.search(r"भा[0०]द[0०]वि[0०]", t["section_text"]) or "," not in t["section_text"]:
+                continue
+            e = found[str(t["serial"])]
+            assert (e.value("crime_no"), e.value("sections"), e.value("act")) == (t["crime_no"], ",".join(t["sections"]), "IPC"), seed
+            checked += 1
+    assert checked >= 3
+
+
+def test_a_date_cells_digit_misread_where_it_makes_no_date():
+    # tuning t006 / t003: "13-93-2020" (a month's 0 read 9), "32-03-2020" (a day's 1 read 3)
+    import re
+
+    def misread(t: str) -> str:
+        m = re.fullmatch(r"(\d\d)([-./])(\d\d)([-./])(\d{2,4})", t)
+        if not m:
+            return t
+        day, month = m.group(1), m.group(3)
+        if day.startswith("1") and int("3" + day[1]) > 31:
+            day = "3" + day[1]
+        elif month.startswith("0"):
+            month = "9" + month[1]
+        return f"{day}{m.group(2)}{month}{m.group(4)}{m.group(5)}"
+
+    checked = 0
+    for seed in range(1, 8):
+        page, truth = _generated(seed, "vehicles")
+        found = {e.value("crime_no"): e for e in extract_page(_misread(page, misread))}
+        for t in truth:
+            assert found[t["crime_no"]].value("date") == t["date"], (seed, t["date_text"])
+            checked += 1
+    assert checked >= 20
+
+
+def test_a_name_word_one_letter_from_one_known_name_is_that_name():
+    # tuning t014/t019/t013: राठौर read राठोर, कुरैशी read कुरेशी (ौ/ै lost a stroke)
+    from ingest.entries.fields import name_value
+
+    assert name_value("राठोर") == "राठौर" and name_value("कुरेशी") == "कुरैशी"
+    assert name_value("झुन्नूलाल") == "झुन्नूलाल"  # no known name near: as read
+    checked = 0
+    for seed in range(1, 12):
+        page, truth = _generated(seed, "register")
+        found = {e.value("crime_no"): e for e in extract_page(_misread(page, lambda t: t.replace("ौ", "ो").replace("ै", "े")))}
+        for t in truth:
+            if not any(ch in t["names"][0] + t["relatives"][0] for ch in "ौै"):
+                continue
+            e = found[t["crime_no"]]
+            assert (e.value("complainant.name"), e.value("complainant.relative")) == (tidy(t["names"][0]), tidy(t["relatives"][0])), seed
+            checked += 1
+    assert checked >= 3

@@ -7,7 +7,7 @@ A register page gives one Entry per row (kind "row"), found from its words' layo
 (ingest.entries.rows); a letter or memo gives one Entry (kind "letter") with its file
 number, date, from, to and subject beside the case it is about. Field names:
 
-    serial, crime_no, sections, act, special_act, date, outcome, vehicle, engine,
+    serial, crime_no, sections, act, special_act, date (of the report), occurred, outcome, vehicle, engine,
     chassis, mobile, complainant.{name,relation,relative,village,station},
     accused.{name,relation,relative,village,station}, station,
     file_no, letter_date, from, to, subject (letters)
@@ -24,7 +24,7 @@ from abhilekh.records import PageText
 from ingest.entries.extract import extract_page
 from ingest.entries.model import BundleEntries, Entry, Field  # noqa: F401 - re-exported
 
-EXTRACTOR_VERSION = 3  # 2: OCR's misreadings of relation words, labels, अज्ञात; split dates. 3: serials run on
+EXTRACTOR_VERSION = 4  # 2: OCR's misreadings of relation words, labels, अज्ञात; split dates. 3: serials run on. 4: occurrence and report dates by their labels; more OCR misreadings of labels, relations, names, years, dates; a letter's narrative accused
 
 __all__ = ["EXTRACTOR_VERSION", "BundleEntries", "Entry", "Field", "extract_bundle", "extract_page"]
 

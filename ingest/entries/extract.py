@@ -11,7 +11,7 @@ from ingest.entries.rows import Line, Table, find_table, lines_of
 from ingest.entries.text import Span, box, fold, mean_conf, word_box
 
 # Words that make a page a letter or memo about a case, not a page of something else.
-_LETTER_MARKS = re.compile(r"पत्रांक|विषय|सेवा\s?में|File\s?No|Letter\s?No|ज्ञाप|MEMO|मु0\s?अ0\s?सं0", re.I)
+_LETTER_MARKS = re.compile(r"पत्रा[ंँ]?क|विषय|सेवा\s?में|File\s?No|Letter\s?No|ज्ञाप|MEMO|मु0\s?अ0\s?सं0", re.I)
 
 
 def extract_page(page: PageText) -> list[Entry]:
@@ -21,8 +21,10 @@ def extract_page(page: PageText) -> list[Entry]:
         return []
     table = find_table(words)
     if table is not None:
-        station = _page_station(lines_of(words)[: table.header])
-        return [_row_entry(page.page, i, table, rows, station) for i, rows in enumerate(table.rows, 1)]
+        head = lines_of(words)[: table.header]
+        station = _page_station(head)
+        year = F.page_year(" ".join(fold(ln.text) for ln in head))
+        return [_row_entry(page.page, i, table, rows, station, year) for i, rows in enumerate(table.rows, 1)]
     letter = _letter_entry(page.page, words)
     return [letter] if letter is not None else []
 
@@ -45,7 +47,7 @@ def _ordered(table: Table, lines: list[Line]) -> list[Word]:
     return sorted(words, key=lambda w: order[id(w)])
 
 
-def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: Field | None) -> Entry:
+def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: Field | None, year: int | None = None) -> Entry:
     words = _ordered(table, lines)
     b = box(words)
     entry = Entry(page, index, "row", [table.left, b[1], table.right, b[3]])
@@ -62,9 +64,9 @@ def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: 
         # a heading OCR lost: the crime number stands next to the serial in registers
         crime_words = [w for w in words if table.column(w) == serial_cols[0] + 1]
     crime_span = Span.of(crime_words)
-    crime = F.crime_no(crime_span, column=True) if crime_words else None
+    crime = F.crime_no(crime_span, column=True, year_hint=year) if crime_words else None
     if crime is None:
-        crime = F.crime_no(everything)
+        crime = F.crime_no(everything, year_hint=year)
     if crime is not None:
         f["crime_no"] = crime[0]
 
@@ -74,19 +76,18 @@ def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: 
     secs: dict[str, Field] = {}
     if sec_words:
         sec_span = Span.of(sec_words)
-        in_cell = F.crime_no(sec_span, column=True)
+        in_cell = F.crime_no(sec_span, column=True, year_hint=year)
         secs = F.sections(sec_span, in_cell[1] if in_cell else None, column=bool(table.columns_with("sections")))
     if "sections" not in secs:
-        in_row = F.crime_no(everything)
+        in_row = F.crime_no(everything, year_hint=year)
         secs = F.sections(everything, in_row[1] if in_row else None)
     f.update(secs)
 
     date_words = _cell(table, words, ("date",))
-    found_dates = F.dates(Span.of(date_words), column=True) if date_words else []
+    found_dates = F.labelled_dates(Span.of(date_words), column=True, year_hint=year) if date_words else {}
     if not found_dates:
-        found_dates = F.dates(everything)
-    if found_dates:
-        f["date"] = found_dates[0]
+        found_dates = F.labelled_dates(everything, year_hint=year)
+    f.update(found_dates)
 
     name_words = _cell(table, words, ("names",))
     f.update(F.people(name_words or words, first_is_complainant=bool(name_words)))
@@ -122,7 +123,9 @@ def _codes(table: Table, words: list[Word], everything: Span, f: dict[str, Field
 
 # ----------------------------------------------------------------------------- letters
 
-_FILE_NO = re.compile(r"(?:पत्रांक|पत्र\s?सं0|पत्र\s?संख्या|File\s?No\.?|Letter\s?No\.?|Ref\.?\s?No\.?)\s?[:.\-]?\s?(\S+)", re.I)
+# पत्रांक as OCR reads it on the tuning letters: the anusvara lost, the colon a visarga
+# ("पत्राकः एसओ-808/2020").
+_FILE_NO = re.compile(r"(?:पत्रा[ंँ]?क|पत्र\s?सं0|पत्र\s?संख्या|File\s?No\.?|Letter\s?No\.?|Ref\.?\s?No\.?)\s?[:.\-ः]?\s?(\S+)", re.I)
 _SUBJECT = re.compile(r"(?:विषय|Subject|Sub\.?)\s?[:\-]\s?(.+)", re.I)
 _TO = re.compile(r"^(?:सेवा\s?में|To)\s?[,:]?\s*$", re.I)
 _SALUTATION = re.compile(r"^(?:महोदय|महोदया|Sir|Madam)", re.I)
@@ -183,6 +186,8 @@ def _letter_entry(page: int, words: list[Word]) -> Entry | None:
     if ds:
         f["date"] = ds[0]
     f.update(F.people([w for ln in lines for w in ln.words], first_is_complainant=False))
+    if "accused.name" not in f:
+        f.update(F.narrative_accused(body.words, f))
     st = f.get("complainant.station") or F.station_of([w for ln in lines[:2] for w in ln.words])
     if st is not None:
         f["station"] = st

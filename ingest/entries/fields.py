@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from abhilekh.records import Word
 from ingest.entries.model import Field
@@ -30,6 +32,28 @@ def _year(y: str) -> int:
     return n
 
 
+# ----------------------------------------------------------------------------- the register's year
+
+_PAGE_YEAR = re.compile(r"(?:वर्ष|सन्|सन|Year)\s?[:.\-]?\s?((?:19|20)\d{2})(?!\d)", re.I)
+
+
+def page_year(text: str) -> int | None:
+    """The year a register page's heading names ("वर्ष 2014", "सन् 2009")."""
+    m = _PAGE_YEAR.search(text)
+    return int(m.group(1)) if m else None
+
+
+def _near_year(year: int, hint: int | None) -> int:
+    """YEAR, or the page's year where OCR read a १ as ९ (or back) in it ("२०९४" on a
+    page of वर्ष २०१४, tuning t004): the two differ only in 1s and 9s."""
+    if hint is None or year == hint:
+        return year
+    a, b = f"{year:04d}", f"{hint:04d}"
+    if all(x == y or {x, y} == {"1", "9"} for x, y in zip(a, b, strict=True)):
+        return hint
+    return year
+
+
 # ----------------------------------------------------------------------------- crime number
 
 # The abbreviation mark as OCR reads it: 0, ०, ण् (tuning letters), a dot.
@@ -38,21 +62,26 @@ CRIME_LABEL = (rf"(?:मु{_M}\s?अ{_M}\s?सं{_M}|मु{_M}\s?अ{_M}\s?�
                r"|FIR\s?No\.?|C\.?C\.?\s?No\.?)")
 _CRIME_LABELLED = re.compile(CRIME_LABEL + r"\s?[:.\-]?\s?(\d{1,5})\s?/\s?(\d{4}|\d{2})(?!\d)", re.I)
 _CRIME_BARE = re.compile(r"(?<![\d/\-.])(\d{1,5})\s?/\s?((?:19|20)\d{2})(?![\d/\-.])")
-_CRIME_CELL = re.compile(r"^(\d{1,5})\s?/\s?(\d{4}|\d{2})(?![\d/])")
+# a speck after the slash read as a dot ("332/.2015", tuning t022)
+_CRIME_CELL = re.compile(r"^(\d{1,5})\s?/\s?[.,]?\s?(\d{4}|\d{2})(?![\d/])")
 # In the crime column only: the slash lost ("223 2012", tuning pages), a four-digit year.
 _CRIME_CELL_NO_SLASH = re.compile(r"^(\d{1,5})\s((?:19|20)\d{2})(?![\d/])")
 
 
-def crime_no(span: Span, *, column: bool = False) -> tuple[Field, tuple[int, int]] | None:
+def crime_no(span: Span, *, column: bool = False, year_hint: int | None = None) -> tuple[Field, tuple[int, int]] | None:
     """"मु0अ0सं0 123/2019", "Case Crime No. 123/19", or in the crime column "123/2019"
-    ("123/19" there too); value "123/2019"."""
+    ("123/19" there too); value "123/2019". YEAR_HINT: the register page's year."""
     for rx, sure in ((_CRIME_LABELLED, 0.98), (_CRIME_CELL if column else None, 0.95), (_CRIME_BARE, 0.85),
                      (_CRIME_CELL_NO_SLASH if column else None, 0.7)):
         if rx is None:
             continue
-        m = rx.search(span.text)
+        text = span.text
+        if year_hint is not None and rx is not _CRIME_LABELLED:
+            # the year's 1 read as 9 ("265/2094") fails the bare pattern's (19|20) too
+            text = re.sub(r"(?<=/)\s?([129]{2}\d{2})(?!\d)", lambda y: str(_near_year(int(y.group(1)), year_hint)).rjust(len(y.group(0))), text)
+        m = rx.search(text)
         if m:
-            year = _year(m.group(2))
+            year = _near_year(_year(m.group(2)), year_hint)
             if 1950 <= year <= dt.date.today().year + 1:
                 return _field(span, m.start(), m.end(), f"{int(m.group(1))}/{year}", sure), m.span()
     return None
@@ -61,7 +90,7 @@ def crime_no(span: Span, *, column: bool = False) -> tuple[Field, tuple[int, int
 # ----------------------------------------------------------------------------- sections and act
 
 ACTS: list[tuple[str, str]] = [
-    (rf"भा\s?{_M}\s?द\s?{_M}\s?वि\s?{_M}|भादवि|भा\.द\.वि\.?|I\.?\s?P\.?\s?C\.?|(?<![A-Z])PC", "IPC"),
+    (rf"भा\s?{_M}\s?द्?\s?{_M}\s?वि\s?{_M}|भादवि|भा\.द\.वि\.?|I\.?\s?P\.?\s?C\.?|(?<![A-Z])PC", "IPC"),
     (r"बी\s?0?\s?एन\s?0?\s?एस\s?0?|बीएनएस|भा\s?0?\s?न्या\s?0?\s?सं\s?0?|B\.?\s?N\.?\s?S\.?", "BNS"),
     (r"आर्म्स\s?एक्ट|आयुध\s?अधिनियम|Arms\s?Act", "Arms Act"),
     (r"आबकारी\s?(?:अधिनियम|एक्ट)?|Excise\s?Act", "Excise Act"),
@@ -75,7 +104,8 @@ ACTS: list[tuple[str, str]] = [
 _ACT_ALT = "|".join(f"(?P<a{i}>{rx})" for i, (rx, _) in enumerate(ACTS))
 _SEC = r"\d{1,4}[A-Z]?(?:\s?\(\d{1,2}\))?"
 _SECTIONS = re.compile(
-    rf"(?:धारा\s?:?\s?|Sec(?:tion)?s?\.?\s?|u/s\s?)?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?{_SEC})*)\s?(?P<act>{_ACT_ALT})(?![\u0900-\u097fA-Za-z])",
+    # a speck before a listed section may read as a dot ("323, 504, .506", tuning t016)
+    rf"(?:धारा\s?:?\s?|Sec(?:tion)?s?\.?\s?|u/s\s?)?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?\.?{_SEC})*)\s?(?P<act>{_ACT_ALT})(?![\u0900-\u097fA-Za-z])",
     re.I,
 )
 _SECTIONS_NO_ACT = re.compile(rf"(?:धारा|Sec(?:tion)?s?\.?|u/s)\s?:?\s?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?{_SEC})*)", re.I)
@@ -96,7 +126,7 @@ def _split_sections(secs: str, act: str) -> list[str]:
     parts = re.split(r"/|,|व|and|&", secs, flags=re.I) if act in _MAIN_ACTS or not act else [secs]
     out = []
     for p in parts:
-        p = p.strip().upper()
+        p = p.strip(" .").upper()
         if not p:
             continue
         # Tesseract reads the A of 498A / 304B as a 4 or 8 often enough (tuning pages).
@@ -115,6 +145,7 @@ def sections(span: Span, skip: tuple[int, int] | None = None, *, column: bool = 
         text = text[: skip[0]] + " " * (skip[1] - skip[0]) + text[skip[1]:]
     # 498A read as "498॥" (tuning pages): same length, so offsets still map to words.
     text = re.sub(r"(?<=\d{3})॥", "A", text)
+
     out: dict[str, Field] = {}
     for m in _SECTIONS.finditer(text):
         act = _act_of(m)
@@ -146,11 +177,28 @@ _DATE = re.compile(r"(?<![\d/])(\d{1,2})\s?[-./]\s?(\d{1,2})\s?[-./]\s?(\d{4}|\d
 _DATE_LOOSE = re.compile(r"(?<![\d/])(\d{1,2})\s?[-./]?\s(\d{1,2})\s?[-./]?\s(\d{4}|\d{2})(?![\d/])")
 
 
-def dates(span: Span, *, column: bool = False) -> list[Field]:
+def dates(span: Span, *, column: bool = False, year_hint: int | None = None) -> list[Field]:
     """Every date ("14-03-2019", "14/03/19", "14.03.2019"), value ISO. In the date
-    column a separator may be lost ("19/ 09 19") and a 9 read as % (tuning pages)."""
+    column a separator may be lost ("19/ 09 19") and a 9 read as % (tuning pages).
+    YEAR_HINT: the register page's year (a 1 read as 9 in the year is put back)."""
+    return _dates(span, column=column, year_hint=year_hint)
+
+
+def _hinted_year(y: int, hint: int | None) -> int:
+    if hint is None or y == hint:
+        return y
+    if _near_year(y, hint) == hint:
+        return hint
+    # a two-digit year put in the wrong century by its misread digit ("16/09/94" of 2014)
+    if _near_year(hint - hint % 100 + y % 100, hint) == hint:
+        return hint
+    return y
+
+
+def _dates(span: Span, *, column: bool = False, year_hint: int | None = None) -> list[Field]:
     out = []
-    text = span.text.replace("%", "9") if column else span.text
+    # In the date column a separator may be read as a colon ("26:02.2008", tuning t007).
+    text = re.sub(r"(?<=\d):(?=\d)", ".", span.text.replace("%", "9")) if column else span.text
     found = list(_DATE.finditer(text))
     if column and not found:
         found = list(_DATE_LOOSE.finditer(text))
@@ -165,11 +213,64 @@ def dates(span: Span, *, column: bool = False) -> list[Field]:
             return [Field(whole[m.start():m.end()], d.isoformat(), [word_box(w) for w in span.words],
                           round(mean_conf(span.words) * 0.8, 3))]
     for m in found:
-        try:
-            d = dt.date(_year(m.group(3)), int(m.group(2)), int(m.group(1)))
-        except ValueError:
-            continue
-        out.append(_field(span, m.start(), m.end(), d.isoformat(), 0.95))
+        got = _valid_date(m.group(3), m.group(2), m.group(1), column, year_hint)
+        if got is not None:
+            out.append(_field(span, m.start(), m.end(), got[0].isoformat(), 0.95 * got[1]))
+    return out
+
+
+# In the date column, a digit OCR misread where it makes no date (tuning t006, t003):
+# a month's 0 read as 9 ("13-93-2020"), a day's 1 read as 3 ("32-03-2020").
+_MONTH_0 = {"9": "0", "8": "0", "6": "0"}
+_DAY_1 = {"3": "1", "7": "1", "4": "1"}
+
+
+def _valid_date(y: str, mo: str, d: str, column: bool, year_hint: int | None = None) -> tuple[dt.date, float] | None:
+    year = _hinted_year(_year(y), year_hint)
+    sure = 1.0 if year == _year(y) else 0.9
+    if not 1900 <= year <= dt.date.today().year + 1:  # "2923": a misread, no date
+        return None
+    try:
+        return dt.date(year, int(mo), int(d)), sure
+    except ValueError:
+        if not column:
+            return None
+    if len(mo) == 2 and mo[0] in _MONTH_0 and int(mo) > 12:
+        mo = _MONTH_0[mo[0]] + mo[1]
+    if len(d) == 2 and d[0] in _DAY_1 and int(d) > 31:
+        d = _DAY_1[d[0]] + d[1]
+    try:
+        return dt.date(year, int(mo), int(d)), 0.7 * sure
+    except ValueError:
+        return None
+
+
+# A date's label in the cell before it: registers keep the occurrence's and the report's
+# dates apart ("दिनांक व समय घटना", "दिनांक व समय सूचना"), often in one cell.
+_OCCURRED_LABEL = re.compile(r"(?:घटना|घ0|वारदात|Occurrence|Occurred|Incident)\s?[:.\-]?\s?$", re.I)
+_REPORTED_LABEL = re.compile(r"(?:सूचना|सू0|रिपोर्ट|दर्ज|Report(?:ed)?|Registered|FIR)\s?[:.\-]?\s?$", re.I)
+
+
+def labelled_dates(span: Span, *, column: bool = False, year_hint: int | None = None) -> dict[str, Field]:
+    """``date`` (of the report) and ``occurred`` from a run of dates: a date labelled
+    घटना / occurrence is the occurrence's, one labelled सूचना / रिपोर्ट / report the
+    report's; an unlabelled date is the report's (the register's one date column)."""
+    found = dates(span, column=column, year_hint=year_hint)
+    out: dict[str, Field] = {}
+    report_labelled = False
+    prev_end = 0
+    for f in found:
+        at = span.text.find(f.text, prev_end)
+        before = span.text[prev_end:at] if at >= 0 else ""
+        if at >= 0:
+            prev_end = at + len(f.text)
+        if _OCCURRED_LABEL.search(before):
+            out.setdefault("occurred", f)
+        elif _REPORTED_LABEL.search(before):
+            if not report_labelled:  # a labelled report date outranks an unlabelled one
+                out["date"], report_labelled = f, True
+        elif "date" not in out:
+            out["date"] = f
     return out
 
 
@@ -257,7 +358,7 @@ DWELLING = ("नि0", "निवासी", "साकिन", "ग्राम
 STATION = ("थाना", "कोतवाली")
 STOP = set(DWELLING) | set(STATION) | set(ACCUSED) | set(COMPLAINANT) | {
     "जनपद", "जिला", "मो0", "मोबाइल", "उम्र", "आयु", "व", "को", "की", "के", "का", "से", "ने", "द्वारा", "पर", "में", "नाम",
-    "अज्ञात", "हाजा", ":", "-", "वाहन", "इंजन", "चेसिस", "तथा", "एवं"}
+    "अज्ञात", "हाजा", ":", "-", "वाहन", "इंजन", "चेसिस", "तथा", "एवं", "महिला"}
 
 
 @dataclass
@@ -280,10 +381,18 @@ def _toks(words: list[Word]) -> list[_Tok]:
 
 # OCR's readings of the relation words and labels on the tuning pages (पुंत्र, पूत्र,
 # पुत्रौ; वांदी, वादीः; असात, अञ्ञात for अज्ञात).
-_SON = re.compile(r"^प[ुूं]{0,2}त्र$")
-_DAUGHTER = re.compile(r"^प[ुूं]{0,2}त्र[ीौि]$")
-_WIFE = re.compile(r"^प[त्ल]्?न[ीि]$")
-_UNKNOWN = re.compile(r"^अ[ज्ञञसश्]{1,4}ात$")
+# Version 4 adds t016-t023's: पृत्र; प्री, पुवी, पढ्री, पदरी for पुत्री; पल्ली for पत्नी;
+# अड्ात; चादी, वाद्टी, वाटी for वादी.
+_SON = re.compile(r"^प[ुूृं]{0,2}त्र$")
+_DAUGHTER = re.compile(r"^प[ुूृं]{0,2}(?:त्र|्र|व|ढ्र|दर)[ीौि]$")
+_WIFE = re.compile(r"^प(?:[त्ल]्?न|ल्ल)[ीि]$")
+_UNKNOWN = re.compile(r"^अ[ज्ञञसशड्]{1,4}ात$")
+_COMPLAINANT_MISREAD = re.compile(r"^[वबच]ा(?:द्?ट?|ट|ड)ी$")
+
+
+def _is_complainant(key: str) -> bool:
+    k = _label(key)
+    return k in COMPLAINANT or bool(_COMPLAINANT_MISREAD.match(k))
 
 
 def relation_of(key: str) -> str | None:
@@ -308,7 +417,7 @@ def _phrase(toks: list[_Tok], i: int, most: int) -> tuple[list[_Tok], int]:
     """Name words from toks[i] on: up to MOST, stopping at a stop word, a digit or a comma."""
     out: list[_Tok] = []
     while i < len(toks) and len(out) < most and _is_name_word(toks[i]) and relation_of(toks[i].key) is None \
-            and _label(toks[i].key) not in COMPLAINANT and _label(toks[i].key) not in ACCUSED:
+            and not _is_complainant(toks[i].key) and _label(toks[i].key) not in ACCUSED:
         out.append(toks[i])
         i += 1
         if out[-1].comma:
@@ -316,9 +425,51 @@ def _phrase(toks: list[_Tok], i: int, most: int) -> tuple[list[_Tok], int]:
     return out, i
 
 
+# Tesseract's misreadings inside names on the tuning pages: श as ञ्च or a final जञ
+# (कमलेञ्चः, सुरेजञ for कमलेश, सुरेश), a colon or speck after the word as a final visarga or anusvara (अजयः,
+# झाक्यं): no name in a register ends in either, and ञ्च is in none.
+_NAME_FIXES = ((re.compile(r"ञ्च|जञ$"), "श"), (re.compile(r"(?<=[\u0915-\u0939\u093e-\u094c\u093c])[ंः]+$"), ""))
+
+
+def name_value(word: str) -> str:
+    """A name word as compared: tidied, with the misreadings above undone, and a word
+    one letter from exactly one known name or place (ingest/lexicon: names, villages,
+    stations; never built from held-out pages) taken for it (राठोर -> राठौर)."""
+    v = tidy(word)
+    for rx, to in _NAME_FIXES:
+        v = rx.sub(to, v)
+    return _known_name(v)
+
+
+@lru_cache(maxsize=1)
+def _name_lexicon() -> dict[int, frozenset[str]]:
+    from ingest.gazetteer import LEXICON_DIR
+
+    words: set[str] = set()
+    for name in ("names.txt", "villages.txt", "stations.txt"):
+        for line in (LEXICON_DIR / name).read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                words.update(unicodedata.normalize("NFC", line.strip()).split())
+    by: dict[int, set[str]] = {}
+    for w in words:
+        by.setdefault(len(w), set()).add(w)
+    return {n: frozenset(ws) for n, ws in by.items()}
+
+
+@lru_cache(maxsize=4096)
+def _known_name(v: str) -> str:
+    from ingest.gazetteer import _distance_one
+
+    table = _name_lexicon()
+    if len(v) < 3 or not re.fullmatch(r"[\u0900-\u097f]+", v) or v in table.get(len(v), ()):
+        return v
+    near = [w for n in (len(v) - 1, len(v), len(v) + 1) for w in table.get(n, ()) if _distance_one(v, w)]
+    return near[0] if len(near) == 1 else v
+
+
 def _tok_field(toks: list[_Tok], sure: float) -> Field:
     words = [t.word for t in toks]
-    return Field(" ".join(w.text for w in words), " ".join(tidy(w.text) for w in words).strip(),
+    return Field(" ".join(w.text for w in words), " ".join(name_value(w.text) for w in words).strip(),
                  [word_box(w) for w in words], round(mean_conf(words) * sure, 3))
 
 
@@ -377,14 +528,42 @@ def place_fields(toks: list[_Tok], start: int, end: int, prefix: str, out: dict[
         i += 1
 
 
+# A names cell's line opens with its label; OCR read नि0 as Latin (fo, Flo, to on the
+# tuning registers) and अभि0- as अभि80-, 3ipto-, aIpyo-.
+_LATIN_DWELLING = re.compile(r"^[a-z]{1,3}[0o]?$")
+_ACCUSED_MISREAD = re.compile(r"^(?:अभि[\u0900-\u097f0-9]{0,3}|[a-z0-9]{2,6})$")
+
+
+def _cell_labels(toks: list[_Tok]) -> None:
+    """In a table's names cell: a line's first token read as Latin junk where नि0 or
+    अभि0- stands is taken for that label (the cell's lines are NAME..., नि0 ..., अभि0- ...)."""
+    seen_person = False
+    for i, t in enumerate(toks):
+        if relation_of(t.key) is not None:
+            seen_person = True
+        starts = i == 0 or toks[i - 1].word.line != t.word.line
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if not starts or nxt is None or not _is_name_word(nxt) or _is_complainant(t.key) or _label(t.key) in ACCUSED:
+            continue
+        if t.key in DWELLING:
+            continue
+        raw = t.word.text.strip()
+        if seen_person and raw.endswith(("-", "–")) and _ACCUSED_MISREAD.match(t.key):
+            t.key = "अभि0"
+        elif seen_person and _LATIN_DWELLING.match(t.key):
+            t.key = "नि0"
+
+
 def people(words: list[Word], *, first_is_complainant: bool, sure: float = 0.9) -> dict[str, Field]:
     """Complainant and accused: labelled (वादी- / अभि0-), or in a names column the first
     person unlabelled; each with name, relation, relative, village and station."""
     toks = _toks(words)
+    if first_is_complainant:
+        _cell_labels(toks)
     out: dict[str, Field] = {}
     marks: list[tuple[int, str]] = []
     for i, t in enumerate(toks):
-        if _label(t.key) in COMPLAINANT:
+        if _is_complainant(t.key):
             marks.append((i, "complainant"))
         elif _label(t.key) in ACCUSED:
             marks.append((i, "accused"))
@@ -402,6 +581,35 @@ def people(words: list[Word], *, first_is_complainant: bool, sure: float = 0.9) 
         place_fields(toks, j, end, role, found, sure)
         out.update(found)
     return out
+
+
+# A letter names the accused in its narrative, unlabelled: "... को पप्पू द्वारा रास्ते के
+# विवाद को लेकर वादी को ...", "गाँव के ही मनोज कुशवाहा ने ... वादी के साथ" (tuning
+# letters): the name words just before ने / द्वारा, with वादी a few words on.
+_AGENT = {"ने", "द्वारा"}
+_NOT_AGENT = {"ही", "कि", "गाँव", "गांव", "अनुसार", "तहरीर", "हाजा", "उक्त", "उपरोक्त", "श्रीमान", "महोदय", "अज्ञात", "चोर", "चोरों"}
+
+
+def narrative_accused(words: list[Word], known: dict[str, Field], sure: float = 0.75) -> dict[str, Field]:
+    toks = _toks(words)
+    taken = {known[k].value for k in ("complainant.name", "complainant.relative", "complainant.village", "complainant.station")
+             if k in known}
+    for i, t in enumerate(toks):
+        if t.key not in _AGENT or not any(_is_complainant(x.key) for x in toks[i + 1:i + 9]):
+            continue
+        j = i
+        while j > 0 and i - j < 3 and _is_name_word(toks[j - 1]) and toks[j - 1].key not in _NOT_AGENT \
+                and relation_of(toks[j - 1].key) is None and not toks[j - 1].comma:
+            j -= 1
+        name = toks[j:i]
+        # the agent opens its clause: after को (a date's), ही (गाँव के ही), कि, अनुसार
+        if not name or j == 0 or not (toks[j - 1].key in ("को", "ही", "कि") or toks[j - 1].key.endswith("सार")):
+            continue
+        f = _tok_field(name, sure)
+        if f.value in taken or any(f.value in v for v in taken):
+            continue
+        return {"accused.name": f}
+    return {}
 
 
 def station_of(words: list[Word]) -> Field | None:

@@ -20,6 +20,8 @@ _ABBR = re.compile(r"(?<=[\u0900-\u097f])[०0](?=[\u0900-\u097f\s\-:.,/]|$)")
 def fold(text: str) -> str:
     """NFC, Devanagari digits as ASCII, the abbreviation mark as 0, one space."""
     text = unicodedata.normalize("NFC", text)
+    # zero-width (non-)joiners OCR leaves inside a conjunct ("भा०द्\u200c०वि०")
+    text = text.replace("\u200c", "").replace("\u200d", "")
     text = _ABBR.sub("0", text)
     text = text.translate(_DEVA_DIGITS)
     return re.sub(r"\s+", " ", text).strip()
