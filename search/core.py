@@ -9,7 +9,10 @@
               fewer than FUZZY_MIN_HITS pages? engine.match(TOLERANT): the pages only
               OCR-tolerant matching finds (search.query.tolerant_clauses: fuzzy words,
               n-grams, code skeletons), after every exact hit, each scored by
-              fuzzy_score below the lowest exact score
+              fuzzy_score below the lowest exact score, each marked ``near``
+              nothing at all? did_you_mean: each word that finds nothing alone
+              respelt as the nearest indexed word (Engine.terms_near) that does,
+              kept only when the respelt query finds pages in scope
         ▼
     hits (snippets) and facets (search.results)
 
