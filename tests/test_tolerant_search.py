@@ -266,3 +266,11 @@ def test_a_relation_word_typed_between_names_is_not_required(index):
          doc("s", 3, "राजू पुत्र महेश तथा कमलेश"))
     r = index.search("राजू पुत्र कमलेश")
     assert set(ids(r)[:2]) == {"s:1", "s:2"} and ids(r)[2:] == ["s:3"]  # side by side first
+
+
+def test_a_digit_read_into_a_crime_number_is_undone_by_its_rows_serial_number(index):
+    # a crime register numbers its rows by crime number: "११२ १९१२/२०२०" is row 112
+    fill(index, doc("r", 1, "११२ १९१२/२०२० ४४७, ३८० वादी- कृष्ण कुमार दीक्षित\n११३ ११३/२०२० ३७९ वादी- इरफान"))
+    assert ids(index.search("112/2020")) == ["r:1"]
+    assert ids(index.search("मु0अ0सं0 112/20")) == ["r:1"]
+    assert index.search("114/2020").total == 0  # another row, on no page
