@@ -166,9 +166,13 @@ def nearest_terms(term: str, edits: int, candidates: Iterable[str]) -> list[str]
     latin = is_latin(term)
     digits = any(c.isdigit() for c in term)
     found = []
+    chars = set(term)
     for cand in set(candidates):
-        # (SQLite's vocab holds tokens of 3 or more characters, not numbers)
-        if cand == term or len(cand) < 3 or cand.isdigit() or is_latin(cand) != latin:
+        # (SQLite's vocab holds tokens of 3 or more characters, not numbers); an edit
+        # changes at most two distinct characters: a cheap exact filter first
+        if cand == term or len(cand) < 3 or len(chars.symmetric_difference(cand)) > 2 * edits:
+            continue
+        if cand.isdigit() or is_latin(cand) != latin:
             continue
         if not digits and any(c.isdigit() for c in cand):
             continue
