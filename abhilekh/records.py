@@ -124,6 +124,9 @@ class SearchHit:
     confidence: float = 0.0
     needs_review: bool = False
     pdf: str = ""  # where to open it; filled by the caller that knows the store
+    # found only by the OCR-tolerant tier (a misread word, a code off by a misread
+    # character, a word inside a glued token): ranked below every exact hit
+    near: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -33,6 +33,8 @@ _VALUED = {"--thana": "thana", "--register": "register", "--year": "year", "--li
 _NAMES = ("home", "es_url", "s3_endpoint")
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 NO_PAGES = "No pages found / कोई पृष्ठ नहीं मिला. Try fewer words, or drop a filter."
+DID_YOU_MEAN = "Did you mean / क्या आपका आशय है:"
+NEAR_LABEL = "(near match / निकट मिलान)"
 
 
 def light_settings(environ: dict[str, str] | None = None, env_file: Path | None = None) -> dict[str, str] | None:
@@ -170,12 +172,19 @@ def _snippet(snippet_html: str, colour: bool) -> str:
 
 def print_results(results: SearchResults, as_json: bool) -> None:
     """What ``abhilekh search`` prints: a JSON list of hits, or one block per hit with
-    the matched words highlighted (in [brackets] when the output is not a terminal)."""
+    the matched words highlighted (in [brackets] when the output is not a terminal).
+    A hit found only through OCR tolerance is labelled near (``"near": true`` in JSON).
+    When nothing is found and the index suggests another spelling, it is said on stderr
+    (with ``--json``: one JSON object ``{"did_you_mean": ...}``, stdout keeping its list)."""
     if as_json:
         print(json.dumps([h.to_dict() for h in results.hits], ensure_ascii=False, indent=2))
+        if not results.hits and results.did_you_mean:
+            print(json.dumps({"did_you_mean": results.did_you_mean}, ensure_ascii=False), file=sys.stderr)
         return
     if not results.hits:
         print(NO_PAGES)
+        if results.did_you_mean:
+            print(f"{DID_YOU_MEAN} {results.did_you_mean}", file=sys.stderr)
         return
     colour = _colour()
     lines = [f"{results.total} page(s) / पृष्ठ"]
@@ -184,7 +193,8 @@ def print_results(results: SearchResults, as_json: bool) -> None:
         where = " · ".join(str(x) for x in (meta.thana, meta.register, meta.year) if x)
         lines.append("")
         lines.append(f"{rank:>2}. {hit.bundle_id[:12]} p.{hit.page}  {meta.title}  ({where})")
-        lines.append(f"    {_snippet(hit.snippet_html, colour)}")
+        label = NEAR_LABEL + " " if hit.near else ""
+        lines.append(f"    {label}{_snippet(hit.snippet_html, colour)}")
     lines.append("")
     lines.append("Open a page: " + (results.hits[0].pdf or ""))
     print("\n".join(lines))

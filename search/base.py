@@ -36,6 +36,9 @@ class SearchResults:
     total: int
     # facet name ("thana", "register", "year") -> value -> pages matching
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    # when nothing is found: the query with each word that finds nothing replaced by the
+    # nearest word the index holds, when that query finds pages (search.core.did_you_mean)
+    did_you_mean: str | None = None
 
 
 class SearchIndex(Protocol):

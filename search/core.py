@@ -9,7 +9,10 @@
               fewer than FUZZY_MIN_HITS pages? engine.match(TOLERANT): the pages only
               OCR-tolerant matching finds (search.query.tolerant_clauses: fuzzy words,
               n-grams, code skeletons), after every exact hit, each scored by
-              fuzzy_score below the lowest exact score
+              fuzzy_score below the lowest exact score, each marked ``near``
+              nothing at all? did_you_mean: each word that finds nothing alone
+              respelt as the nearest indexed word (Engine.terms_near) that does,
+              kept only when the respelt query finds pages in scope
         ▼
     hits (snippets) and facets (search.results)
 
@@ -25,6 +28,7 @@ by the engine. A ``thana`` filter outside those stations finds nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import Enum
@@ -32,10 +36,15 @@ from typing import Protocol
 
 from abhilekh.records import SearchFilters, station_key
 from search.base import SearchResults
-from search.query import FUZZY_MIN_HITS, ParsedQuery, check_query, fuzzy_score
+from search.normalise import is_latin
+from search.query import FUZZY_MIN_HITS, ParsedQuery, check_query, edit_distance, fuzzy_score, parse_query
 from search.results import Facets, Found, hits
 
-__all__ = ["Engine", "Scope", "SearchCore", "Tier"]
+__all__ = ["SUGGEST_LENGTHS", "Engine", "Scope", "SearchCore", "Tier", "did_you_mean", "nearest_terms", "suggest_edits"]
+
+# "did you mean": words of 3-5 code points may be one edit off, longer ones two
+SUGGEST_LENGTHS = (3, 6)
+SUGGEST_TRIES = 5
 
 
 class Tier(Enum):
@@ -91,6 +100,11 @@ class Engine(Protocol):
         such tier (TOLERANT: nothing to tolerate)."""
         ...
 
+    def terms_near(self, token: str, edits: int) -> list[str]:
+        """Indexed ``folded`` tokens that may be within ``edits`` of ``token`` (any
+        order, a superset is fine: ``nearest_terms`` filters and orders them)."""
+        ...
+
 
 class SearchCore:
     """``search.base.SearchIndex.search`` for every backend."""
@@ -125,12 +139,76 @@ class SearchCore:
         with self._engine() as engine:
             if engine is None:  # nothing indexed yet
                 return SearchResults(hits=[], total=0, facets=Facets().shape())
+            suggestion = None
             if parsed.is_empty:
                 found = engine.browse(scope, size, offset)
             else:
                 found = _with_fuzzy_tier(engine, parsed, scope, size, offset)
+                if not found.total:
+                    suggestion = did_you_mean(engine, query, parsed, scope)
         # snippets are cut after the engine is released
-        return SearchResults(hits=hits(parsed, found.rows), total=found.total, facets=found.facets.shape())
+        return SearchResults(hits=hits(parsed, found.rows), total=found.total, facets=found.facets.shape(),
+                             did_you_mean=suggestion)
+
+
+def suggest_edits(term: str) -> int:
+    """Edits "did you mean" may make to a word that finds nothing (by its length in
+    code points): none below ``SUGGEST_LENGTHS[0]``, one below ``[1]``, else two."""
+    n = len(term)
+    return 0 if n < SUGGEST_LENGTHS[0] else 1 if n < SUGGEST_LENGTHS[1] else 2
+
+
+def nearest_terms(term: str, edits: int, candidates: Iterable[str]) -> list[str]:
+    """The candidates within ``edits`` of ``term``, nearest first (then in code point
+    order): words of the same script, with digits only if ``term`` has some. A word two
+    edits away must begin as ``term`` does: the rule of Lucene's spell checker (which
+    Elasticsearch's term suggester runs), so both backends have the same candidates."""
+    latin = is_latin(term)
+    digits = any(c.isdigit() for c in term)
+    found = []
+    chars = set(term)
+    for cand in set(candidates):
+        # (SQLite's vocab holds tokens of 3 or more characters, not numbers); an edit
+        # changes at most two distinct characters: a cheap exact filter first
+        if cand == term or len(cand) < 3 or len(chars.symmetric_difference(cand)) > 2 * edits:
+            continue
+        if cand.isdigit() or is_latin(cand) != latin:
+            continue
+        if not digits and any(c.isdigit() for c in cand):
+            continue
+        d = edit_distance(term, cand, edits)
+        if d > edits or (d >= 2 and cand[0] != term[0]):
+            continue
+        found.append((d, cand))
+    return [c for _, c in sorted(found)]
+
+
+def _finds(engine: Engine, parsed: ParsedQuery, scope: Scope) -> bool:
+    return not parsed.is_empty and _with_fuzzy_tier(engine, parsed, scope, 0, 0).total > 0
+
+
+def did_you_mean(engine: Engine, text: str, parsed: ParsedQuery, scope: Scope) -> str | None:
+    """For a query that finds nothing: the typed text with each word that finds nothing
+    on its own replaced by the nearest indexed word that does (``nearest_terms``, at
+    most ``SUGGEST_TRIES`` tried per word), when the whole of it then finds pages in
+    ``scope``; else None. Numbers, codes and quoted phrases are kept as typed."""
+    fixes: dict[str, str] = {}
+    for term in parsed.terms:
+        edits = suggest_edits(term)
+        if not edits or _finds(engine, parse_query(term), scope):
+            continue
+        for cand in nearest_terms(term, edits, engine.terms_near(term, edits))[:SUGGEST_TRIES]:
+            if _finds(engine, parse_query(cand), scope):
+                fixes[term] = cand
+                break
+    if not fixes:
+        return None
+    words = []
+    for chunk in text.split():
+        terms = parse_query(chunk).terms
+        words.append(fixes.get(terms[0], chunk) if len(terms) == 1 and not parse_query(chunk).notations else chunk)
+    suggestion = " ".join(words)
+    return suggestion if _finds(engine, parse_query(suggestion), scope) else None
 
 
 def _with_fuzzy_tier(engine: Engine, parsed: ParsedQuery, scope: Scope, size: int, offset: int) -> Found:
@@ -147,6 +225,6 @@ def _with_fuzzy_tier(engine: Engine, parsed: ParsedQuery, scope: Scope, size: in
     )
     assert exact is not None
     floor = min((r.score for r in exact.rows), default=None)
-    extra = [r.rescored(fuzzy_score(r.score, floor)) for r in more.rows]
+    extra = [r.rescored(fuzzy_score(r.score, floor), near=True) for r in more.rows]
     rows = (exact.rows + extra)[offset : offset + size] if size else []
     return Found(rows, first.total + more.total, first.facets.add(more.facets))

@@ -63,6 +63,7 @@ __all__ = ["MAPPING", "SCHEMA_VERSION", "ElasticIndex", "query_dsl", "tolerant_q
 SCHEMA_VERSION = 2  # 2: the grams and loose fields
 FACET_SIZE = 1000
 MAX_WINDOW = 10_000  # index.max_result_window
+SUGGEST_SIZE = 50  # candidates per word for "did you mean" (search.core.did_you_mean)
 BULK_CHUNK = 500
 BULK_THREADS = 3  # bulk requests in flight at once (ElasticIndex._bulk)
 REBUILD_BATCH = 5000  # pages per bulk load in rebuild()
@@ -789,6 +790,23 @@ class _Engine:
             return None
         resp = self.index._query(query, offset if limit else 0, limit, _RANK_SORT, facets=facets)
         return _found(resp, browse=False)
+
+    def terms_near(self, token: str, edits: int) -> list[str]:
+        # The term suggester enumerates the indexed terms within max_edits (Lucene's
+        # DirectSpellChecker: two edits only after the first character); no accuracy
+        # or frequency cut, so search.core.nearest_terms sees what SQLite's vocab gives.
+        with self.index._errors("suggesting"):
+            resp = self.index.client.search(
+                index=self.index.alias,
+                size=0,
+                suggest={"near": {"text": token, "term": {
+                    "field": "folded", "analyzer": "whitespace", "suggest_mode": "always",
+                    "max_edits": max(1, min(2, edits)), "prefix_length": 0, "min_word_length": 1,
+                    "size": SUGGEST_SIZE, "max_inspections": 10, "accuracy": 0.0,
+                    "max_term_freq": 1.0, "min_doc_freq": 0, "string_distance": "damerau_levenshtein",
+                }}},
+            )
+        return [o["text"] for entry in resp.get("suggest", {}).get("near", []) for o in entry.get("options", [])]
 
 
 def _found(resp: dict[str, Any], browse: bool) -> Found:

@@ -37,9 +37,10 @@ class Row:
     confidence: float
     needs_review: bool
     score: float
+    near: bool = False  # found only by the OCR-tolerant tier
 
-    def rescored(self, score: float) -> Row:
-        return replace(self, score=score)
+    def rescored(self, score: float, near: bool = False) -> Row:
+        return replace(self, score=score, near=near)
 
 
 @dataclass
@@ -120,6 +121,7 @@ def hits(parsed: ParsedQuery, rows: list[Row]) -> list[SearchHit]:
                 metadata=row.metadata,
                 confidence=float(row.confidence),
                 needs_review=bool(row.needs_review),
+                near=row.near,
             )
         )
     return out

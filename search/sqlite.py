@@ -613,6 +613,13 @@ class _Engine:
         rows, groups = self._run(expr, proximity_boost(parsed), where, fargs, limit, offset)
         return _found(rows, groups)
 
+    def terms_near(self, token: str, edits: int) -> list[str]:
+        rows = self.db.execute(
+            "SELECT term FROM vocab WHERE field = 'folded' AND len BETWEEN ? AND ?",
+            (len(token) - edits, len(token) + edits),
+        )
+        return [r[0] for r in rows]
+
     def _tolerant_expression(self, parsed: ParsedQuery) -> str:
         """The FTS5 expression of ``tolerant_clauses``, fuzzy matches expanded through
         the vocabulary; "" when it could find nothing the exact query does not (no

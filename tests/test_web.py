@@ -217,6 +217,15 @@ def test_no_results_says_so(client: TestClient) -> None:
     assert _hit_blocks(html) == []
 
 
+def test_a_query_that_finds_nothing_offers_the_indexed_spelling(client: TestClient) -> None:
+    body = client.get("/api/search", params={"q": "श्यान"}).json()  # म typed as न
+    assert body["total"] == 0 and body["did_you_mean"] == "श्याम"
+    html = client.get("/", params={"q": "श्यान"}).text
+    link = re.search(r'id="did-you-mean" href="([^"]+)">([^<]+)<', html)
+    assert link and link.group(2) == "श्याम"
+    assert _hit_blocks(client.get(link.group(1).replace("&amp;", "&")).text)
+
+
 def test_ocr_text_and_query_echo_are_escaped(client: TestClient) -> None:
     html = client.get("/", params={"q": "alert"}).text
     assert len(_hit_blocks(html)) == 1
@@ -321,13 +330,14 @@ def test_api_search_shape(client: TestClient) -> None:
     r = client.get("/api/search", params={"q": "धारा 379", "limit": 1})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"total", "hits", "facets"}
+    assert set(body) == {"total", "hits", "facets", "did_you_mean"}
     assert body["total"] == 2 and len(body["hits"]) == 1
     hit = body["hits"][0]
     assert set(hit) == {
         "bundle_id", "page", "score", "snippet", "snippet_html", "metadata", "confidence", "pdf",
-        "thumbnail",
+        "thumbnail", "near",
     }
+    assert hit["near"] is False and body["did_you_mean"] is None
     b, n = hit["bundle_id"], hit["page"]
     assert hit["pdf"] == f"/bundles/{b}/document.pdf?page={n}#page={n}"
     assert hit["thumbnail"] == f"/bundles/{b}/pages/{n}/thumb.jpg"

@@ -19,6 +19,7 @@ class HitOut(BaseModel):
     confidence: float = Field(description="mean OCR word confidence of the page, 0-100")
     pdf: str = Field(description="app URL opening the PDF at this page")
     thumbnail: str = Field(description="app URL of a small JPEG of this page")
+    near: bool = Field(default=False, description="found only by OCR-tolerant matching, ranked below exact hits")
 
 
 class SearchOut(BaseModel):
@@ -27,6 +28,7 @@ class SearchOut(BaseModel):
     facets: dict[str, dict[str, int]] = Field(
         default_factory=dict, description='"thana" | "register" | "year" -> value -> pages'
     )
+    did_you_mean: str | None = Field(default=None, description="when nothing is found: a spelling the index holds that finds pages")
 
 
 class LoginIn(BaseModel):

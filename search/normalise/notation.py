@@ -222,7 +222,9 @@ def stray_crime_keys(prefolded: str, found: list[Notation] | None = None) -> lis
     one more leading digit (१४५/२०१० -> २१४५/२०१०, 195/2015 -> 1195/2015). For every
     crime number written bare (no crime word before it) with 3 or more digits, the key
     of the number without its first digit (unless that leaves a leading zero, or the
-    row's serial number just before it is the number as read: "1195 1195/2015"). Indexes
+    row's serial number just before it is the number as read: "1195 1195/2015"); and
+    the key of that serial number when the number is it with one digit more inside or
+    at its end ("112 1912/2020"). Indexes
     put these in ``translit`` (lower weight than ``folded``), so an exact crime number
     still ranks first. ``found``: ``notations(prefolded)`` when the caller has it."""
     out = []
@@ -238,4 +240,11 @@ def stray_crime_keys(prefolded: str, found: list[Notation] | None = None) -> lis
         if serial and serial.group(1) == digits:
             continue  # "1195 1195/2015": the row's serial number confirms the reading
         out.append(f"cr{int(digits[1:])}y{nt.numbers[2]}")
+        row = serial.group(1) if serial else ""
+        if len(row) == len(digits) - 1 and row[0] != "0" and row != digits[1:] and any(
+            digits[:i] + digits[i + 1 :] == row for i in range(1, len(digits))
+        ):
+            # "112 1912/2020": a digit read into the number where the row's serial
+            # number (which a crime register numbers its rows by) has none
+            out.append(f"cr{int(row)}y{nt.numbers[2]}")
     return out

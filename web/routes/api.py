@@ -119,10 +119,12 @@ async def api_search(
                 confidence=h.confidence,
                 pdf=pdf_url(h.bundle_id, h.page),
                 thumbnail=thumb_url(h.bundle_id, h.page),
+                near=h.near,
             )
             for h in results.hits
         ],
         facets={k: {str(v): n for v, n in vals.items()} for k, vals in results.facets.items()},
+        did_you_mean=results.did_you_mean,
     )
 
 

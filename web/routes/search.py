@@ -177,6 +177,9 @@ async def search_page(request: Request, user: CurrentUser) -> Response:
             await run_in_threadpool(audit_search, request, user, query, results, "web")
             if not results.total:
                 suggestions = await _suggestions(request, user, query)
+                if results.did_you_mean:
+                    suggestions["did_you_mean"] = {"text": results.did_you_mean,
+                                                   "url": query.url(q=results.did_you_mean, offset=None)}
     catalog: Catalog = request.app.state.catalog
     counts = await run_in_threadpool(catalog.counts, store_of(request), user)
     facets = results.facets if results else {}
