@@ -214,6 +214,10 @@ def flatten_streaks(grey: np.ndarray, dpi: int = TARGET_DPI) -> np.ndarray:
     ratio = np.clip(paper / np.maximum(around, 1.0), 0.2, 1.0)
     # Noise on a clean page dips a percent or two: leave that to the binariser.
     ratio[ratio > 0.93] = 1.0
+    # A streak runs the page's whole height; a printed column rule stops at its table's
+    # top and bottom (and is left to remove_ruling_lines, which also spares text on it).
+    whole_height = (ratio < 1.0).mean(axis=0) >= 0.75
+    ratio[:, ~whole_height] = 1.0
     if (ratio == 1.0).all():
         return grey
     gain = cv2.resize(1.0 / ratio, (w, h), interpolation=cv2.INTER_LINEAR)
