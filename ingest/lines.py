@@ -173,7 +173,9 @@ def _digit_suspect(text: str) -> bool:
     if not digits:
         return False
     if _is_devanagari(text):
-        return digits >= 2  # Devanagari letters glued into a number
+        # Devanagari letters glued into a number; one zero after each letter is an
+        # abbreviation (नि0, भा०द०वि०), not a number.
+        return re.search(r"[0-9\u0966-\u096f]{2}", text) is not None
     body = text.rstrip(",;:.")
     latin = all(ch in _DIGIT_COMPANIONS or "0" <= ch <= "9" or "A" <= ch <= "Z" for ch in body)
     deva = all(ch in _DIGIT_COMPANIONS or "\u0966" <= ch <= "\u096f" for ch in body)
@@ -188,7 +190,10 @@ def _code_suspects(words: list[Word], img: np.ndarray) -> list[bool]:
     out = []
     for i, w in enumerate(words):
         if has_digit[i]:
-            out.append(_digit_suspect(w.text))
+            # ...or a number beside a Latin code word: the second half of a vehicle
+            # number ('77-0741' for ZZ-0741 after UP-78) is read as digits.
+            beside = [words[j].text for j in (i - 1, i + 1) if 0 <= j < len(words)]
+            out.append(_digit_suspect(w.text) or any(_has_latin(t) and t.isascii() for t in beside))
             continue
         near = (i > 0 and has_digit[i - 1]) or (i + 1 < len(words) and has_digit[i + 1])
         letters = [ch for ch in w.text if ch.isalnum() or "\u0900" <= ch <= "\u097f"]
@@ -220,7 +225,9 @@ def _reread_codes(engine: OcrEngine, img: np.ndarray, dpi: int, words: list[Word
     runs: list[list[Word]] = []
     cur: list[Word] = []
     for e, ok in zip(eng, shaped):
-        if ok:
+        # A capital or two read with no confidence is eng's guess at a Hindi word
+        # ('UT' for चोरी), not part of a code.
+        if ok and (e.confidence >= CODE_SPAN_FLOOR or any(ch.isdigit() for ch in e.text)):
             cur.append(e)
         else:
             if cur:
@@ -247,6 +254,10 @@ def _reread_codes(engine: OcrEngine, img: np.ndarray, dpi: int, words: list[Word
             run = sorted({id(e): e for e in [*run, *extra]}.values(), key=lambda e: e.left)
         if not any(suspects[a:b]):
             continue
+        clean = [not s and _is_devanagari(w.text) and not any(ch.isdigit() for ch in w.text)
+                 for w, s in zip(words[a:b], suspects[a:b])]
+        if any(clean):
+            continue  # a Hindi word read well is never replaced by eng's guess
         primary = float(np.mean([w.confidence for w in words[a:b]]))
         conf = float(np.mean([e.confidence for e in run]))
         if conf >= CODE_SPAN_FLOOR and conf >= primary - CODE_SPAN_MARGIN:

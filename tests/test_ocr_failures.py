@@ -137,3 +137,22 @@ def test_a_turned_skewed_register_is_righted_by_the_reading_check(seed: int) -> 
     grey, dpi = normalise_resolution(to_grey(img), 300)
     grey = normalise_background(crop_border(grey, dpi), dpi)
     assert ocr_orientation_check(grey, dpi, [0, 90, 180, 270]) == 270
+
+
+def test_vehicle_numbers_read_by_the_devanagari_model_are_read_again_in_english() -> None:
+    """A 200-dpi chandas register made like a tuning page (bench.corpus, seed 5101). The
+    Devanagari model read UP-80 Y-9756 as 'UP-80 ४-9756' and UP-78 ZZ-0741 as
+    'UP-78 77-0741' (a Devanagari digit for Y, digits for ZZ); before code spans were
+    read again from the whole line in eng (ingest.lines._reread_codes) both were
+    missed. Every crime and vehicle number on the page must now be there verbatim,
+    and no Hindi word beside a code may be taken over by eng's guess (चोरी was 'UT')."""
+    from bench import corpus
+
+    plan = {"kind": "register", "font": "chandas", "dpi": 200, "rotation": 0, "hand": None,
+            "tint": None, "skew": 0.5, "streaks": False, "unknown": False, "seed": 5101}
+    img, truth = corpus.make_page(corpus.SPLITS[corpus.TUNING], plan)
+    page = process_page(img, 200, _settings())
+    folded = f" {fold(page.text)} "
+    missed = [c.text for c in truth.codes if f" {fold(c.text)} " not in folded]
+    assert not missed, missed
+    assert "UP-80 Y-9756 चोरी" in page.text
