@@ -55,6 +55,8 @@ HEADLINE_ZONE = 0.42
 _CODE_SHAPE = re.compile(r"[A-Z0-9][A-Z0-9/.\-]*")
 # What may sit in a digit group as printed besides digits (dates, crime numbers, lists).
 _DIGIT_COMPANIONS = set("/.,-:;()")
+# A short Devanagari word beside a number read at least this confidently is no suspect.
+SHORT_SURE = 85.0
 # The eng reading of a code span is kept over the primary one when its confidence is at
 # least the primary's minus this (tuning set, 8 pages: see docs/benchmarks.md, ocr10).
 CODE_SPAN_MARGIN = 30.0
@@ -200,8 +202,15 @@ def _code_suspects(words: list[Word], img: np.ndarray) -> list[bool]:
         if not near or len(letters) > 3:
             out.append(False)
             continue
+        if not _is_devanagari(w.text):
+            out.append(True)  # Latin capitals, punctuation: what eng reads best
+            continue
+        # A short Devanagari word with junk in it ('ए?' for UP, tuning t019), or read
+        # unsurely with no shirorekha; से, को, व beside a number read confidently stay
+        # (tuning t013).
         crop = img[max(0, w.top) : w.top + w.height, max(0, w.left) : w.left + w.width]
-        out.append(not (_is_devanagari(w.text) and crop.size and has_headline(crop)) or w.confidence < 50)
+        junk = any(not (ch.isalnum() or "\u0900" <= ch <= "\u0963") for ch in w.text)
+        out.append(junk or (w.confidence < SHORT_SURE and not (crop.size and has_headline(crop))))
     return out
 
 
@@ -224,17 +233,19 @@ def _reread_codes(engine: OcrEngine, img: np.ndarray, dpi: int, words: list[Word
     shaped = [bool(_CODE_SHAPE.fullmatch(e.text.rstrip(",;:"))) for e in eng]
     runs: list[list[Word]] = []
     cur: list[Word] = []
-    for e, ok in zip(eng, shaped):
-        # A capital or two read with no confidence is eng's guess at a Hindi word
-        # ('UT' for चोरी), not part of a code.
-        if ok and (e.confidence >= CODE_SPAN_FLOOR or any(ch.isdigit() for ch in e.text)):
+    for e, ok in zip([*eng, None], [*shaped, False]):
+        if ok and e is not None:
             cur.append(e)
-        else:
-            if cur:
-                runs.append(cur)
-            cur = []
-    if cur:
-        runs.append(cur)
+            continue
+        # Unsure words at a run's ends are eng's guesses at the Hindi words beside the
+        # code ('UT' for चोरी, '4' for से), not part of it.
+        while cur and cur[-1].confidence < CODE_SPAN_FLOOR:
+            cur.pop()
+        while cur and cur[0].confidence < CODE_SPAN_FLOOR:
+            cur.pop(0)
+        if cur:
+            runs.append(cur)
+        cur = []
     taken: list[tuple[int, int, list[Word]]] = []  # primary [a, b) -> eng words
     for run in runs:
         if not any(ch.isdigit() for e in run for ch in e.text):
@@ -254,8 +265,7 @@ def _reread_codes(engine: OcrEngine, img: np.ndarray, dpi: int, words: list[Word
             run = sorted({id(e): e for e in [*run, *extra]}.values(), key=lambda e: e.left)
         if not any(suspects[a:b]):
             continue
-        clean = [not s and _is_devanagari(w.text) and not any(ch.isdigit() for ch in w.text)
-                 for w, s in zip(words[a:b], suspects[a:b])]
+        clean = [not s and _is_devanagari(w.text) for w, s in zip(words[a:b], suspects[a:b])]
         if any(clean):
             continue  # a Hindi word read well is never replaced by eng's guess
         primary = float(np.mean([w.confidence for w in words[a:b]]))
