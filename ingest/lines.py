@@ -10,6 +10,7 @@ the image and the two confidences say, never by what the word "should" be.
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import replace
 
@@ -29,6 +30,9 @@ GAP = 1.0
 # Read each segment of a line (a table cell's line, a phrase) alone: after a column gap
 # the line reader repeats or drops a letter ("3349/2022" for "349/2022").
 SEGMENTS = os.environ.get("ABHILEKH_OCR_SEGMENTS", "1") == "1"
+# Code spans read again from the whole line in eng (_reread_codes); 0 turns it off for
+# the bench's comparison.
+CODE_SPANS = os.environ.get("ABHILEKH_OCR_CODE_SPANS", "1") == "1"
 # The eng reading of a Latin-looking word is kept when its confidence is at least the
 # primary reading's minus this (tuning set: 0 gave the lowest CER of 0, 15, 40).
 LATIN_MARGIN = 0.0
@@ -44,6 +48,20 @@ HEADLINE_FILL = 0.7
 # ...within the top this share of its box: the shirorekha tops the letters (matras
 # above it raise the box a little); the bar of a Latin H or A sits lower.
 HEADLINE_ZONE = 0.42
+
+
+# A code as printed: capitals, digits and the separators codes are set with
+# (SP/KNJ/PRO/2013/989, 245/2019, UP 80 AB 1234, MBLHA10AJYE29674, 9876543210).
+_CODE_SHAPE = re.compile(r"[A-Z0-9][A-Z0-9/.\-]*")
+# What may sit in a digit group as printed besides digits (dates, crime numbers, lists).
+_DIGIT_COMPANIONS = set("/.,-:;()")
+# A short Devanagari word beside a number read at least this confidently is no suspect.
+SHORT_SURE = 85.0
+# The eng reading of a code span is kept over the primary one when its confidence is at
+# least the primary's minus this (tuning set, 8 pages: see docs/benchmarks.md, ocr10).
+CODE_SPAN_MARGIN = 30.0
+# ...and never below this: a code read this unsurely by eng is no better evidence.
+CODE_SPAN_FLOOR = 50.0
 
 
 def _has_latin(text: str) -> bool:
@@ -149,6 +167,124 @@ def _reread_latin(engine: OcrEngine, img: np.ndarray, dpi: int, words: list[Word
     return out, calls
 
 
+def _digit_suspect(text: str) -> bool:
+    """A digit group holding what codes are not printed with: '30%' for 309/, '७?' for UP.
+    Not: 245/2019, २६०/२०१४, 26.02.2008, UP78AB1234 (as a code is printed), नि0 (an
+    abbreviation's zero)."""
+    digits = sum(ch.isdigit() for ch in text)
+    if not digits:
+        return False
+    if _is_devanagari(text):
+        # Devanagari letters glued into a number; one zero after each letter is an
+        # abbreviation (नि0, भा०द०वि०), not a number.
+        return re.search(r"[0-9\u0966-\u096f]{2}", text) is not None
+    body = text.rstrip(",;:.")
+    latin = all(ch in _DIGIT_COMPANIONS or "0" <= ch <= "9" or "A" <= ch <= "Z" for ch in body)
+    deva = all(ch in _DIGIT_COMPANIONS or "\u0966" <= ch <= "\u096f" for ch in body)
+    return not (latin or deva)
+
+
+def _code_suspects(words: list[Word], img: np.ndarray) -> list[bool]:
+    """Which words of a line look like a code misread: a suspect digit group, or a word
+    beside a digit group that is short or junk and not Devanagari with a headline
+    (the Devanagari model reads Latin UP as 'ए?', H as 'म', W as '॥')."""
+    has_digit = [any(ch.isdigit() for ch in w.text) for w in words]
+    out = []
+    for i, w in enumerate(words):
+        if has_digit[i]:
+            # ...or a number beside a Latin code word: the second half of a vehicle
+            # number ('77-0741' for ZZ-0741 after UP-78) is read as digits.
+            beside = [words[j].text for j in (i - 1, i + 1) if 0 <= j < len(words)]
+            out.append(_digit_suspect(w.text) or any(_has_latin(t) and t.isascii() for t in beside))
+            continue
+        near = (i > 0 and has_digit[i - 1]) or (i + 1 < len(words) and has_digit[i + 1])
+        letters = [ch for ch in w.text if ch.isalnum() or "\u0900" <= ch <= "\u097f"]
+        if not near or len(letters) > 3:
+            out.append(False)
+            continue
+        if not _is_devanagari(w.text):
+            out.append(True)  # Latin capitals, punctuation: what eng reads best
+            continue
+        # A short Devanagari word with junk in it ('ए?' for UP, tuning t019), or read
+        # unsurely with no shirorekha; से, को, व beside a number read confidently stay
+        # (tuning t013).
+        crop = img[max(0, w.top) : w.top + w.height, max(0, w.left) : w.left + w.width]
+        junk = any(not (ch.isalnum() or "\u0900" <= ch <= "\u0963") for ch in w.text)
+        out.append(junk or (w.confidence < SHORT_SURE and not (crop.size and has_headline(crop))))
+    return out
+
+
+def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
+    return max(0, min(a1, b1) - max(a0, b0))
+
+
+def _reread_codes(engine: OcrEngine, img: np.ndarray, dpi: int, words: list[Word]) -> tuple[list[Word], int]:
+    """Code spans read again from the whole line in eng, where the primary reading of a
+    line holds code suspects (_code_suspects). The line, not a crop: eng reads a code
+    far better with its neighbours round it (tuning t007: 'UP 74 H' from a crop at
+    confidence < 59, from the line at 82-83). Each run of code-shaped eng words that
+    holds a digit replaces the primary words under it when those hold a suspect and
+    eng is confident enough (CODE_SPAN_MARGIN, CODE_SPAN_FLOOR). Boxes stay in IMG's
+    pixels."""
+    suspects = _code_suspects(words, img)
+    if not any(suspects):
+        return words, 0
+    eng = engine.read(img, dpi, mode="line", languages="eng")
+    shaped = [bool(_CODE_SHAPE.fullmatch(e.text.rstrip(",;:"))) for e in eng]
+    runs: list[list[Word]] = []
+    cur: list[Word] = []
+    for e, ok in zip([*eng, None], [*shaped, False]):
+        if ok and e is not None:
+            cur.append(e)
+            continue
+        # Unsure words at a run's ends are eng's guesses at the Hindi words beside the
+        # code ('UT' for चोरी, '4' for से), not part of it.
+        while cur and cur[-1].confidence < CODE_SPAN_FLOOR:
+            cur.pop()
+        while cur and cur[0].confidence < CODE_SPAN_FLOOR:
+            cur.pop(0)
+        if cur:
+            runs.append(cur)
+        cur = []
+    taken: list[tuple[int, int, list[Word]]] = []  # primary [a, b) -> eng words
+    for run in runs:
+        if not any(ch.isdigit() for e in run for ch in e.text):
+            continue
+        x0, x1 = min(e.left for e in run), max(e.left + e.width for e in run)
+        under = [i for i, w in enumerate(words) if _overlap(w.left, w.left + w.width, x0, x1) * 2 > w.width]
+        if not under:
+            continue
+        a, b = under[0], under[-1] + 1
+        # The primary words under the run, and the eng words under those (no letter
+        # of the line is lost or read twice at the span's ends).
+        px0, px1 = min(w.left for w in words[a:b]), max(w.left + w.width for w in words[a:b])
+        if px0 < x0 or px1 > x1:
+            extra = [e for e in eng if _overlap(e.left, e.left + e.width, px0, px1) * 2 > e.width]
+            if any(not _CODE_SHAPE.fullmatch(e.text.rstrip(",;:")) for e in extra):
+                continue
+            run = sorted({id(e): e for e in [*run, *extra]}.values(), key=lambda e: e.left)
+        if not any(suspects[a:b]):
+            continue
+        clean = [not s and _is_devanagari(w.text) for w, s in zip(words[a:b], suspects[a:b])]
+        if any(clean):
+            continue  # a Hindi word read well is never replaced by eng's guess
+        primary = float(np.mean([w.confidence for w in words[a:b]]))
+        conf = float(np.mean([e.confidence for e in run]))
+        if conf >= CODE_SPAN_FLOOR and conf >= primary - CODE_SPAN_MARGIN:
+            if not taken or a >= taken[-1][1]:
+                taken.append((a, b, run))
+    if not taken:
+        return words, 1
+    out: list[Word] = []
+    done = 0
+    for a, b, run in taken:
+        out.extend(words[done:a])
+        out.extend(replace(e, line=words[a].line) for e in run)
+        done = b
+    out.extend(words[done:])
+    return out, 1
+
+
 def _lexicon(words: list[Word], img: np.ndarray) -> list[Word]:
     """Glued words split and near misses restored (ingest.gazetteer), on image evidence."""
     out: list[Word] = []
@@ -193,6 +329,9 @@ def read_page(image: np.ndarray, dpi: int, engine: OcrEngine, *, languages: str 
                 calls += 1
             words, extra = _reread_latin(engine, li.image, dpi, words, max(4, margin // 2))
             calls += extra
+            if CODE_SPANS:
+                words, extra = _reread_codes(engine, li.image, dpi, words)
+                calls += extra
             if correct:
                 words = _lexicon(words, li.image)
             for w in words:

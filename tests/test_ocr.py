@@ -272,3 +272,28 @@ def test_best_reading_is_the_most_confident() -> None:
     ra, rb = OcrResult("a", confidence=40.0), OcrResult("b", confidence=55.0)
     assert best_reading([(a, ra), (b, rb)])[1] is rb
     assert best_reading([(a, ra), (b, OcrResult("c", confidence=40.0))])[1] is ra
+
+
+def test_a_doubtful_page_is_read_whole_at_most_twice(monkeypatch: pytest.MonkeyPatch,
+                                                     lines_image: np.ndarray) -> None:
+    """A page read below RETRY_BELOW had each of its three other renderings read whole
+    (four full readings); now each is read in a middle band and at most the best one is
+    read whole. The threshold is raised so this clean page takes the doubtful path; the
+    readings are real, only counted."""
+    import ingest.process as proc
+    from abhilekh.settings import Settings
+
+    sizes: list[tuple[int, int]] = []
+    real = proc.ocr_image
+
+    def counted(img: np.ndarray, *args, **kwargs):
+        sizes.append(img.shape[:2])
+        return real(img, *args, **kwargs)
+
+    monkeypatch.setattr(proc, "RETRY_BELOW", 101.0)
+    monkeypatch.setattr(proc, "ocr_image", counted)
+    page = proc.process_page(lines_image, 300, Settings())
+    full = sizes[0]
+    assert len(sizes) >= 2, sizes  # the other renderings were tried
+    assert sum(s == full for s in sizes) <= 2, sizes
+    assert "123/2019" in page.text and "UP 78 AB 1234" in page.text, page.text

@@ -115,3 +115,44 @@ def test_reph_and_matras_survive_in_names(seed: int) -> None:
     printed = [w for w in truth.text.split() if any(w.startswith(p.dev.split()[0]) for p in reph + surnames)]
     missing = [w for w in printed if w not in got]
     assert len(missing) <= 0.1 * len(printed), (missing, printed)
+
+
+@pytest.mark.parametrize("seed", [5001, 5002])
+def test_a_turned_skewed_register_is_righted_by_the_reading_check(seed: int) -> None:
+    """A noto-serif register turned 90 degrees and tilted 4-6 degrees, made like a
+    tuning-set page (bench.corpus, heavy hand profile). The tuning page t004 (3.7
+    degrees, its line direction unknown to the projection) came out sideways: the
+    reading check sampled four-inch bands of the unstraightened turn, which cut
+    through the tilted lines, so no turn read a confident word and the page stayed as
+    scanned. Each candidate turn is now straightened before it is sampled. Both
+    seeds returned 0 (not 270) from the four-way check before that change."""
+    from bench import corpus
+    from ingest.clean import crop_border, normalise_background, normalise_resolution, to_grey
+    from ingest.geometry import ocr_orientation_check
+
+    plan = {"kind": "register", "font": "noto-serif", "dpi": 300, "rotation": 90, "hand": "heavy",
+            "tint": None, "skew": 0.0, "streaks": False, "unknown": False, "seed": seed}
+    img, truth = corpus.make_page(corpus.SPLITS[corpus.TUNING], plan)
+    assert abs(truth.skew) >= 4.0  # the failure needs a real tilt
+    grey, dpi = normalise_resolution(to_grey(img), 300)
+    grey = normalise_background(crop_border(grey, dpi), dpi)
+    assert ocr_orientation_check(grey, dpi, [0, 90, 180, 270]) == 270
+
+
+def test_vehicle_numbers_read_by_the_devanagari_model_are_read_again_in_english() -> None:
+    """A 200-dpi chandas register made like a tuning page (bench.corpus, seed 5101). The
+    Devanagari model read UP-80 Y-9756 as 'UP-80 ४-9756' and UP-78 ZZ-0741 as
+    'UP-78 77-0741' (a Devanagari digit for Y, digits for ZZ); before code spans were
+    read again from the whole line in eng (ingest.lines._reread_codes) both were
+    missed. Every crime and vehicle number on the page must now be there verbatim,
+    and no Hindi word beside a code may be taken over by eng's guess (चोरी was 'UT')."""
+    from bench import corpus
+
+    plan = {"kind": "register", "font": "chandas", "dpi": 200, "rotation": 0, "hand": None,
+            "tint": None, "skew": 0.5, "streaks": False, "unknown": False, "seed": 5101}
+    img, truth = corpus.make_page(corpus.SPLITS[corpus.TUNING], plan)
+    page = process_page(img, 200, _settings())
+    folded = f" {fold(page.text)} "
+    missed = [c.text for c in truth.codes if f" {fold(c.text)} " not in folded]
+    assert not missed, missed
+    assert "UP-80 Y-9756 चोरी" in page.text
