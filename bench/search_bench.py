@@ -307,14 +307,27 @@ def index_elastic(b: Backend, docs: list[SearchDocument], batch: int) -> None:
     accs = {k: Acc() for k in ("fold", "translit", "bulk_http", "refresh", "other_http")}
     client = idx.client
 
+    es_cpu0 = _es_cpu_ms(client)
     with ExitStack() as st:
         st.enter_context(patched(page_mod, "index_fields", accs["fold"]))
         st.enter_context(transport_timers(client, accs))
         t0 = time.perf_counter()
-        for chunk in batched(docs, batch):
-            idx.index(chunk)
+        c0 = time.process_time()
+        if BULK_PATH == "rebuild":
+            idx.rebuild(docs)
+        else:
+            for chunk in batched(docs, batch):
+                idx.index(chunk)
         b.index_seconds = time.perf_counter() - t0
+        client_cpu = time.process_time() - c0
     b.rate = len(docs) / b.index_seconds
+    # CPU per page stands up to other load on the machine where pages/s does not: the
+    # client's (this process, all threads) and Elasticsearch's (its node stats; every
+    # node of the cluster, so nothing else should index meanwhile)
+    es_cpu = _es_cpu_ms(client) - es_cpu0
+    print(f"  CPU per page: client {1000 * client_cpu / len(docs):.3f} ms, Elasticsearch {es_cpu / len(docs):.3f} ms "
+          f"(both: {2000 / max(1e-9, 1000 * client_cpu / len(docs) + es_cpu / len(docs)):,.0f} pages/s on 2 free cores); "
+          f"path {BULK_PATH}, JSON {'stdlib' if STDLIB_JSON else 'orjson'}", flush=True)
     fold_t = accs["fold"].t + accs["translit"].t
     b.index_parts = {
         "python folding (index_fields)": fold_t,
@@ -327,6 +340,15 @@ def index_elastic(b: Backend, docs: list[SearchDocument], batch: int) -> None:
         - accs["refresh"].t
         - accs["other_http"].t,
     }
+
+
+BULK_PATH = "index"  # or "rebuild" (--bulk-path)
+STDLIB_JSON = False  # --stdlib-json: the client's encoder as before issue 14
+
+
+def _es_cpu_ms(client) -> float:
+    stats = client.nodes.stats(metric="process")
+    return float(sum(n["process"]["cpu"]["total_in_millis"] for n in stats["nodes"].values()))
 
 
 @contextmanager
@@ -459,7 +481,13 @@ def main(argv: list[str] | None = None) -> int:
                          "generated, folded and indexed step by step (never all in memory) and the same queries "
                          "are timed at each step on both backends and the naive scan, with the disk size of each")
     ap.add_argument("--fold-jobs", type=int, default=2, help="growth mode: processes folding pages (as ingest workers would)")
+    ap.add_argument("--bulk-path", choices=("index", "rebuild"), default="index",
+                    help="index(): batches of --batch pages, searchable after each (ingest's path); rebuild(): one bulk "
+                         "load into a new index, switched in at the end (reindex's path)")
+    ap.add_argument("--stdlib-json", action="store_true", help="encode bulk pages with the stdlib json (before issue 14)")
     args = ap.parse_args(argv)
+    global BULK_PATH, STDLIB_JSON
+    BULK_PATH, STDLIB_JSON = args.bulk_path, args.stdlib_json
     if args.steps:
         return growth(args, argv)
     pages = 10_000 if args.quick else args.pages
@@ -518,6 +546,10 @@ def main(argv: list[str] | None = None) -> int:
             es_index = open_index(Settings(home=tmp / "home", es_url=args.es_url, es_index=name))
             es_index.check()  # type: ignore[attr-defined]
             es_index.drop()  # type: ignore[attr-defined]
+            if args.stdlib_json:
+                from elasticsearch.serializer import JsonSerializer
+
+                es_index.client.transport.serializers.serializers["application/json"] = JsonSerializer()  # type: ignore[attr-defined]
             backends.insert(0, Backend("elasticsearch", es_index))
 
         # -- indexing -------------------------------------------------------------------
