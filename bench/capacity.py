@@ -36,8 +36,9 @@ MEASURED = {
     "store_bytes_per_page": Measured(77_540, "bytes/page", "store of 6 pages ingested 2026-12-02"),
     # bench/search_bench.py --pages 100000 --skip-sqlite --index-only, 2026-12-02:
     # 669 MB primary store for 100,000 pages (50 segments, not force-merged).
-    # (bench/search_bench.py --steps 50000,...: 325 MB at 50,000 pages, 6.5 kB a page)
-    "es_bytes_per_page": Measured(669e6 / 100_000, "bytes/page", "bench/search_bench.py 2026-12-02, 100k pages"),
+    # bench/search_bench.py --steps 50000,...,1000000, 2026-12-02: 2,557 MB primaries
+    # at 300,000 pages (not force-merged; 6.5 kB a page at 50k, 7.8 at 100k, 8.9 at 200k)
+    "es_bytes_per_page": Measured(2557e6 / 300_000, "bytes/page", "bench/search_bench.py --steps 2026-12-02, 300k pages"),
     # ES process CPU (node stats process.cpu.total_in_millis) per pre-folded page,
     # bench/search_bench.py --pages 5000 --skip-sqlite --index-only [--bulk-path rebuild],
     # 2026-12-02 06:45-07:05, 4 rounds at load 15-43: index() 0.46-1.05 ms, rebuild()
@@ -45,8 +46,8 @@ MEASURED = {
     # 2.7 ms, was indexing.index_time_in_millis: thread time, waiting included.
     "es_index_ms_per_page": Measured(0.85, "ES CPU ms/page", "ES node stats, bench/search_bench.py 2026-12-02, 5,000 pages"),
     # bench/search_bench.py --steps ..., 2026-12-02: the embedded index (SQLite FTS5
-    # with the second-tier fields) at 50,000 pages, for a station that runs offline
-    "sqlite_bytes_per_page": Measured(978e6 / 50_000, "bytes/page", "bench/search_bench.py --steps 2026-12-02, 50k pages"),
+    # with the second-tier fields) at 300,000 pages, for a station that runs offline
+    "sqlite_bytes_per_page": Measured(5233e6 / 300_000, "bytes/page", "bench/search_bench.py --steps 2026-12-02, 300k pages"),
     "fold_ms_per_page": Measured(4.0, "ms/page", "bench/search_bench.py 2026-12-02, 100k pages, one thread, load 2-7"),
     # pre-folded pages, three bulk requests in flight, one ES node on the same 2 cores
     "es_bulk_pages_per_s": Measured(1806, "pages/s", "bench/search_bench.py 2026-12-02, 100k pages, load 2-7"),
