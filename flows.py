@@ -113,16 +113,30 @@ def reindex() -> dict:
     return maintenance.reindex(get_settings()).to_dict()
 
 
+def _pooled_reports(requests: list[BundleRequest]) -> list[BundleReport]:
+    """The bundles as flow runs of the work pool ABHILEKH_POOL, followed to the end
+    (dead workers' runs reaped and run again), their reports read back."""
+    settings = get_settings()
+    assert settings.pool
+    run_ids = work_pool.submit(requests, settings.pool, settings.pool_concurrency)
+    _progress, reports, finals = work_pool.watch(run_ids, settings.pool, settings)
+    return work_pool.bundle_reports(requests, run_ids, reports, finals)
+
+
 @flow(name="nightly-ingest", log_prints=False, task_runner=_pool())
 def nightly_ingest(inbox: str | None = None, settle_minutes: float | None = None) -> dict:
     """Ingest every complete bundle in the inbox, file the sources away, report, reconcile.
 
+    With a work pool set (ABHILEKH_POOL), each bundle is a flow run of that pool, taken by
+    whichever worker is free; otherwise this run ingests them on its own page pool.
     See pipelines/nightly.py for what "complete" means and where things go.
     """
     from pathlib import Path
 
+    settings = get_settings()
     return nightly.run_nightly(
-        get_settings(), _reports, lambda: maintenance.reconcile_report(get_settings()),
+        settings, _pooled_reports if settings.pool else _reports,
+        lambda: maintenance.reconcile_report(get_settings()),
         Path(inbox) if inbox else None, settle_minutes,
     )
 

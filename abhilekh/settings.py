@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     # is taken to be dead and scheduled again (Prefect's workers beat every 30 s).
     pool_stale_seconds: float = Field(default=90.0, gt=0)
     pool_concurrency: int | None = Field(default=None, ge=1)  # the work pool's limit (None: unlimited)
+    # ABHILEKH_POOL: the nightly flow submits each complete bundle to this Prefect work
+    # pool (one flow run each, as `abhilekh batch --pool` does) instead of ingesting
+    # them itself; the workers must read the inbox path (one shared filesystem).
+    pool: str | None = None
 
     @property
     def store_dir(self) -> Path:

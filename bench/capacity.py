@@ -36,9 +36,18 @@ MEASURED = {
     "store_bytes_per_page": Measured(77_540, "bytes/page", "store of 6 pages ingested 2026-12-02"),
     # bench/search_bench.py --pages 100000 --skip-sqlite --index-only, 2026-12-02:
     # 669 MB primary store for 100,000 pages (50 segments, not force-merged).
-    "es_bytes_per_page": Measured(669e6 / 100_000, "bytes/page", "bench/search_bench.py 2026-12-02, 100k pages"),
-    # the same ES: index_time_in_millis 14,865 for 5,500 pre-folded pages
-    "es_index_ms_per_page": Measured(2.7, "ES CPU ms/page", "ES indexing stats, 2026-12-02, 5,500 pages"),
+    # bench/search_bench.py --steps 50000,...,1000000, 2026-12-02: 2,557 MB primaries
+    # at 300,000 pages (not force-merged; 6.5 kB a page at 50k, 7.8 at 100k, 8.9 at 200k)
+    "es_bytes_per_page": Measured(2557e6 / 300_000, "bytes/page", "bench/search_bench.py --steps 2026-12-02, 300k pages"),
+    # ES process CPU (node stats process.cpu.total_in_millis) per pre-folded page,
+    # bench/search_bench.py --pages 5000 --skip-sqlite --index-only [--bulk-path rebuild],
+    # 2026-12-02 06:45-07:05, 4 rounds at load 15-43: index() 0.46-1.05 ms, rebuild()
+    # 0.50-0.64 ms; the highest of the clean rounds taken (0.85). The figure before,
+    # 2.7 ms, was indexing.index_time_in_millis: thread time, waiting included.
+    "es_index_ms_per_page": Measured(0.85, "ES CPU ms/page", "ES node stats, bench/search_bench.py 2026-12-02, 5,000 pages"),
+    # bench/search_bench.py --steps ..., 2026-12-02: the embedded index (SQLite FTS5
+    # with the second-tier fields) at 300,000 pages, for a station that runs offline
+    "sqlite_bytes_per_page": Measured(5233e6 / 300_000, "bytes/page", "bench/search_bench.py --steps 2026-12-02, 300k pages"),
     "fold_ms_per_page": Measured(4.0, "ms/page", "bench/search_bench.py 2026-12-02, 100k pages, one thread, load 2-7"),
     # pre-folded pages, three bulk requests in flight, one ES node on the same 2 cores
     "es_bulk_pages_per_s": Measured(1806, "pages/s", "bench/search_bench.py 2026-12-02, 100k pages, load 2-7"),
@@ -67,6 +76,8 @@ def plan(stations: int, pages_per_station: int, months: float, replicas: int, st
     # ES must keep up with the OCR workers: pages/s arriving against ES CPU per page.
     arriving = workers * rate / 60
     es_cores = arriving * m["es_index_ms_per_page"].value / 1000 * (1 + replicas)
+    # rebuild() loads primaries only (no replicas, bench/search_bench.py --bulk-path rebuild)
+    reindex_core_h = pages * m["es_index_ms_per_page"].value / 1000 / 3600
     return [
         ("backlog", f"{pages:,} pages", f"{stations:,} stations × {pages_per_station:,}"),
         ("OCR machine-days (2-core)", f"{machine_days:,.0f}", f"at {rate} pages/min ({m['pages_per_min_per_2core'].source})"),
@@ -79,6 +90,11 @@ def plan(stations: int, pages_per_station: int, months: float, replicas: int, st
         ("Elasticsearch heap (cluster)", f"{heap_gb:,.0f} GB", f"≤ {GUIDELINE['shards_per_heap_gb']:.0f} shards per GB (GUIDELINE)"),
         ("ES indexing CPU to keep up", f"{es_cores:,.2f} cores", f"{arriving:,.1f} pages/s from the workers × "
          f"{m['es_index_ms_per_page'].value} ms × {1 + replicas} copies"),
+        ("a full reindex: ES CPU", f"{reindex_core_h:,.1f} core-hours",
+         f"{m['es_index_ms_per_page'].value} ms/page ({m['es_index_ms_per_page'].source}); replicas built after"),
+        ("a full reindex on 2 free ES cores", f"{reindex_core_h / 2:,.1f} hours", "the reindex spread over more nodes' cores scales down"),
+        (f"embedded index (SQLite) per {pages_per_station:,}-page station", f"{pages_per_station * m['sqlite_bytes_per_page'].value / 1e9:,.2f} GB",
+         f"{m['sqlite_bytes_per_page'].value / 1e3:.1f} kB/page ({m['sqlite_bytes_per_page'].source})"),
     ]
 
 

@@ -307,14 +307,27 @@ def index_elastic(b: Backend, docs: list[SearchDocument], batch: int) -> None:
     accs = {k: Acc() for k in ("fold", "translit", "bulk_http", "refresh", "other_http")}
     client = idx.client
 
+    es_cpu0 = _es_cpu_ms(client)
     with ExitStack() as st:
         st.enter_context(patched(page_mod, "index_fields", accs["fold"]))
         st.enter_context(transport_timers(client, accs))
         t0 = time.perf_counter()
-        for chunk in batched(docs, batch):
-            idx.index(chunk)
+        c0 = time.process_time()
+        if BULK_PATH == "rebuild":
+            idx.rebuild(docs)
+        else:
+            for chunk in batched(docs, batch):
+                idx.index(chunk)
         b.index_seconds = time.perf_counter() - t0
+        client_cpu = time.process_time() - c0
     b.rate = len(docs) / b.index_seconds
+    # CPU per page stands up to other load on the machine where pages/s does not: the
+    # client's (this process, all threads) and Elasticsearch's (its node stats; every
+    # node of the cluster, so nothing else should index meanwhile)
+    es_cpu = _es_cpu_ms(client) - es_cpu0
+    print(f"  CPU per page: client {1000 * client_cpu / len(docs):.3f} ms, Elasticsearch {es_cpu / len(docs):.3f} ms "
+          f"(both: {2000 / max(1e-9, 1000 * client_cpu / len(docs) + es_cpu / len(docs)):,.0f} pages/s on 2 free cores); "
+          f"path {BULK_PATH}, JSON {'stdlib' if STDLIB_JSON else 'orjson'}", flush=True)
     fold_t = accs["fold"].t + accs["translit"].t
     b.index_parts = {
         "python folding (index_fields)": fold_t,
@@ -327,6 +340,15 @@ def index_elastic(b: Backend, docs: list[SearchDocument], batch: int) -> None:
         - accs["refresh"].t
         - accs["other_http"].t,
     }
+
+
+BULK_PATH = "index"  # or "rebuild" (--bulk-path)
+STDLIB_JSON = False  # --stdlib-json: the client's encoder as before issue 14
+
+
+def _es_cpu_ms(client) -> float:
+    stats = client.nodes.stats(metric="process")
+    return float(sum(n["process"]["cpu"]["total_in_millis"] for n in stats["nodes"].values()))
 
 
 @contextmanager
@@ -454,7 +476,20 @@ def main(argv: list[str] | None = None) -> int:
                     help="fold inside index() as before issue 14 (default: fold once first, as ingest does)")
     ap.add_argument("--skip-sqlite", action="store_true")
     ap.add_argument("--index-only", action="store_true", help="time indexing only: no queries, no naive scan")
+    ap.add_argument("--steps", default="",
+                    help="growth mode: comma-separated page counts (e.g. 100000,300000,1000000); the corpus is "
+                         "generated, folded and indexed step by step (never all in memory) and the same queries "
+                         "are timed at each step on both backends and the naive scan, with the disk size of each")
+    ap.add_argument("--fold-jobs", type=int, default=2, help="growth mode: processes folding pages (as ingest workers would)")
+    ap.add_argument("--bulk-path", choices=("index", "rebuild"), default="index",
+                    help="index(): batches of --batch pages, searchable after each (ingest's path); rebuild(): one bulk "
+                         "load into a new index, switched in at the end (reindex's path)")
+    ap.add_argument("--stdlib-json", action="store_true", help="encode bulk pages with the stdlib json (before issue 14)")
     args = ap.parse_args(argv)
+    global BULK_PATH, STDLIB_JSON
+    BULK_PATH, STDLIB_JSON = args.bulk_path, args.stdlib_json
+    if args.steps:
+        return growth(args, argv)
     pages = 10_000 if args.quick else args.pages
     if not args.skip_es and not args.es_url:
         print("no Elasticsearch: set ABHILEKH_ES_URL (scripts/services start; eval \"$(scripts/services env)\"),"
@@ -511,6 +546,10 @@ def main(argv: list[str] | None = None) -> int:
             es_index = open_index(Settings(home=tmp / "home", es_url=args.es_url, es_index=name))
             es_index.check()  # type: ignore[attr-defined]
             es_index.drop()  # type: ignore[attr-defined]
+            if args.stdlib_json:
+                from elasticsearch.serializer import JsonSerializer
+
+                es_index.client.transport.serializers.serializers["application/json"] = JsonSerializer()  # type: ignore[attr-defined]
             backends.insert(0, Backend("elasticsearch", es_index))
 
         # -- indexing -------------------------------------------------------------------
@@ -662,6 +701,160 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             print(f"kept {tmp}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- growth mode
+
+
+def _fold_chunk(docs: list[SearchDocument]) -> list[dict[str, str]]:
+    from search.page import fold_record
+
+    return [fold_record(d) for d in docs]
+
+
+def _dir_mb(paths: list[Path]) -> float:
+    return sum(p.stat().st_size for p in paths if p.exists()) / 1e6
+
+
+def growth(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Index up to each step's page count, then time the same queries at that size.
+
+    The queries are drawn from the cases of the first step's pages, so every step asks
+    the same questions of a larger index. Pages are made, folded (in ``--fold-jobs``
+    processes, as ingest folds once per page) and indexed one step at a time and then
+    dropped, so 1M pages need no 1M-page list in memory. A line per step is printed as
+    soon as it is measured: a run stopped early still leaves its finished steps."""
+    from concurrent.futures import ProcessPoolExecutor
+    from dataclasses import replace
+
+    steps = sorted({int(x.replace("_", "")) for x in args.steps.split(",") if x.strip()})
+    if not args.skip_es and not args.es_url:
+        print("no Elasticsearch: set ABHILEKH_ES_URL, pass --es-url, or --skip-es", file=sys.stderr)
+        return 2
+    print(f"# search benchmark, growth  {dt.datetime.now().isoformat(timespec='seconds')}")
+    print(f"command: {' '.join([Path(sys.executable).name, '-m', 'bench.search_bench', *(argv if argv is not None else sys.argv[1:])])}")
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+          f"{_mem_gb():.0f} GB RAM, load avg {' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
+          f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}", flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="abhilekh-search-growth-", dir=os.environ.get("ABHILEKH_BENCH_TMP")))
+    backends: list[Backend] = []
+    gen = corpus(steps[-1], args.seed)
+    made = 0
+    facts: list[Facts] = []
+    queries: list[Query] = []
+    warm: list[Query] = []
+    rows: list[list[str]] = []
+    ndb = sqlite3.connect(str(tmp / "naive.sqlite3"))
+    ndb.execute("PRAGMA journal_mode = WAL")
+    ndb.execute("CREATE TABLE raw (rowid INTEGER PRIMARY KEY, bundle_id TEXT, page INTEGER, thana TEXT, year INTEGER, text TEXT)")
+    heads = ["pages", "backend", "index pages/s (this step)", "p50 ms", "p95 ms", "p99 ms", "median hits",
+             "disk MB", "MB per 1M pages"]
+    try:
+        if not args.skip_es:
+            name = f"bench-growth-{args.seed}-{os.getpid()}"
+            es_index = open_index(Settings(home=tmp / "home", es_url=args.es_url, es_index=name))
+            es_index.check()  # type: ignore[attr-defined]
+            es_index.drop()  # type: ignore[attr-defined]
+            backends.append(Backend("elasticsearch", es_index))
+        if not args.skip_sqlite:
+            backends.append(Backend("sqlite", open_index(Settings(home=tmp / "home", es_url=None))))
+        with ProcessPoolExecutor(max_workers=max(1, args.fold_jobs)) as folders:
+            for step in steps:
+                t_step = time.perf_counter()
+                part: list[SearchDocument] = []
+                for doc, fs in gen:
+                    part.append(doc)
+                    if made % FACT_EVERY == 0 and not queries:
+                        facts.extend(fs)
+                    made += 1
+                    if made >= step:
+                        break
+                gen_s = time.perf_counter() - t_step
+                t0 = time.perf_counter()
+                chunks = [part[i:i + 1000] for i in range(0, len(part), 1000)]
+                folded = [f for out in folders.map(_fold_chunk, chunks) for f in out]
+                part = [replace(d, index_fields=f) for d, f in zip(part, folded)]
+                del folded, chunks
+                fold_s = time.perf_counter() - t0
+                print(f"step {step:,}: {len(part):,} new pages made in {gen_s:.0f} s, folded in {fold_s:.0f} s "
+                      f"({args.fold_jobs} processes)", flush=True)
+                for b in backends:
+                    (index_elastic if b.name == "elasticsearch" else index_sqlite)(b, part, args.batch)
+                    print(f"  {b.name}: {b.rate:,.0f} pages/s ({b.index_seconds:.0f} s); count {b.index.count():,}",  # type: ignore[attr-defined]
+                          flush=True)
+                ndb.executemany(
+                    "INSERT INTO raw (bundle_id, page, thana, year, text) VALUES (?, ?, ?, ?, ?)",
+                    ((d.bundle_id, d.page, d.metadata.thana, d.metadata.year, d.text) for d in part),
+                )
+                ndb.commit()
+                del part
+                if not queries:
+                    queries = make_queries(facts, args.queries, args.seed)
+                    warm = make_queries(facts, args.warmup, args.seed + 1000)
+                    print("queries (from the first step's cases, the same at every step): "
+                          + ", ".join(f"{k} {sum(q.kind == k for q in queries)}" for k in KINDS), flush=True)
+                # -- sizes -------------------------------------------------------------
+                sizes: dict[str, float] = {}
+                for b in backends:
+                    if b.name == "elasticsearch":
+                        client = b.index.client  # type: ignore[attr-defined]
+                        client.indices.refresh(index=b.index.alias)  # type: ignore[attr-defined]
+                        st = client.indices.stats(index=b.index.alias, metric="store")  # type: ignore[attr-defined]
+                        sizes[b.name] = st["_all"]["primaries"]["store"]["size_in_bytes"] / 1e6
+                    else:
+                        sizes[b.name] = _dir_mb(sorted((tmp / "home").glob("index.sqlite3*")))
+                ndb.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                sizes["naive"] = _dir_mb(sorted(tmp.glob("naive.sqlite3*")))
+                # -- queries -----------------------------------------------------------
+                for b in backends:
+                    b.lat, b.parts, b.totals = defaultdict(list), defaultdict(list), []
+                    for q in warm:
+                        run_query(b, q, None)
+                with ExitStack() as st_:
+                    timers = {b.name: st_.enter_context(query_timers(b)) for b in backends}
+                    for qi, q in enumerate(queries):
+                        for b in (backends if qi % 2 == 0 else list(reversed(backends))):
+                            run_query(b, q, timers[b.name])
+                nlat: list[float] = []
+                nhits: list[int] = []
+                stride = max(1, len(queries) // max(1, args.naive_queries))
+                for q in queries[::stride][: args.naive_queries]:
+                    ms, n = naive_query(ndb, q)
+                    nlat.append(ms)
+                    nhits.append(n)
+                parity = ""
+                if len(backends) == 2:
+                    same = sum(a == c for a, c in zip(backends[0].totals, backends[1].totals))
+                    parity = f"; parity {same}/{len(queries)} same totals"
+                for b in backends:
+                    lat = b.all_lat()
+                    rows.append([f"{made:,}", b.name, f"{b.rate:,.0f}", fmt_ms(pct(lat, 50)), fmt_ms(pct(lat, 95)),
+                                 fmt_ms(pct(lat, 99)), f"{statistics.median(b.totals):,.0f}", f"{sizes[b.name]:,.0f}",
+                                 f"{sizes[b.name] * 1e6 / made:,.0f}"])
+                if nlat:
+                    rows.append([f"{made:,}", f"naive LIKE scan ({len(nlat)} queries)", "-", fmt_ms(pct(nlat, 50)),
+                                 fmt_ms(pct(nlat, 95)), fmt_ms(pct(nlat, 99)), f"{statistics.median(nhits):,.0f}",
+                                 f"{sizes['naive']:,.0f}", f"{sizes['naive'] * 1e6 / made:,.0f}"])
+                print(f"  measured at {made:,} pages in {time.perf_counter() - t_step:.0f} s "
+                      f"(load avg {' '.join(f'{x:.1f}' for x in os.getloadavg())}){parity}", flush=True)
+                print(table(heads, rows[-(len(backends) + (1 if nlat else 0)):]), flush=True)
+        print()
+        print(f"## Growth: {len(queries)} queries (limit=10, facets on), seed {args.seed}, "
+              f"{dt.datetime.now().isoformat(timespec='minutes')}")
+        print()
+        print(table(heads, rows))
+    finally:
+        ndb.close()
+        for b in backends:
+            if b.name == "elasticsearch" and not args.keep:
+                try:
+                    b.index.drop()  # type: ignore[attr-defined]
+                except Exception as exc:  # noqa: BLE001
+                    print(f"could not drop the bench ES index: {exc}", file=sys.stderr)
+            b.index.close()  # type: ignore[attr-defined]
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import elastic_transport
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, UnsupportedProductError, helpers
 from elasticsearch import __version__ as _client_version
+from elasticsearch.serializer import OrjsonSerializer
 
 from abhilekh.records import BundleMetadata, SearchDocument
 from search.base import SearchError
@@ -106,6 +107,10 @@ _FACET_AGGS = {
     "year": {"terms": {"field": "years", "size": FACET_SIZE}},
 }
 _SETTINGS: dict[str, Any] = {"max_result_window": MAX_WINDOW}
+# rebuild(): while the new index is filled (restored by ElasticIndex._after_bulk_load)
+_BULK_LOAD_SETTINGS: dict[str, Any] = {
+    "refresh_interval": "-1", "number_of_replicas": 0, "auto_expand_replicas": False, "translog.durability": "async",
+}
 _REPLICAS = re.compile(r"^\d+(-(\d+|all))?$")
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _START_HINT = "is it running? `scripts/services start`, then `eval \"$(scripts/services env)\"`"
@@ -286,8 +291,12 @@ class ElasticIndex(SearchCore):
         self.alias = alias
         self.index_settings: dict[str, Any] = {**_SETTINGS, "number_of_shards": int(shards), **_replica_setting(str(replicas))}
         self._versioned = re.compile(rf"^{re.escape(alias)}-v\d{{20}}$")
+        # orjson encodes the bulk actions (helpers.bulk asks the client's application/json
+        # serializer for each page): 0.06 -> 0.01 ms a page of the client's CPU, which
+        # shares the machine with ES; responses are still decoded by the client's own.
         self.client = Elasticsearch(
-            hosts, request_timeout=request_timeout, max_retries=len(hosts), retry_on_timeout=False
+            hosts, request_timeout=request_timeout, max_retries=len(hosts), retry_on_timeout=False,
+            serializer=OrjsonSerializer(),
         )
         self._lock = threading.RLock()
         self._ready = False  # alias checked (and emptied if folded by another normaliser)
@@ -445,6 +454,15 @@ class ElasticIndex(SearchCore):
         self._create_index(new, with_alias=False)
         self._switch(new)
 
+    def _after_bulk_load(self) -> dict[str, Any]:
+        """The index settings a bulk load changed, back to this index's shape."""
+        # "0-1" and the like: auto-expansion sets the number of replicas again at once
+        return {
+            "refresh_interval": None, "translog.durability": None,
+            "auto_expand_replicas": self.index_settings.get("auto_expand_replicas", False),
+            "number_of_replicas": self.index_settings.get("number_of_replicas", 0),
+        }
+
     @staticmethod
     def _source(pg: IndexedPage) -> dict[str, Any]:
         """The ES document of a page."""
@@ -544,10 +562,14 @@ class ElasticIndex(SearchCore):
                 )
             self._create_index(new, with_alias=False)
             try:
-                # nobody searches the new index before the switch: no periodic refreshes
-                # while it is filled, one at the end
+                # A bulk load: nobody searches the new index before the switch, so no
+                # periodic refreshes, no replicas to copy each page to (they are built
+                # from the finished segments afterwards, faster) and the translog
+                # fsynced every few seconds instead of after each request (a crash loses
+                # only this unswitched index, which the next reindex builds again).
+                # All three are put back before the switch.
                 self.client.indices.put_settings(
-                    index=new, settings={"index": {"refresh_interval": "-1"}}
+                    index=new, settings={"index": _BULK_LOAD_SETTINGS}
                 )
                 seen: set[str] = set()
                 batch: list[SearchDocument] = []
@@ -560,9 +582,12 @@ class ElasticIndex(SearchCore):
                     self._bulk(new, batch, ids=seen)
                 n = len(seen)
                 self.client.indices.put_settings(
-                    index=new, settings={"index": {"refresh_interval": None}}
+                    index=new, settings={"index": self._after_bulk_load()}
                 )
                 self.client.indices.refresh(index=new)
+                self.client.indices.flush(index=new)  # the async translog made durable
+                # the replicas (if any) allocated before the switch, as _create_index does
+                self.client.cluster.health(index=new, wait_for_status="yellow", timeout="30s")
                 with self._lock:
                     self._switch(new)
                     self._ready = True

@@ -151,6 +151,30 @@ def test_rebuild_into_a_fresh_alias(es):
     assert es.count() == len(DOCS)
 
 
+def test_rebuild_loads_in_bulk_mode_and_puts_the_index_shape_back(es):
+    """While a rebuild fills its new index: no refreshes, no replicas, an async translog;
+    before the switch each is back to what this index's settings ask for."""
+    es.index(DOCS)
+    old = _targets(es)
+    during: dict = {}
+
+    def docs():
+        yield from DOCS[:2]
+        new = [i for i in es.client.indices.get(index=f"{es.alias}-v*") if i not in old]
+        during.update(es.client.indices.get_settings(index=new, flat_settings=True)[new[0]]["settings"])
+        yield from DOCS[2:]
+
+    assert es.rebuild(docs()) == len(DOCS)
+    assert during["index.refresh_interval"] == "-1"
+    assert during["index.translog.durability"] == "async"
+    assert during["index.number_of_replicas"] == "0" and during["index.auto_expand_replicas"] == "false"
+    after = es.client.indices.get_settings(index=_targets(es), flat_settings=True)[_targets(es)[0]]["settings"]
+    assert "index.refresh_interval" not in after and "index.translog.durability" not in after
+    assert after["index.auto_expand_replicas"] == es.index_settings.get("auto_expand_replicas", "false")
+    assert es.client.cluster.health(index=es.alias)["status"] in ("green", "yellow")
+    assert es.count() == len(DOCS)
+
+
 def test_failed_rebuild_leaves_the_old_index_serving(es):
     es.index(DOCS)
     old = _targets(es)

@@ -78,8 +78,12 @@ def env_for(home: Path, api: str, **extra: str) -> dict[str, str]:
 
 
 def start_worker(name: str, env: dict[str, str], log: Path) -> subprocess.Popen:
+    return start_worker_in(POOL, name, env, log)
+
+
+def start_worker_in(pool: str, name: str, env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--type", "process", "--name", name,
+        [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--type", "process", "--name", name,
          "--limit", "1"],
         env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )
@@ -212,5 +216,53 @@ def test_two_workers_share_the_backlog_and_a_killed_workers_bundle_is_run_again(
     try:
         assert index.bundle_page_counts() == {b: PAGES for b in ids.values()}
         assert index.count() == BUNDLES * PAGES
+    finally:
+        index.close()
+
+
+def test_the_nightly_flow_submits_each_bundle_to_the_pool_when_one_is_set(prefect_server, tmp_path):
+    """ABHILEKH_POOL set: the nightly run ingests nothing itself; each complete bundle of
+    the inbox is a flow run of the pool's ingest-bundle deployment, done by a worker, and
+    the nightly run files the sources away and reports from the runs' reports."""
+    from search import open_index
+    from storage import open_store
+    from storage.bundles import stored_bundle_ids
+
+    pool = "night-pool"
+    home = tmp_path / "home"
+    (home / "prefect").mkdir(parents=True)
+    inbox = home / "inbox"
+    for n in range(2):
+        path = inbox / f"night-{n}"
+        make_bundle(path, seed=300 + n, pages=1, kind="letter", profile="clean", station="तिर्वा", year=2021, dpi=150)
+        (path / "truth.json").unlink()
+        (path / ".ready").write_text("")
+    env = env_for(home, prefect_server, ABHILEKH_POOL=pool)
+    worker = start_worker_in(pool, "night-worker", env, tmp_path / "night-worker.log")
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", "import json, flows; print('RESULT ' + json.dumps(flows.run_nightly()))"],
+            env=env, capture_output=True, text=True, timeout=300, cwd=str(Path(__file__).resolve().parents[1]),
+        )
+    finally:
+        stop(worker)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    result = json.loads(run.stdout.split("RESULT ", 1)[1])
+    assert result["ok"], result
+    assert sorted(result["archived"]) == ["night-0", "night-1"]
+    assert not list(inbox.iterdir())
+
+    # each bundle was a flow run of the pool's deployment, finished by the worker
+    runs = [r for r in flow_runs(prefect_server) if r.get("work_pool_name") == pool]
+    assert len(runs) == 2 and all(r["state_type"] == "COMPLETED" for r in runs), runs
+    assert {r["labels"].get("prefect.worker.name") for r in runs} == {"night-worker"}
+    assert {Path(r["parameters"]["path"]).name for r in runs} == {"night-0", "night-1"}
+
+    settings = Settings(home=home, es_url=None, s3_endpoint=None, database_url=None)
+    stored = stored_bundle_ids(open_store(settings))
+    assert len(stored) == 2
+    index = open_index(settings)
+    try:
+        assert index.count() == 2
     finally:
         index.close()
