@@ -7,6 +7,7 @@ import asyncio
 import functools
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -14,7 +15,8 @@ from typing import Any, TypeVar
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from search.base import SearchIndex
+from abhilekh.records import SearchFilters
+from search.base import SearchIndex, SearchResults
 from storage.base import ObjectStore
 from storage.bundles import Manifest, load_manifest
 
@@ -54,6 +56,42 @@ class IndexThreads:
             self._pool.submit(self.index.close).result()
         finally:
             self._pool.shutdown()
+
+
+class ResultCache:
+    """The last SIZE search results of this process, by (query, filters with the
+    stations, limit, offset, index generation): an officer paging back, the same names
+    asked at one station. A write to the index (ingest, correction, reindex, from any
+    process) changes its generation, so an entry made before it is never served after
+    it (the generation is read before the search runs). Only backends that report a
+    generation are cached (SQLite; Elasticsearch keeps a request cache of its own).
+    Results are shared between requests: callers must not change them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(0, int(size))
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[Any, ...], SearchResults] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def search(self, index: SearchIndex, q: str, filters: SearchFilters, limit: int, offset: int) -> SearchResults:
+        generation = index.generation() if self.size else None
+        if generation is None:
+            return index.search(q, filters, limit=limit, offset=offset)
+        key = (q, filters, limit, offset, generation)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return found
+            self.misses += 1
+        results = index.search(q, filters, limit=limit, offset=offset)
+        with self._lock:
+            self._items[key] = results
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return results
 
 
 class Manifests:
