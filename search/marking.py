@@ -63,9 +63,10 @@ PAGE_CACHE = 512
 class _PageWords:
     """A page's raw words, folded once: the tokens of each word, and where each token,
     transliteration key and joined pair key stands. Marking a term is then a few dict
-    look-ups instead of a pass over every word (and every pair) per term. Read-only."""
+    look-ups instead of a pass over every word (and every pair) per term. Read-only
+    once built (the pair keys are built on first use: numbers-only queries need none)."""
 
-    __slots__ = ("by_key", "by_pair", "by_token", "pieces", "toks")
+    __slots__ = ("_by_pair", "by_key", "by_token", "pieces", "toks")
 
     def __init__(self, words: tuple[str, ...]) -> None:
         toks = [fold_word(w) for w in words]
@@ -75,19 +76,27 @@ class _PageWords:
             for t in ts:
                 by_token.setdefault(t, []).append(i)
                 by_key.setdefault(word_key(t), []).append(i)
-        by_pair: dict[str, list[int]] = {}
-        for i in range(len(toks) - 1):
-            a, b = toks[i], toks[i + 1]
-            if a and b:
-                k = pair_key(a[-1], b[0])
-                if k is not None:
-                    by_pair.setdefault(k, []).append(i)
         self.toks = toks
         # the words that may be a piece of a spaced abbreviation (मु0 अ0 सं0)
         self.pieces = [bool(_ABBREV_PIECE.match(w)) for w in words]
         self.by_token = by_token
         self.by_key = by_key
-        self.by_pair = by_pair
+        self._by_pair: dict[str, list[int]] | None = None
+
+    @property
+    def by_pair(self) -> dict[str, list[int]]:
+        """Joined key of words i and i+1 -> each such i."""
+        if self._by_pair is None:
+            toks = self.toks
+            by_pair: dict[str, list[int]] = {}
+            for i in range(len(toks) - 1):
+                a, b = toks[i], toks[i + 1]
+                if a and b:
+                    k = pair_key(a[-1], b[0])
+                    if k is not None:
+                        by_pair.setdefault(k, []).append(i)
+            self._by_pair = by_pair  # two threads may both build it: the same dict either way
+        return self._by_pair
 
 
 @lru_cache(maxsize=PAGE_CACHE)
@@ -144,7 +153,7 @@ def _notation_keys(text: str) -> frozenset[str]:
     return frozenset(keys | set(index_loose(pre)))
 
 
-def _notation_marks(words: list[str], nt: Notation) -> list[bool]:
+def _notation_marks(words: Sequence[str], nt: Notation) -> list[bool]:
     """The words of the smallest runs whose keys include the notation's."""
     marks = [False] * len(words)
     wanted = ({nt.key} if nt.key else set()) | set(nt.loose)
@@ -176,7 +185,7 @@ def _notation_marks(words: list[str], nt: Notation) -> list[bool]:
     return marks
 
 
-def _phrase_at(words: list[str], start: int, phrase: tuple[str, ...] | list[str], keys: bool = False) -> int:
+def _phrase_at(words: Sequence[str], start: int, phrase: tuple[str, ...] | list[str], keys: bool = False) -> int:
     """Raw words from ``start`` whose folded tokens (their keys, with ``keys``) begin
     with ``phrase``: how many (0: none)."""
     toks: list[str] = []
@@ -189,7 +198,7 @@ def _phrase_at(words: list[str], start: int, phrase: tuple[str, ...] | list[str]
     return k - start if tuple(toks[: len(phrase)]) == tuple(phrase) else 0
 
 
-def _phrase_marks(words: list[str], phrase: list[str]) -> list[bool]:
+def _phrase_marks(words: Sequence[str], phrase: list[str]) -> list[bool]:
     marks = [False] * len(words)
     keys = translit_tokens(phrase)  # a phrase with Latin words matches by keys too
     for i in range(len(words)):
@@ -200,7 +209,7 @@ def _phrase_marks(words: list[str], phrase: list[str]) -> list[bool]:
     return marks
 
 
-def _abbreviation_marks(words: list[str], pieces: list[bool], terms: set[str]) -> list[bool]:
+def _abbreviation_marks(words: Sequence[str], pieces: list[bool], terms: set[str]) -> list[bool]:
     marks = [False] * len(words)
     n = len(words)
     i = 0
