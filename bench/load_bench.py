@@ -214,7 +214,7 @@ def start_server(settings: Settings, workers: int | None = None,
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a shared machine at load 20+ starts it slowly
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("abhilekh serve exited: " + proc.stderr.read().decode()[-2000:])
@@ -225,7 +225,7 @@ def start_server(settings: Settings, workers: int | None = None,
             pass
         time.sleep(0.2)
     proc.terminate()
-    raise RuntimeError("abhilekh serve did not answer /healthz in 60 s")
+    raise RuntimeError("abhilekh serve did not answer /healthz in 180 s")
 
 
 async def officer(base: str, name: str, queries: list[str], until: list[float], thumbs: bool,
