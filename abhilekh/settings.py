@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8750
     web_workers: int = 0  # server processes of `abhilekh serve`; 0: one per CPU
+    # Search results kept per server process (web.runtime.ResultCache), keyed by the
+    # query, filters, stations, paging and the index's generation; 0: none.
+    search_cache: int = Field(default=256, ge=0)
 
     # Log-in and sessions (access/auth.py)
     secret_key: str | None = None  # signs cookies; unset: made once in <home>/secret_key

@@ -62,6 +62,11 @@ class SearchIndex(Protocol):
         """bundle_id -> pages indexed, for reconciling against storage."""
         ...
 
+    def generation(self) -> int | None:
+        """A number that changes whenever the pages change (any writer), for caches of
+        results; None: the backend cannot tell cheaply (do not cache)."""
+        ...
+
     def delete_bundle(self, bundle_id: str) -> None: ...
 
     def clear(self) -> None:

@@ -651,6 +651,11 @@ class ElasticIndex(SearchCore):
                 self.client.count(index=self.alias, query={"term": {"bundle_id": bundle_id}})["count"]
             )
 
+    def generation(self) -> int | None:
+        """None: no cheap, exact change counter here (refreshes, other nodes), so web
+        results are not cached for Elasticsearch (it has a request cache of its own)."""
+        return None
+
     def bundle_page_counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         with self._errors(f"counting bundles in {self.alias!r}"):

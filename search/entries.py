@@ -19,6 +19,7 @@ from search.entries_core import (
     EntryResults,
     EntryWhere,
     entry_row,
+    entry_terms,
     place_key,
 )
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from abhilekh.settings import Settings
 
 __all__ = ["FACETS", "SHOWN", "EntryDocument", "EntryFilters", "EntryIndex", "EntryResults", "EntryWhere",
-           "entry_row", "open_entries", "place_key"]
+           "entry_row", "entry_terms", "open_entries", "place_key"]
 
 
 def open_entries(settings: Settings) -> EntryIndex:

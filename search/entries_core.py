@@ -24,7 +24,8 @@ from typing import Any, Protocol
 from abhilekh.records import BundleMetadata, station_key
 from search.normalise import fold, transliterate
 
-__all__ = ["FACETS", "SHOWN", "EntryDocument", "EntryFilters", "EntryIndex", "EntryResults", "EntryWhere", "entry_row"]
+__all__ = ["FACETS", "SHOWN", "EntryDocument", "EntryFilters", "EntryIndex", "EntryResults", "EntryWhere", "entry_row",
+           "entry_terms"]
 
 FACETS = ("section", "act", "crime_year", "station", "outcome")
 # What an officer is shown of an entry, in this order (hit cards, CSV/XLSX columns).
@@ -80,6 +81,11 @@ def crime_year(value: str | None) -> int | None:
 def _terms(doc: EntryDocument) -> list[str]:
     text = " ".join(v for k, v in doc.values.items() if k not in ("outcome",))
     return sorted(set(fold(text).split()) | set(transliterate(text).split()))
+
+
+def entry_terms(doc: EntryDocument) -> list[str]:
+    """The words an entry is found by (``entry_row``'s "terms"), without the rest of its row."""
+    return _terms(doc)
 
 
 def entry_row(doc: EntryDocument) -> dict[str, Any]:
@@ -178,6 +184,12 @@ class EntryEngine(Protocol):
         """(stored docs in bundle/page/row order, total, facet counts over all matches)."""
         ...
 
+    def on_pages(self, pages: list[tuple[str, int]], thana_keys: tuple[str, ...] | None,
+                 limit: int) -> list[str]:
+        """Stored docs of the entries on any of PAGES (bundle id, page) within the
+        stations, in bundle/page/row order, at most LIMIT in all; no counts."""
+        ...
+
 
 class EntryIndex:
     """The entries index of either backend: write, rebuild, find."""
@@ -217,6 +229,27 @@ class EntryIndex:
             docs, total, facets = engine.find(where, max(0, int(limit)), max(0, int(offset)))
         return EntryResults([EntryDocument.from_dict(json.loads(d)) for d in docs], total,
                             {k: dict(sorted(facets.get(k, {}).items(), key=lambda kv: (-kv[1], kv[0]))) for k in FACETS})
+
+    def on_pages(self, pages: Iterable[tuple[str, int]], stations: tuple[str, ...] | None = None,
+                 per_page: int = 100) -> dict[tuple[str, int], list[EntryDocument]]:
+        """The entries of each of PAGES (bundle id, page), up to PER_PAGE each, inside
+        STATIONS (None: every station): one engine query for all the pages (a search's
+        hits), where ``find`` per page would be one query and its counts per hit."""
+        wanted = list(dict.fromkeys((b, int(p)) for b, p in pages))
+        out: dict[tuple[str, int], list[EntryDocument]] = {}
+        where = EntryWhere.of(EntryFilters(stations=stations))
+        if not wanted or where.empty:
+            return out
+        with self._engine() as engine:
+            if engine is None:
+                return out
+            docs = engine.on_pages(wanted, where.thana_keys, per_page * len(wanted))
+        for d in docs:
+            e = EntryDocument.from_dict(json.loads(d))
+            got = out.setdefault((e.bundle_id, e.page), [])
+            if len(got) < per_page:
+                got.append(e)
+        return out
 
     def iter_all(self, filters: EntryFilters | None = None, page_size: int = 500) -> Iterator[EntryDocument]:
         """Every matching entry, page by page (exports)."""

@@ -187,3 +187,14 @@ class _Engine:
         facets = {name: {str(b["key"]): int(b["doc_count"]) for b in resp["aggregations"][name]["buckets"]
                          if str(b["key"]) != ""} for name in aggs}
         return docs, int(resp["hits"]["total"]["value"]), facets
+
+    def on_pages(self, pages: list[tuple[str, int]], thana_keys: tuple[str, ...] | None,
+                 limit: int) -> list[str]:
+        pairs = [{"bool": {"filter": [{"term": {"bundle_id": b}}, {"term": {"page": p}}]}} for b, p in pages]
+        filters: list[dict[str, Any]] = [{"bool": {"should": pairs, "minimum_should_match": 1}}]
+        if thana_keys is not None:
+            filters.append({"terms": {"thana_key": list(thana_keys)}})
+        resp = self.index.client.search(
+            index=self.index.name, query={"bool": {"filter": filters}}, size=limit, track_total_hits=False,
+            sort=[{"bundle_id": "asc"}, {"page": "asc"}, {"idx": "asc"}], source_includes=["doc"])
+        return [h["_source"]["doc"] for h in resp["hits"]["hits"]]

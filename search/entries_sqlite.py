@@ -181,3 +181,15 @@ class _Engine:
             f"SELECT s.section, count(*) FROM entry_sections s JOIN entries e ON e.rowid = s.entry WHERE {sql} "
             "GROUP BY s.section", args)}
         return docs, total, facets
+
+    def on_pages(self, pages: list[tuple[str, int]], thana_keys: tuple[str, ...] | None,
+                 limit: int) -> list[str]:
+        # (bundle_id, page) pairs through the entries_order index, one query for all
+        pairs = " OR ".join("(e.bundle_id = ? AND e.page = ?)" for _ in pages)
+        args: list[Any] = [v for bp in pages for v in bp]
+        sql = f"({pairs})"
+        if thana_keys is not None:
+            sql += f" AND e.thana_key IN ({','.join('?' * len(thana_keys))})"
+            args.extend(thana_keys)
+        return [r[0] for r in self.db.execute(
+            f"SELECT doc FROM entries e WHERE {sql} ORDER BY e.bundle_id, e.page, e.idx LIMIT ?", [*args, limit])]

@@ -24,7 +24,7 @@ each word that is part of what the query asked for, by the rules the engines mat
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from search.normalise import (
@@ -32,7 +32,7 @@ from search.normalise import (
     fold_word,
     index_loose,
     notations,
-    pair_keys,
+    pair_key,
     prefold,
     vehicle_notations,
     word_key,
@@ -54,15 +54,63 @@ __all__ = ["marked_words"]
 _ABBREV_PIECE = re.compile(r"^[\u0900-\u0963\u0971-\u097f]+[0\u0966\u0970oO.]$")
 _MAX_PIECES = 4
 _NOTATION_WINDOW = 6  # raw words a crime number, plate or code may be spread over
+# Pages whose word lookups are kept (``_page_words``): a page is shown again and again
+# (its hits, its viewer, the next query of the same officer), and these lookups were
+# most of a search's CPU when rebuilt for every query term (~25-100 kB a page).
+PAGE_CACHE = 512
 
 
-def _tolerant_word(term: str, key: str | None) -> Callable[[str], bool]:
+class _PageWords:
+    """A page's raw words, folded once: the tokens of each word, and where each token,
+    transliteration key and joined pair key stands. Marking a term is then a few dict
+    look-ups instead of a pass over every word (and every pair) per term. Read-only
+    once built (the pair keys are built on first use: numbers-only queries need none)."""
+
+    __slots__ = ("_by_pair", "by_key", "by_token", "pieces", "toks")
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        toks = [fold_word(w) for w in words]
+        by_token: dict[str, list[int]] = {}
+        by_key: dict[str, list[int]] = {}
+        for i, ts in enumerate(toks):
+            for t in ts:
+                by_token.setdefault(t, []).append(i)
+                by_key.setdefault(word_key(t), []).append(i)
+        self.toks = toks
+        # the words that may be a piece of a spaced abbreviation (मु0 अ0 सं0)
+        self.pieces = [bool(_ABBREV_PIECE.match(w)) for w in words]
+        self.by_token = by_token
+        self.by_key = by_key
+        self._by_pair: dict[str, list[int]] | None = None
+
+    @property
+    def by_pair(self) -> dict[str, list[int]]:
+        """Joined key of words i and i+1 -> each such i."""
+        if self._by_pair is None:
+            toks = self.toks
+            by_pair: dict[str, list[int]] = {}
+            for i in range(len(toks) - 1):
+                a, b = toks[i], toks[i + 1]
+                if a and b:
+                    k = pair_key(a[-1], b[0])
+                    if k is not None:
+                        by_pair.setdefault(k, []).append(i)
+            self._by_pair = by_pair  # two threads may both build it: the same dict either way
+        return self._by_pair
+
+
+@lru_cache(maxsize=PAGE_CACHE)
+def _page_words(words: tuple[str, ...]) -> _PageWords:
+    return _PageWords(words)
+
+
+def _tolerant_word(term: str, key: str | None) -> Callable[[tuple[str, ...]], bool]:
     edits = fuzzy_edits(term, "folded")
     key_edits = fuzzy_edits(key or "", "translit")
     inside = len(term) >= MIN_QUERY and any(c.isalpha() for c in term)
 
-    def match(word: str) -> bool:
-        for tok in fold_word(word):
+    def match(toks: tuple[str, ...]) -> bool:
+        for tok in toks:
             if edits and edit_distance(term, tok, edits) <= edits:
                 return True
             if inside and len(tok) >= MIN_TOKEN and term in tok:
@@ -78,19 +126,23 @@ def _tolerant_word(term: str, key: str | None) -> Callable[[str], bool]:
     return match
 
 
-def _term_marks(words: list[str], term: str, joined: set[str]) -> list[bool]:
+def _term_marks(page: _PageWords, term: str, joined: set[str]) -> list[bool]:
     key = key_of(term)
     keys = ({key} if key else set()) | joined
-    marks = [any(tok == term or word_key(tok) in keys for tok in fold_word(w)) for w in words]
+    marks = [False] * len(page.toks)
+    # a word with a token that is the term, or whose key is the term's (or a joined one)
+    for i in page.by_token.get(term, ()):
+        marks[i] = True
+    for k in keys:
+        for i in page.by_key.get(k, ()):
+            marks[i] = True
     if key:
         # one word typed, two written: "Ramprakash" marks राम प्रकाश
-        for i in range(len(words) - 1):
-            a, b = fold_word(words[i]), fold_word(words[i + 1])
-            if a and b and key in pair_keys(f"{a[-1]} {b[0]}"):
-                marks[i] = marks[i + 1] = True
+        for i in page.by_pair.get(key, ()):
+            marks[i] = marks[i + 1] = True
     if not any(marks):
         tolerant = _tolerant_word(term, key)
-        marks = [tolerant(w) for w in words]
+        marks = [tolerant(ts) for ts in page.toks]
     return marks
 
 
@@ -101,7 +153,7 @@ def _notation_keys(text: str) -> frozenset[str]:
     return frozenset(keys | set(index_loose(pre)))
 
 
-def _notation_marks(words: list[str], nt: Notation) -> list[bool]:
+def _notation_marks(words: Sequence[str], nt: Notation) -> list[bool]:
     """The words of the smallest runs whose keys include the notation's."""
     marks = [False] * len(words)
     wanted = ({nt.key} if nt.key else set()) | set(nt.loose)
@@ -133,7 +185,7 @@ def _notation_marks(words: list[str], nt: Notation) -> list[bool]:
     return marks
 
 
-def _phrase_at(words: list[str], start: int, phrase: tuple[str, ...] | list[str], keys: bool = False) -> int:
+def _phrase_at(words: Sequence[str], start: int, phrase: tuple[str, ...] | list[str], keys: bool = False) -> int:
     """Raw words from ``start`` whose folded tokens (their keys, with ``keys``) begin
     with ``phrase``: how many (0: none)."""
     toks: list[str] = []
@@ -146,7 +198,7 @@ def _phrase_at(words: list[str], start: int, phrase: tuple[str, ...] | list[str]
     return k - start if tuple(toks[: len(phrase)]) == tuple(phrase) else 0
 
 
-def _phrase_marks(words: list[str], phrase: list[str]) -> list[bool]:
+def _phrase_marks(words: Sequence[str], phrase: list[str]) -> list[bool]:
     marks = [False] * len(words)
     keys = translit_tokens(phrase)  # a phrase with Latin words matches by keys too
     for i in range(len(words)):
@@ -157,17 +209,17 @@ def _phrase_marks(words: list[str], phrase: list[str]) -> list[bool]:
     return marks
 
 
-def _abbreviation_marks(words: list[str], terms: set[str]) -> list[bool]:
+def _abbreviation_marks(words: Sequence[str], pieces: list[bool], terms: set[str]) -> list[bool]:
     marks = [False] * len(words)
     n = len(words)
     i = 0
     while i < n:
-        if not _ABBREV_PIECE.match(words[i]):
+        if not pieces[i]:
             i += 1
             continue
         joined_to = -1
         for j in range(i + 1, min(n, i + _MAX_PIECES)):
-            if not _ABBREV_PIECE.match(words[j]):
+            if not pieces[j]:
                 break
             if fold(" ".join(words[i : j + 1])) in terms:
                 joined_to = j
@@ -202,23 +254,24 @@ def _near_pairs(per_term: list[list[bool]]) -> list[list[bool]]:
     return out
 
 
-def marked_words(words: list[str], query: ParsedQuery) -> list[bool]:
+def marked_words(words: Sequence[str], query: ParsedQuery) -> list[bool]:
     """For each raw word, whether a snippet marks it (the page viewer boxes the same)."""
     n = len(words)
     marks = [False] * n
     if not n or query.is_empty:
         return marks
+    page = _page_words(words if isinstance(words, tuple) else tuple(words))
     joined = joined_keys(query)
-    per_term = [_term_marks(words, term, set(j)) for term, j in zip(query.terms, joined)]
+    per_term = [_term_marks(page, term, set(j)) for term, j in zip(query.terms, joined)]
     per_term = _near_pairs(per_term)
     layers = per_term
     layers += [_notation_marks(words, nt) for nt in query.notations]
     layers += [_phrase_marks(words, p) for p in query.phrases]
     if query.prefixes:
         prefixes = tuple(query.prefixes)
-        layers.append([any(t.startswith(prefixes) for t in fold_word(w)) for w in words])
+        layers.append([any(t.startswith(prefixes) for t in ts) for ts in page.toks])
     if query.terms:
-        layers.append(_abbreviation_marks(words, set(query.terms)))
+        layers.append(_abbreviation_marks(words, page.pieces, set(query.terms)))
     for layer in layers:
         for i, x in enumerate(layer):
             if x:

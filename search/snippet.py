@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 from search.marking import marked_words
 from search.query import ParsedQuery
@@ -23,6 +24,14 @@ __all__ = ["ELLIPSIS", "make_snippet", "marked_words"]
 
 ELLIPSIS = "…"
 _WORD = re.compile(r"\S+")
+SPLIT_CACHE = 512  # pages' word splits kept: the same pages come back query after query
+
+
+@lru_cache(maxsize=SPLIT_CACHE)
+def _split(raw_text: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+    """The page's words and their spans (read-only, shared between callers)."""
+    found = list(_WORD.finditer(raw_text))
+    return tuple(m.group(0) for m in found), tuple(m.span() for m in found)
 
 
 def _window(spans: list[tuple[int, int]], marked: list[bool], width: int, text: str) -> tuple[int, int]:
@@ -62,12 +71,11 @@ def _clip(word: str, width: int) -> str:
 def make_snippet(raw_text: str, query: ParsedQuery, width: int = 200) -> tuple[str, str]:
     """(plain, html) snippet of about ``width`` characters around the best matches."""
     width = max(20, int(width))
-    found = list(_WORD.finditer(raw_text or ""))
-    if not found:
+    words_t, spans_t = _split(raw_text or "")
+    if not words_t:
         return "", ""
-    words = [m.group(0) for m in found]
-    spans = [m.span() for m in found]
-    marked = marked_words(words, query) if not query.is_empty else [False] * len(words)
+    words, spans = list(words_t), list(spans_t)
+    marked = marked_words(words_t, query) if not query.is_empty else [False] * len(words)
     lo, hi = _window(spans, marked, width, raw_text)
     head = ELLIPSIS if lo > 0 else ""
     tail = ELLIPSIS if hi < len(words) - 1 else ""

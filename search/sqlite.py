@@ -131,6 +131,12 @@ _FACET_COMBO_OF = """
 SELECT c.id FROM facet_combo c WHERE c.thana = p.thana AND c.register = p.register
     AND c.year IS p.year AND c.year_end IS p.year_end ORDER BY c.id LIMIT 1
 """
+# ``meta`` row 'generation': a counter every write transaction (of any process) moves
+# on, so a cache of results (web.runtime.ResultCache) knows when they are stale.
+_BUMP_GENERATION = """
+INSERT INTO meta (key, value) VALUES ('generation', '1')
+ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1
+"""
 # Candidates fetched beyond offset + limit when ranking inside FTS5: the top hits are
 # exact unless more pages than this tie with the last one shown (then every match is
 # ranked, as before).
@@ -251,6 +257,8 @@ class SqliteIndex(SearchCore):
                 raise SearchError(message) from exc
             try:
                 yield db
+                # every write moves the generation on: what callers cached is stale
+                db.execute(_BUMP_GENERATION)
                 db.execute("COMMIT")
             except BaseException as exc:
                 try:
@@ -420,6 +428,13 @@ class SqliteIndex(SearchCore):
                     "SELECT count(*) FROM pages WHERE bundle_id = ?", (bundle_id,)
                 ).fetchone()
         return int(row[0])
+
+    def generation(self) -> int:
+        """A number that changes whenever pages are written, by this process or another
+        (read from the file: one indexed row)."""
+        with self._reading() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
 
     def bundle_page_counts(self) -> dict[str, int]:
         with self._lock:

@@ -75,6 +75,19 @@ def test_station_scope_applies(entries):
     assert entries.find(EntryFilters(stations=())).total == 0
 
 
+def test_entries_of_many_pages_in_one_call(entries):
+    """A search's hits get their entries by one query (issue 15): per page, in row
+    order, inside the asker's stations, the same entries ``find`` gives page by page."""
+    a, b = "a" * 64, "b" * 64
+    got = entries.on_pages([(a, 1), (b, 1), (a, 2), (a, 9), (a, 1)])
+    assert {k: [e.index for e in v] for k, v in got.items()} == {(a, 1): [1, 2], (a, 2): [1], (b, 1): [1]}
+    for (bundle, page), found in got.items():
+        assert found == entries.find(EntryFilters(bundle_id=bundle, page=page)).entries
+    assert set(entries.on_pages([(a, 1), (b, 1)], stations=("kannauj",))) == {(b, 1)}
+    assert entries.on_pages([(a, 1)], stations=()) == {}
+    assert [e.index for e in entries.on_pages([(a, 1)], per_page=1)[(a, 1)]] == [1]
+
+
 def test_a_bundle_is_replaced_not_added_to(entries):
     entries.index_bundle("a" * 64, DOCS[:1])
     assert entries.count("a" * 64) == 1 and entries.count() == 2

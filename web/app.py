@@ -57,7 +57,7 @@ from web.handlers import install as install_handlers
 from web.lang import router as lang_router
 from web.render import HERE
 from web.routes import admin, api, browse, bundles, efiles, efiles_api, entries, login, review, saved, search, upload
-from web.runtime import IndexThreads, Manifests, SecurityHeaders
+from web.runtime import IndexThreads, Manifests, PageTexts, ResultCache, SecurityHeaders
 from web.saved import SavedSearches, saved_path
 from web.session import trusted_proxies
 from web.thumbs import RenderedThumbnails
@@ -125,6 +125,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.cookie_secure = cookie_secure(settings)
     app.state.trusted_proxies = trusted_proxies(settings.trusted_proxies)
     app.state.manifests = Manifests()
+    app.state.results = ResultCache(settings.search_cache)
+    app.state.page_texts = PageTexts()
     app.state.thumbs = RenderedThumbnails(settings.thumbs_dir)
     app.state.catalog = Catalog()
     app.add_middleware(SecurityHeaders)

@@ -7,6 +7,7 @@ import asyncio
 import functools
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -14,14 +15,16 @@ from typing import Any, TypeVar
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from search.base import SearchIndex
+from abhilekh.records import PageText, SearchFilters
+from search.base import SearchIndex, SearchResults
 from storage.base import ObjectStore
-from storage.bundles import Manifest, load_manifest
+from storage.bundles import Manifest, load_manifest, load_page, page_key
 
 T = TypeVar("T")
 
 INDEX_THREADS = 4  # searches at once (SQLite and the ES client release the GIL while they wait)
 MANIFEST_TTL = 60.0  # seconds a manifest's station is trusted from memory
+PAGE_TEXTS = 512  # pages' OCR words (pages/<n>.json, parsed) kept per process for the viewer
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -54,6 +57,71 @@ class IndexThreads:
             self._pool.submit(self.index.close).result()
         finally:
             self._pool.shutdown()
+
+
+class ResultCache:
+    """The last SIZE search results of this process, by (query, filters with the
+    stations, limit, offset, index generation): an officer paging back, the same names
+    asked at one station. A write to the index (ingest, correction, reindex, from any
+    process) changes its generation, so an entry made before it is never served after
+    it (the generation is read before the search runs). Only backends that report a
+    generation are cached (SQLite; Elasticsearch keeps a request cache of its own).
+    Results are shared between requests: callers must not change them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(0, int(size))
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[Any, ...], SearchResults] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def search(self, index: SearchIndex, q: str, filters: SearchFilters, limit: int, offset: int) -> SearchResults:
+        generation = index.generation() if self.size else None
+        if generation is None:
+            return index.search(q, filters, limit=limit, offset=offset)
+        key = (q, filters, limit, offset, generation)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return found
+            self.misses += 1
+        results = index.search(q, filters, limit=limit, offset=offset)
+        with self._lock:
+            self._items[key] = results
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return results
+
+
+class PageTexts:
+    """Pages' stored OCR (``pages/<n>.json``, parsed), kept for the viewer's boxes: each
+    view read and parsed the JSON again (~0.9 ms of a 2.5 ms budget). Kept by the sha256
+    the bundle's manifest records for the page, so a manifest naming other bytes reads
+    them anew; a manifest that records none (bundles stored before it did) is trusted
+    for MANIFEST_TTL, as the manifest itself is."""
+
+    def __init__(self, size: int = PAGE_TEXTS) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[str, int, str | None], tuple[float, PageText]] = OrderedDict()
+
+    def get(self, store: ObjectStore, manifest: Manifest, number: int) -> PageText:
+        key = (manifest.bundle_id, number, manifest.expected_sha256(page_key(manifest.bundle_id, number)))
+        now = time.monotonic()
+        with self._lock:
+            cached = self._items.get(key)
+            if cached is not None and (key[2] is not None or now - cached[0] < MANIFEST_TTL):
+                self._items.move_to_end(key)
+                return cached[1]
+        text = load_page(store, manifest.bundle_id, number)
+        with self._lock:
+            self._items[key] = (now, text)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return text
 
 
 class Manifests:

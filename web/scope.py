@@ -20,7 +20,7 @@ from storage.base import IntegrityError, ObjectStore, StorageError
 from storage.bundles import Manifest
 from web.errors import NOT_ALLOWED, PageError, not_found_bundle, store_down
 from web.query import Query
-from web.runtime import IndexThreads, Manifests
+from web.runtime import IndexThreads, Manifests, ResultCache
 from web.session import audit
 
 # Bundle ids are sha256 hex digests; shorter prefixes are accepted for hand-typed URLs.
@@ -40,8 +40,9 @@ def within_stations(filters: SearchFilters, user: User) -> SearchFilters:
 async def run_search(request: Request, user: User, query: Query) -> SearchResults:
     """The search, inside the user's stations."""
     worker: IndexThreads = request.app.state.index
-    return await worker.call(worker.index.search, query.q, within_stations(query.filters, user),
-                             limit=query.limit, offset=query.offset)
+    cache: ResultCache = request.app.state.results
+    return await worker.call(cache.search, worker.index, query.q, within_stations(query.filters, user),
+                             query.limit, query.offset)
 
 
 def audit_search(request: Request, user: User, query: Query, results: SearchResults, via: str) -> None:

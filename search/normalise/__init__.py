@@ -52,7 +52,7 @@ from search.normalise.folding import finish_fold, fold, fold_word, prefold, toke
 from search.normalise.grams import index_grams, query_grams
 from search.normalise.indexing import IndexFields, index_extras, index_fields
 from search.normalise.notation import Notation, notations, stray_crime_keys
-from search.normalise.pairs import pair_keys
+from search.normalise.pairs import pair_key, pair_keys
 from search.normalise.shapes import SHAPE_MARK, index_shapes, shape_key
 from search.normalise.transliteration import (
     has_devanagari,
@@ -88,6 +88,7 @@ __all__ = [
     "is_latin",
     "latin_key",
     "notations",
+    "pair_key",
     "pair_keys",
     "prefold",
     "romanise",

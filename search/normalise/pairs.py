@@ -27,6 +27,15 @@ def _pair_class(token: str) -> int:
     return 2 if _HAS_LATIN.search(token) else 3
 
 
+def pair_key(a: str, b: str) -> str | None:
+    """The joined key of two adjacent folded words, None when they make no pair (not
+    both Devanagari or both Latin, short, a number): ``pair_keys`` of "a b"."""
+    ca = _pair_class(a)
+    if (ca == 1 or ca == 2) and _pair_class(b) == ca:
+        return _pair_key(a, b)
+    return None
+
+
 def pair_keys(folded: str) -> list[str]:
     """The ``latin_key`` of each adjacent pair of folded words of one script, joined."""
     toks = folded.split()

@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from storage.base import StorageError
-from storage.bundles import load_page, pdf_key
+from storage.bundles import Manifest, pdf_key
 from web.highlight import hit_boxes, row_boxes
 from web.query import back_param, page_url, pdf_url, query_param, thumb_url, with_params, years_label
 from web.render import render
+from web.runtime import PageTexts
 from web.scope import bundle_for, page_number, store_of
 from web.session import CurrentUser, audit, csrf_protect, require_user, session_cookie
 from web.thumbs import LARGE_SIZE, RenderedThumbnails, read_pdf, stored_thumbnail
@@ -68,7 +69,7 @@ def page_viewer(request: Request, bundle_id: str, page: str, user: CurrentUser) 
     back = back_param(request.query_params.get("back"))
     audit(request, user, "view_page", target=f"{bundle_id}:{number}", query=q)
     conf = manifest.page_confidence[number - 1] if number <= len(manifest.page_confidence) else None
-    boxes, rows, frame = _page_hits(request, bundle_id, number, q)
+    boxes, rows, frame = _page_hits(request, manifest, number, q)
     if frame is not None and request.query_params.get("entry", "").isdigit():
         from web.routes.entries import entry_box
 
@@ -100,13 +101,14 @@ def page_viewer(request: Request, bundle_id: str, page: str, user: CurrentUser) 
 
 
 def _page_hits(
-    request: Request, bundle_id: str, number: int, q: str
+    request: Request, manifest: Manifest, number: int, q: str
 ) -> tuple[list[Any], list[Any], tuple[int, int] | None]:
     """The query's word boxes and row boxes on the page and the page's frame (width,
     height); no boxes, not an error, when the page's OCR is unreadable: the viewer still
     works."""
     try:
-        text = load_page(store_of(request), bundle_id, number)
+        pages: PageTexts = request.app.state.page_texts
+        text = pages.get(store_of(request), manifest, number)
     except (StorageError, ValueError, KeyError, TypeError):
         return [], [], None
     if text.width <= 0 or text.height <= 0:

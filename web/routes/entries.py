@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from abhilekh.records import SearchHit
 from access.users import User
 from search.base import SearchError
-from search.entries import SHOWN, EntryDocument, EntryFilters, EntryIndex, EntryResults, entry_row, open_entries
+from search.entries import SHOWN, EntryDocument, EntryFilters, EntryIndex, EntryResults, entry_terms, open_entries
 from search.normalise import fold, transliterate
 from web.errors import SEARCH_DOWN
 from web.highlight import Box
@@ -111,12 +111,14 @@ def hit_entries(request: Request, user: User, hits: list[SearchHit], q: str, mos
     out: dict[tuple[str, int], list[dict[str, Any]]] = {}
     if not want or not hits:
         return out
+    try:
+        stations = None if user.is_admin else tuple(user.stations)
+        on = entries_index(request).on_pages([(h.bundle_id, h.page) for h in hits], stations, per_page=100)
+    except SearchError:
+        return out  # the page hits stand without their entries
     for h in hits:
-        try:
-            found = entries_index(request).find(_scoped(EntryFilters(bundle_id=h.bundle_id, page=h.page), user), limit=100).entries
-        except SearchError:
-            return out  # the page hits stand without their entries
-        scored = sorted(((len(want & set(entry_row(e)["terms"])), e) for e in found), key=lambda se: (-se[0], se[1].index))
+        found = on.get((h.bundle_id, h.page), [])
+        scored = sorted(((len(want & set(entry_terms(e))), e) for e in found), key=lambda se: (-se[0], se[1].index))
         top = scored[0][0] if scored else 0
         # only the best-matching entries: "2019" alone is on every row of the page
         best = [entry_view(e, q) for n, e in scored[:most] if n and n == top]
