@@ -459,6 +459,19 @@ def profile_text(fn: Callable[[], None], top: int = 14) -> str:
 # ----------------------------------------------------------------------------- main
 
 
+
+def _close_backends(backends, *, keep: bool, tmp: Path) -> None:
+    """Drop the bench's Elasticsearch index (unless kept), close every index, remove tmp."""
+    for b in backends:
+        if b.name == "elasticsearch" and not keep:
+            try:
+                b.index.drop()  # type: ignore[attr-defined]
+            except Exception as exc:  # noqa: BLE001
+                print(f"could not drop the bench ES index: {exc}", file=sys.stderr)
+        b.index.close()  # type: ignore[attr-defined]
+    if not keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", type=int, default=100_000)
@@ -690,16 +703,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(profile_text(lambda: es_index.index(part)))
                 print()
     finally:
-        for b in backends:
-            if b.name == "elasticsearch" and not args.keep:
-                try:
-                    b.index.drop()  # type: ignore[attr-defined]
-                except Exception as exc:  # noqa: BLE001
-                    print(f"could not drop the bench ES index: {exc}", file=sys.stderr)
-            b.index.close()  # type: ignore[attr-defined]
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
+        _close_backends(backends, keep=args.keep, tmp=tmp)
+        if args.keep:
             print(f"kept {tmp}")
     return 0
 
@@ -846,15 +851,7 @@ def growth(args: argparse.Namespace, argv: list[str] | None) -> int:
         print(table(heads, rows))
     finally:
         ndb.close()
-        for b in backends:
-            if b.name == "elasticsearch" and not args.keep:
-                try:
-                    b.index.drop()  # type: ignore[attr-defined]
-                except Exception as exc:  # noqa: BLE001
-                    print(f"could not drop the bench ES index: {exc}", file=sys.stderr)
-            b.index.close()  # type: ignore[attr-defined]
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
+        _close_backends(backends, keep=args.keep, tmp=tmp)
     return 0
 
 
