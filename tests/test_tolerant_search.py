@@ -247,3 +247,21 @@ def test_a_digit_read_into_a_crime_number_is_undone_by_its_rows_serial_number(in
     assert ids(index.search("112/2020")) == ["r:1"]
     assert ids(index.search("मु0अ0सं0 112/20")) == ["r:1"]
     assert index.search("114/2020").total == 0  # another row, on no page
+
+
+def test_a_year_no_register_holds_is_read_as_the_pages_own_year(index):
+    # a typewriter face's dotted zero read as 9 ("274/2911"), or a digit read into the
+    # year ("734/20913"), on a register page of 2011 / 2013
+    fill(
+        index,
+        doc("y", 1, "अपराध रजिस्टर थाना तिर्वा वर्ष 2011\n231 274/2911 457/380 भादवि वादी ओमप्रकाश"),
+        doc("y", 2, "अपराध रजिस्टर वर्ष 2013\n245 734/20913 392 भादवि वादी बलवीर"),
+        doc("y", 3, "अपराध रजिस्टर वर्ष 2011\n232 601/2012 379 भादवि वादी कमलेश"),
+    )
+    assert ids(index.search("274/2011")) == ["y:1"]
+    assert ids(index.search("मु0अ0सं0 734/2013")) == ["y:2"]
+    assert ids(index.search("274/2911")) == ["y:1"]  # the reading itself, exactly
+    # a year a register can hold is never re-read: 2012 on a page of 2011 is a case of 2012
+    assert index.search("601/2011").total == 0
+    # and a misread year is read only as the page's own years
+    assert index.search("274/2012").total == 0

@@ -29,7 +29,9 @@ them as a phrase, in the first tier). These keys are the second tier's, indexed 
 ``vh<d>n<nnnn>``  vehicle numbers re-read with the letters next to digits taken as the
     digits OCR confuses them with ("UP7SUY6855" -> UP75UY6855); crime numbers are
     re-read so too ("74V/2015" -> 741/2015), and a year that lost a digit ("262/201")
-    is read as each year the page itself names that it could be.
+    is read as each year the page itself names that it could be; so is a year no
+    register holds (``YEARS``), one digit misread or read in ("274/2911" on a page of
+    2011: dotted zeros of typewriter faces read as 9).
 
 ``CLASSES`` was measured on the tuning pages' OCR against their truth
 (bench/quality_corpus.py): 0/o, 1/i/l/t/j, 5/s, 4/a, 2/z were the letter-for-digit
@@ -72,6 +74,10 @@ _NUMBER_PAIR = re.compile(r"(?<![\d/.\-])(?=(\d{1,5})[ \t]+(?:[^\w\n]{0,2}[ \t]*
 _GLUED = re.compile(r"(?<![\d/.\-])(\d{5,9})(?![\d/.\-])")
 _LETTER_NEAR_DIGIT = re.compile(r"(?<=\d)[oiltvsz]|[oiltvsz](?=[\d/])")
 _SHORT_YEAR = re.compile(r"(?<![\d/.\-])(\d{1,5})[ \t]*/[ \t]*(\d{3})(?![\d/])")
+# ...or a year no register holds: a digit misread (2011 read 2911) or one read in (29613)
+_ODD_YEAR = re.compile(r"(?<![\d/.\-])(\d{1,5})[ \t]*/[ \t]*(\d{4,5})(?![\d/])")
+# The years a register's crime number can carry; a year outside them was misread.
+YEARS = (1900, 2035)
 _PAGE_YEAR = re.compile(r"(?<!\d)(19\d\d|20\d\d)(?!\d)")
 
 
@@ -160,14 +166,29 @@ def _loose_crime_keys(prefolded: str, found: list[Notation] | None = None) -> li
     # A year that lost a digit ("262/201", "249/205."): the page's own years that read
     # so without one digit (a register page names its year in its header and dates).
     short = list(_SHORT_YEAR.finditer(prefolded))
-    if short:
-        years = {int(y) for y in _PAGE_YEAR.findall(prefolded)}
+    odd = [m for m in _ODD_YEAR.finditer(prefolded) if not YEARS[0] <= int(m.group(2)) <= YEARS[1]]
+    if short or odd:
+        years = sorted({int(y) for y in _PAGE_YEAR.findall(prefolded)})
         for m in short:
-            for year in sorted(years):
+            for year in years:
                 y = str(year)
                 if any(y[:i] + y[i + 1 :] == m.group(2) for i in range(4)):
                     out += _crime_readings(m.group(1), year)
+        # A year that cannot be (2911, 2913, 29613): each of the page's own years it is
+        # one digit misread, or one digit read in, away from. A plausible year is never
+        # re-read: 2012 on a page of 2011 may be a case of 2012.
+        for m in odd:
+            for year in years:
+                if _one_digit_off(m.group(2), str(year)):
+                    out += _crime_readings(m.group(1), year)
     return out
+
+
+def _one_digit_off(read: str, year: str) -> bool:
+    """``read`` is ``year`` with one digit changed (same length) or one digit added."""
+    if len(read) == len(year):
+        return sum(a != b for a, b in zip(read, year)) == 1
+    return len(read) == len(year) + 1 and any(read[:i] + read[i + 1 :] == year for i in range(len(read)))
 
 
 def _reread(prefolded: str) -> str:
