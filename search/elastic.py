@@ -27,6 +27,7 @@ once end with one index, not an alias over two.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -71,6 +72,34 @@ REBUILD_BATCH = 5000  # pages per bulk load in rebuild()
 CLIENT_MAJOR = _client_version[0]
 
 _KEYWORD = {"type": "keyword", "ignore_above": 2048}
+
+
+class _OneLineRetries(logging.Filter):
+    """The client logs each retry on another node with ``exc_info``: the whole urllib3
+    chain, ~60 lines a request, in an ingest's log while a node is down. The error
+    itself still reaches the caller as one ``SearchError``; the retry keeps a line
+    naming why the node failed (``[Errno 111] Connection refused``, a timeout)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            found = re.findall(r"\[Errno -?\d+\][^)]*|timed out", str(exc))
+            why = found[-1].strip() if found else str(exc).splitlines()[0][:200]
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {why}"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _quiet_retries() -> None:
+    log = logging.getLogger("elastic_transport.transport")
+    if not any(isinstance(f, _OneLineRetries) for f in log.filters):
+        log.addFilter(_OneLineRetries())
+
+
+_quiet_retries()
+
 MAPPING: dict[str, Any] = {
     "dynamic": "strict",
     "_meta": {"schema_version": SCHEMA_VERSION, "normalise_version": NORMALISE_VERSION},

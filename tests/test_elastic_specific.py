@@ -419,6 +419,35 @@ def test_unreachable_server_says_what_to_do():
             call()
 
 
+def test_a_dead_node_is_one_warning_line_not_a_traceback():
+    """A node down in a cluster (tests/test_cluster.py) made the client log each retry
+    with the whole urllib3 traceback chain (60 lines a request) into the ingest's log.
+    Run as a program with logging configured, as the CLI and Prefect do: each retry is
+    one line naming the node's error, and the failure is the one clear SearchError."""
+    import subprocess
+    import sys
+
+    program = (
+        "import logging; logging.basicConfig(level=logging.WARNING)\n"
+        "from search.elastic import ElasticIndex\n"
+        "from search.base import SearchError\n"
+        "try:\n"
+        "    ElasticIndex('http://127.0.0.1:9,http://127.0.0.1:10', 'nowhere').count()\n"
+        "except SearchError as exc:\n"
+        "    print('ERROR', exc)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=root, timeout=60, check=False)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    assert "Traceback" not in out and "File \"" not in out, out
+    retries = [ln for ln in out.splitlines() if "Retrying request" in ln]
+    assert len(retries) == 2, out
+    assert all("Connection refused" in ln for ln in retries), out
+    assert len([ln for ln in out.splitlines() if ln.startswith("ERROR ") and "cannot reach Elasticsearch" in ln]) == 1, out
+    assert len(out.splitlines()) <= 6, out
+
+
 def test_invalid_index_name_is_refused():
     from search.elastic import ElasticIndex
 
