@@ -6,7 +6,6 @@ and writes what was opened to the audit log.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,7 +19,7 @@ from web.render import render
 from web.runtime import PageTexts
 from web.scope import bundle_for, page_number, store_of
 from web.session import CurrentUser, audit, csrf_protect, require_user, session_cookie
-from web.thumbs import LARGE_SIZE, RenderedThumbnails, read_pdf, stored_thumbnail
+from web.thumbs import LARGE_SIZE, RenderedThumbnails, etag_of, read_pdf, stored_thumbnail
 
 router = APIRouter(dependencies=[Depends(session_cookie), Depends(require_user), Depends(csrf_protect)])
 
@@ -157,8 +156,9 @@ def page_thumbnail(request: Request, bundle_id: str, page: str, user: CurrentUse
     data = stored_thumbnail(store, bundle_id, number)
     if data is None:  # stored before thumbnails were made at ingest
         rendered: RenderedThumbnails = request.app.state.thumbs
-        data = rendered.file(store, bundle_id, number).read_bytes()
-    return _image(request, data)
+        data, etag = rendered.read(store, bundle_id, number)
+        return _image(request, data, etag)
+    return _image(request, data, etag_of(data))
 
 
 @router.get("/bundles/{bundle_id}/pages/{page}/large.jpg", include_in_schema=False)
@@ -168,12 +168,11 @@ def page_large(request: Request, bundle_id: str, page: str, user: CurrentUser) -
     manifest = bundle_for(request, user, bundle_id)  # station scope, every time
     number = page_number(page, manifest)
     rendered: RenderedThumbnails = request.app.state.thumbs
-    data = rendered.file(store_of(request), bundle_id, number, LARGE_SIZE).read_bytes()
-    return _image(request, data)
+    data, etag = rendered.read(store_of(request), bundle_id, number, LARGE_SIZE)
+    return _image(request, data, etag)
 
 
-def _image(request: Request, data: bytes) -> Response:
-    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+def _image(request: Request, data: bytes, etag: str) -> Response:
     headers = {"ETag": etag, "Cache-Control": THUMB_CACHE}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
