@@ -83,6 +83,12 @@ TUNING_SEED, HELDOUT_SEED = 1010, 2020
 # (occurrence and report dates printed, so dates are measured), Samanata (no split used
 # it) among the held-out fonts, more scanner streaks. Never tuned on, never read.
 HELDOUT2, HELDOUT2_SEED = "heldout2", 3030
+# Version 5 of the entries (issue 13): the ledger row classes heldout2 lost are made again
+# on tuning-style pages (tuning fonts, augmentations, hand profiles, vocabulary) to fit
+# rules on; heldout3 is the round's blind split, its parameters fixed before any of its
+# output was read (new seed, all held-out fonts, both ledgers and memos, more unknown names).
+TUNING_LEDGER, TUNING_LEDGER_SEED = "tuning-ledger", 1111
+HELDOUT3, HELDOUT3_SEED = "heldout3", 5050
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,12 @@ SPLITS = {
     HELDOUT2: Split(HELDOUT2, HELDOUT2_SEED, ("ledger-dated", "ledger-dated", "memo"),
                     ("samanata", "sarai", "annapurna", "nakula", "freeserif", "samyak"),
                     scanlike.HELDOUT_AUGMENTATIONS, (), 0.45, 0.5),
+    TUNING_LEDGER: Split(TUNING_LEDGER, TUNING_LEDGER_SEED, ("ledger-dated", "ledger"),
+                         ("noto-sans", "noto-serif", "lohit", "gargi", "kalimati", "chandas"),
+                         scanlike.TUNING_AUGMENTATIONS, ("light", "medium", "heavy"), 0.3, 0.0),
+    HELDOUT3: Split(HELDOUT3, HELDOUT3_SEED, ("ledger-dated", "ledger", "memo"),
+                    ("nakula", "samyak", "freeserif", "annapurna", "samanata", "sarai"),
+                    scanlike.HELDOUT_AUGMENTATIONS, (), 0.4, 0.6),
 }
 
 

@@ -205,6 +205,26 @@ def test_occurrence_and_report_dates_by_their_labels():
         ("2021-08-14", "2021-08-09"), ("2021-08-17", "2021-08-16"), ("2021-08-18", None)]
 
 
+def test_dates_with_the_month_as_a_word_hindi_or_english_and_in_devanagari_digits():
+    got = lambda t: [f.value for f in dates(_span(t))]  # noqa: E731
+    assert got("दिनांक ३ जून २०१९ को") == ["2019-06-03"]
+    assert got("dated 03 June, 2019") == ["2019-06-03"]
+    assert got("on Sept. 21, 2017") == ["2017-09-21"]
+    assert got("12th Dec. 2017") == ["2017-12-12"]
+    assert got("घटना 2 सितंबर 2018 सूचना 04.09.2018") == ["2018-09-02", "2018-09-04"]
+    assert got("०३-०६-२०१९ 3.6.19") == ["2019-06-03", "2019-06-03"]
+    assert got("मई 2019") == []  # no day: no date
+
+
+def test_a_month_name_date_is_labelled_like_a_numbered_one():
+    table = [
+        ["क्रम सं0", "मु0अ0सं0", "धारा", "वादी/अभियुक्त का नाम व पता", "दिनांक घटना / सूचना", "विवरण"],
+        ["12", "12/2021", "379 भादवि", "वादी- रमेश पुत्र मोहनलाल\nनि0 मलिकपुर", "घटना 9 अगस्त 2021\nसूचना 14 अगस्त 2021", "चोरी"],
+    ]
+    [e] = extract_page(_page(_words(table)))
+    assert (e.value("date"), e.value("occurred")) == ("2021-08-14", "2021-08-09")
+
+
 # ----------------------------------------------------------------------------- pages from the generator
 
 

@@ -174,6 +174,34 @@ def sections(span: Span, skip: tuple[int, int] | None = None, *, column: bool = 
 _DATE = re.compile(r"(?<![\d/])(\d{1,2})\s?[-./]\s?(\d{1,2})\s?[-./]\s?(\d{4}|\d{2})(?![\d/])")
 
 
+# A month written as a word, as registers and letters do ("3 जून 2019", "03 June, 2019",
+# "जून 3, 2019"): Hindi names with their common spellings, English names and abbreviations.
+MONTHS: dict[str, int] = {}
+for _n, _names in enumerate((
+        ("जनवरी", "january", "jan"), ("फरवरी", "फ़रवरी", "february", "feb"), ("मार्च", "march", "mar"),
+        ("अप्रैल", "अप्रेल", "april", "apr"), ("मई", "may"), ("जून", "june", "jun"),
+        ("जुलाई", "july", "jul"), ("अगस्त", "august", "aug"),
+        ("सितम्बर", "सितंबर", "september", "sept", "sep"), ("अक्टूबर", "अक्तूबर", "october", "oct"),
+        ("नवम्बर", "नवंबर", "november", "nov"), ("दिसम्बर", "दिसंबर", "december", "dec")), 1):
+    for _m in _names:
+        MONTHS[_m] = _n
+_MONTH_WORD = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))
+_DATE_NAMED = re.compile(
+    rf"(?<![\d/])(\d{{1,2}})(?:st|nd|rd|th)?\s?[-.]?\s?({_MONTH_WORD})\.?\s?[-.,]?\s?(\d{{4}})(?!\d)"
+    rf"|(?<![\w])({_MONTH_WORD})\.?\s(\d{{1,2}})(?:st|nd|rd|th)?,?\s(\d{{4}})(?!\d)", re.I)
+
+
+def _named_dates(span: Span) -> list[tuple[int, int, dt.date]]:
+    out = []
+    for m in _DATE_NAMED.finditer(span.text):
+        d, mo, y = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(5), m.group(4), m.group(6))
+        try:
+            out.append((m.start(), m.end(), dt.date(int(y), MONTHS[mo.casefold()], int(d))))
+        except (ValueError, KeyError):
+            continue
+    return out
+
+
 _DATE_LOOSE = re.compile(r"(?<![\d/])(\d{1,2})\s?[-./]?\s(\d{1,2})\s?[-./]?\s(\d{4}|\d{2})(?![\d/])")
 
 
@@ -216,7 +244,11 @@ def _dates(span: Span, *, column: bool = False, year_hint: int | None = None) ->
         got = _valid_date(m.group(3), m.group(2), m.group(1), column, year_hint)
         if got is not None:
             out.append(_field(span, m.start(), m.end(), got[0].isoformat(), 0.95 * got[1]))
-    return out
+    for start, end, d in _named_dates(span):
+        if 1900 <= d.year <= dt.date.today().year + 1:
+            out.append(_field(span, start, end, d.isoformat(), 0.9))
+    # in the order printed: a cell's first date is the one its label names
+    return sorted(out, key=lambda f: span.text.find(f.text))
 
 
 # In the date column, a digit OCR misread where it makes no date (tuning t006, t003):
