@@ -77,9 +77,10 @@ _DROP_DIGITS = str.maketrans("", "", "0123456789")
 _TAIL = re.compile(r"(\d{5})$")
 # a number, a gap of spaces (and at most two marks) on the same line, then four digits;
 # the lookahead lets "447 4474 2023" give both pairs
-# (or the slash misread as one or two marks: "890; 2023", "259% 2011", "260/.2011")
+# (or the slash misread as one or two marks: "890; 2023", "259% 2011", "260/.2011";
+# never a lone slash: a number written N/YYYY is notations' and keeps its leading digit)
 _NUMBER_PAIR = re.compile(
-    r"(?<![\d/.\-])(?=(\d{1,5})(?:[ \t]+(?:[^\w\n]{0,2}[ \t]*)?|[;%|/.,:]{1,2}[ \t]*)(\d{4})(?![\d/.\-]))")
+    r"(?<![\d/.\-])(?=(\d{1,5})(?:[ \t]+(?:[^\w\n]{0,2}[ \t]*)?|(?!/[ \t]*\d)[;%|/.,:]{1,2}[ \t]*)(\d{4})(?![\d/.\-]))")
 _GLUED = re.compile(r"(?<![\d/.\-])(\d{5,9})(?![\d/.\-])")
 _LETTER_NEAR_DIGIT = re.compile(r"(?<=\d)[oiltvsz]|[oiltvsz](?=[\d/])")
 _SHORT_YEAR = re.compile(r"(?<![\d/.\-])(\d{1,5})[ \t]*/[ \t]*(\d{3})(?![\d/])")
