@@ -439,3 +439,16 @@ def test_a_name_word_one_letter_from_one_known_name_is_that_name():
             assert (e.value("complainant.name"), e.value("complainant.relative")) == (tidy(t["names"][0]), tidy(t["relatives"][0])), seed
             checked += 1
     assert checked >= 3
+
+
+def test_a_names_cell_with_titles_an_alias_and_other_relation_and_dwelling_words():
+    table = [
+        ["क्रम सं0", "मु0अ0सं0", "धारा", "वादी/अभियुक्त का नाम व पता", "दिनांक", "विवरण"],
+        ["12", "12/2021", "379 भादवि", "वादी- श्री रमेश उर्फ पप्पू पुत्र स्व0 मोहनलाल\nसा0 मलिकपुर", "14-08-2021", "चोरी"],
+        ["13", "13/2021", "379 भादवि", "वादिनी श्रीमती सुनीता धर्मपत्नी श्री दिनेश\nनिवासिनी रसूलपुर", "15-08-2021", "चोरी"],
+        ["14", "14/2021", "379 भादवि", "वादी- सुरेश आत्मज मोहनलाल\nग्राम बेला", "16-08-2021", "चोरी"],
+    ]
+    got = [(e.value("complainant.name"), e.value("complainant.relation"), e.value("complainant.relative"),
+            e.value("complainant.village")) for e in extract_page(_page(_words(table)))]
+    assert got == [("रमेश उर्फ पप्पू", "पुत्र", "मोहनलाल", "मलिकपुर"), ("सुनीता", "पत्नी", "दिनेश", "रसूलपुर"),
+                   ("सुरेश", "पुत्र", "मोहनलाल", "बेला")]

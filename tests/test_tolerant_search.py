@@ -106,6 +106,33 @@ def test_codes_found_on_their_skeleton_when_ocr_misread_them(index, typed, page)
     assert ids(r) == [page], typed
 
 
+@pytest.mark.parametrize(
+    ("typed", "page"),
+    [
+        ("MD2A11CZAYJ12832", "m:1"),  # OCR: MD2A11CZAY}12832
+        ("HA10EJ3566315", "m:1"),  # OCR: HA10E)3566315
+        ("UP78MR9651", "m:2"),  # OCR: UPT8MR9651 (T for 7; T is also read for 1)
+        ("UP80EA0088", "m:2"),  # OCR: UPB0 EA 0088 (B for 8)
+        ("UP78E9146", "m:2"),  # OCR: UP78 E 914G (G for 6)
+        ("मु0अ0सं0 890/2023", "m:3"),  # OCR: 890; 2023 (the slash read as a semicolon)
+        ("259/2011", "m:3"),  # OCR: 259% 2011
+        ("MBLHA10AFXR56491", "m:4"),  # OCR: MBLHA‘1 0AFXR56491 (a quote inside the code)
+    ],
+)
+def test_codes_through_the_marks_and_letters_ocr_reads_for_their_characters(index, typed, page):
+    fill(
+        index,
+        doc("m", 1, "चेसिस नं0 MD2A11CZAY}12832 इंजन नं0 HA10E)3566315"),
+        doc("m", 2, "वाहन UPT8MR9651 तथा UPB0 EA 0088 व UP78 E 914G"),
+        doc("m", 3, "251 890; 2023 379 भादवि वादी- राजू\n259 259% 2011 323 भादवि वादी- अमित"),
+        doc("m", 4, "चेसिस नं0 MBLHA‘1 0AFXR56491 दिनांक 06.05.2011"),
+    )
+    assert ids(index.search(typed)) == [page], typed
+    # a digit off is still another code, through those readings too
+    for other in ("UP79MR9651", "UP80EA0089", "UP81EA0088", "UP78E9147", "891/2023", "890/2022"):
+        assert index.search(other).total == 0, other
+
+
 def test_an_exact_reading_ranks_first_and_a_wrong_number_finds_nothing(index):
     fill(
         index,

@@ -385,8 +385,15 @@ def outcome(span: Span) -> Field | None:
 COMPLAINANT = ("वादी", "वादिनी", "वादी-", "वादिनी-", "बादी", "बादी-", "प्रार्थी", "शिकायतकर्ता", "complainant")
 ACCUSED = ("अभि0", "अभि0-", "अभियुक्त", "अभियुक्त-", "accused")
 RELATION = {"पुत्र": "पुत्र", "पत्र": "पुत्र", "पुत्री": "पुत्री", "पत्नी": "पत्नी", "पु0": "पुत्र", "प0": "पत्नी", "s/o": "पुत्र",
-            "d/o": "पुत्री", "w/o": "पत्नी"}
-DWELLING = ("नि0", "निवासी", "साकिन", "ग्राम", "r/o")
+            "d/o": "पुत्री", "w/o": "पत्नी", "आत्मज": "पुत्र", "आत्मजा": "पुत्री", "पत्नि": "पत्नी", "धर्मपत्नी": "पत्नी",
+            "पुत्रवधू": "पुत्रवधू"}
+DWELLING = ("नि0", "निवासी", "निवासिनी", "निवासीगण", "साकिन", "सा0", "ग्राम", "r/o")
+# Titles a clerk writes before a name ("वादी श्री रमेश पुत्र स्व0 मोहन", "श्रीमती सुनीता
+# पत्नी श्री ..."): not part of the name. "of" after son/daughter/wife ("son of X").
+HONORIFIC = frozenset({"श्री", "श्रीमती", "सुश्री", "कु0", "कुमारी", "स्व0", "स्वर्गीय", "स्व", "श्रीमान", "sri", "shri",
+                       "smt", "late"})
+# An alias continues the name: "रमेश उर्फ पप्पू" is one person's name as registers print it.
+ALIAS = frozenset({"उर्फ", "उर्फ़", "alias"})
 STATION = ("थाना", "कोतवाली")
 STOP = set(DWELLING) | set(STATION) | set(ACCUSED) | set(COMPLAINANT) | {
     "जनपद", "जिला", "मो0", "मोबाइल", "उम्र", "आयु", "व", "को", "की", "के", "का", "से", "ने", "द्वारा", "पर", "में", "नाम",
@@ -448,12 +455,19 @@ def _is_name_word(t: _Tok) -> bool:
 def _phrase(toks: list[_Tok], i: int, most: int) -> tuple[list[_Tok], int]:
     """Name words from toks[i] on: up to MOST, stopping at a stop word, a digit or a comma."""
     out: list[_Tok] = []
+    while i < len(toks) and toks[i].key in HONORIFIC:
+        i += 1
     while i < len(toks) and len(out) < most and _is_name_word(toks[i]) and relation_of(toks[i].key) is None \
             and not _is_complainant(toks[i].key) and _label(toks[i].key) not in ACCUSED:
         out.append(toks[i])
         i += 1
         if out[-1].comma:
             break
+        # "X उर्फ Y": the alias and the name after it belong to this name, past MOST
+        if i + 1 < len(toks) and toks[i].key in ALIAS and _is_name_word(toks[i + 1]):
+            out.append(toks[i])
+            most += 2
+            i += 1
     return out, i
 
 

@@ -35,8 +35,11 @@ them as a phrase, in the first tier). These keys are the second tier's, indexed 
 
 ``CLASSES`` was measured on the tuning pages' OCR against their truth
 (bench/quality_corpus.py): 0/o, 1/i/l/t/j, 5/s, 4/a, 2/z were the letter-for-digit
-confusions that occurred there (and ] for J, v for 1 next to a digit); nothing else is
-merged.
+confusions that occurred there (and ] for J, v for 1 next to a digit); b/8 and g/6 are
+Tesseract's classic shape confusions, added for issue 11 (not seen on the tuning pages;
+no held-out page was looked at); T read for 7 (``ALSO``), } { ) for J and quotes inside
+a code occurred on the tuning pages. Only letters are merged with digits, never a
+digit with another digit: a code one digit off stays another code.
 """
 
 from __future__ import annotations
@@ -49,9 +52,15 @@ from search.normalise.vehicle import vehicle_notations
 
 __all__ = ["CLASSES", "code_skeleton", "index_loose", "query_loose"]
 
-CLASSES = str.maketrans({"o": "0", "i": "1", "l": "1", "t": "1", "j": "1", "s": "5", "a": "4", "z": "2"})
-# Marks OCR reads for letters inside a code: ] [ | ! for J / I / l / 1, \/ for V.
-_MARKS_AS = (("\\/", "v"), ("]", "j"), ("[", "j"), ("|", "1"), ("!", "1"))
+CLASSES = str.maketrans({"o": "0", "i": "1", "l": "1", "t": "1", "j": "1", "s": "5", "a": "4", "z": "2",
+                         "b": "8", "g": "6"})
+# A letter OCR also reads for another digit than its class's: its page skeleton is
+# indexed with each reading (at most ``MAX_ALSO`` such letters per code), a query's
+# with the class's only. T for 7 ("UPT8MR9651" for UP78MR9651) on the tuning pages.
+ALSO = {"t": "7"}
+MAX_ALSO = 2
+# Marks OCR reads for letters inside a code: ] [ } { ) | ! for J / I / l / 1, \/ for V.
+_MARKS_AS = (("\\/", "v"), ("]", "j"), ("[", "j"), ("}", "j"), ("{", "j"), (")", "j"), ("|", "1"), ("!", "1"))
 # Letters taken as digits only next to a digit, for re-reading vehicle numbers (not
 # "a": UP80EA0088 would lose its series).
 _NEAR_DIGIT = str.maketrans({"o": "0", "i": "1", "l": "1", "t": "1", "v": "1", "s": "5", "z": "2"})
@@ -61,7 +70,7 @@ TAIL_MIN = 11  # engine and chassis numbers; a vehicle number has at most 10
 MAX_RUN = 5  # words of one line a code may be spread over (SP KNJ PRO 2013 989)
 
 _CODE_WORD = re.compile(r"^[a-z0-9]+(?:[/\-.]?[a-z0-9]+)*$")
-_CODE_JUNK = re.compile(r"[\\%:;,'`]")
+_CODE_JUNK = re.compile(r"[\\%:;,'`\u2018\u2019\u201c\u201d]")
 _EDGE = re.compile(r"^[^a-z0-9]+|[^a-z0-9]+$")
 _DIGITS = re.compile(r"\d+")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
@@ -70,7 +79,10 @@ _DROP_DIGITS = str.maketrans("", "", "0123456789")
 _TAIL = re.compile(r"(\d{5})$")
 # a number, a gap of spaces (and at most two marks) on the same line, then four digits;
 # the lookahead lets "447 4474 2023" give both pairs
-_NUMBER_PAIR = re.compile(r"(?<![\d/.\-])(?=(\d{1,5})[ \t]+(?:[^\w\n]{0,2}[ \t]*)?(\d{4})(?![\d/.\-]))")
+# (or the slash misread as one or two marks: "890; 2023", "259% 2011", "260/.2011";
+# never a lone slash: a number written N/YYYY is notations' and keeps its leading digit)
+_NUMBER_PAIR = re.compile(
+    r"(?<![\d/.\-])(?=(\d{1,5})(?:[ \t]+(?:[^\w\n]{0,2}[ \t]*)?|(?!/[ \t]*\d)[;%|/.,:]{1,2}[ \t]*)(\d{4})(?![\d/.\-]))")
 _GLUED = re.compile(r"(?<![\d/.\-])(\d{5,9})(?![\d/.\-])")
 _LETTER_NEAR_DIGIT = re.compile(r"(?<=\d)[oiltvsz]|[oiltvsz](?=[\d/])")
 _SHORT_YEAR = re.compile(r"(?<![\d/.\-])(\d{1,5})[ \t]*/[ \t]*(\d{3})(?![\d/])")
@@ -99,6 +111,20 @@ def _code_words(line: str) -> list[str | None]:
                 word = word.replace(mark, letter)
         word = _EDGE.sub("", _CODE_JUNK.sub("", word))
         out.append(word if word and _CODE_WORD.match(word) else None)
+    return out
+
+
+def _readings(joined: str) -> list[str]:
+    """The skeletons of a page's code (letters and digits, lower case): the class
+    reading first, then those with ``ALSO``'s other digit for some of its letters."""
+    out = [joined.translate(CLASSES)]
+    at = [i for i, c in enumerate(joined) if c in ALSO][:MAX_ALSO]
+    for mask in range(1, 1 << len(at)):
+        chars = list(out[0])
+        for k, i in enumerate(at):
+            if mask >> k & 1:
+                chars[i] = ALSO[joined[i]]
+        out.append("".join(chars))
     return out
 
 
@@ -236,7 +262,8 @@ def index_loose(prefolded: str, found: list[Notation] | None = None) -> list[str
                     continue  # no key without a digit
                 if CODE_MIN <= length and n_digits >= CODE_MIN_DIGITS:
                     joined = "".join(alnum[i : j + 1])
-                    keys += _skeleton_keys(joined.translate(CLASSES), letters)
+                    for reading in _readings(joined):
+                        keys += _skeleton_keys(reading, letters)
                 if letters:
                     dg = _digit_groups_key([w for w in words[i : j + 1] if w is not None])
                     if dg:
