@@ -85,9 +85,9 @@ _NUMBER_PAIR = re.compile(
     r"(?<![\d/.\-])(?=(\d{1,5})(?:[ \t]+(?:[^\w\n]{0,2}[ \t]*)?|(?!/[ \t]*\d)[;%|/.,:]{1,2}[ \t]*)(\d{4})(?![\d/.\-]))")
 _GLUED = re.compile(r"(?<![\d/.\-])(\d{5,9})(?![\d/.\-])")
 _LETTER_NEAR_DIGIT = re.compile(r"(?<=\d)[oiltvsz]|[oiltvsz](?=[\d/])")
-_SHORT_YEAR = re.compile(r"(?<![\d/.\-])(\d{1,5})[ \t]*/[ \t]*(\d{3})(?![\d/])")
-# ...or a year no register holds: a digit misread (2011 read 2911) or one read in (29613)
-_ODD_YEAR = re.compile(r"(?<![\d/.\-])(\d{1,5})[ \t]*/[ \t]*(\d{4,5})(?![\d/])")
+# a number and a year of 3-5 digits: one that lost a digit ("262/201") or, when no
+# register holds it, one misread (2011 read 2911) or with a digit read in (20913)
+_ODD_YEAR = re.compile(r"(?<![\d/.\-])(\d{1,5})[ \t]*/[ \t]*(\d{3,5})(?![\d/])")
 # The years a register's crime number can carry; a year outside them was misread.
 YEARS = (1900, 2035)
 _PAGE_YEAR = re.compile(r"(?<!\d)(19\d\d|20\d\d)(?!\d)")
@@ -189,20 +189,14 @@ def _loose_crime_keys(prefolded: str, found: list[Notation] | None = None) -> li
         year = _year(run[-4:])
         if year is not None:
             out += _crime_readings(run[:-4], year)
-    # A year that lost a digit ("262/201", "249/205."): the page's own years that read
-    # so without one digit (a register page names its year in its header and dates).
-    short = list(_SHORT_YEAR.finditer(prefolded))
-    odd = [m for m in _ODD_YEAR.finditer(prefolded) if not YEARS[0] <= int(m.group(2)) <= YEARS[1]]
-    if short or odd:
+    # A year that lost a digit ("262/201", "249/205.") or cannot be (2911, 20913): each
+    # of the page's own years (a register page names its year in its header and dates)
+    # it is one digit lost, misread or read in away from. A plausible year is never
+    # re-read: 2012 on a page of 2011 may be a case of 2012.
+    odd = [m for m in _ODD_YEAR.finditer(prefolded)
+           if len(m.group(2)) == 3 or not YEARS[0] <= int(m.group(2)) <= YEARS[1]]
+    if odd:
         years = sorted({int(y) for y in _PAGE_YEAR.findall(prefolded)})
-        for m in short:
-            for year in years:
-                y = str(year)
-                if any(y[:i] + y[i + 1 :] == m.group(2) for i in range(4)):
-                    out += _crime_readings(m.group(1), year)
-        # A year that cannot be (2911, 2913, 29613): each of the page's own years it is
-        # one digit misread, or one digit read in, away from. A plausible year is never
-        # re-read: 2012 on a page of 2011 may be a case of 2012.
         for m in odd:
             for year in years:
                 if _one_digit_off(m.group(2), str(year)):
@@ -211,10 +205,11 @@ def _loose_crime_keys(prefolded: str, found: list[Notation] | None = None) -> li
 
 
 def _one_digit_off(read: str, year: str) -> bool:
-    """``read`` is ``year`` with one digit changed (same length) or one digit added."""
+    """``read`` is ``year`` with one digit lost, changed or added."""
     if len(read) == len(year):
         return sum(a != b for a, b in zip(read, year)) == 1
-    return len(read) == len(year) + 1 and any(read[:i] + read[i + 1 :] == year for i in range(len(read)))
+    longer, shorter = (read, year) if len(read) > len(year) else (year, read)
+    return len(longer) == len(shorter) + 1 and any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
 
 
 def _reread(prefolded: str) -> str:
