@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     # Search results kept per server process (web.runtime.ResultCache), keyed by the
     # query, filters, stations, paging and the index's generation; 0: none.
     search_cache: int = Field(default=256, ge=0)
+    # uvicorn's line per request on stderr: off unless asked for (the audit log records
+    # every search and view; the access log cost ~1 % of a request's CPU under load).
+    access_log: bool = False
+    # The web server appends audit rows by group commit (access/audit.py): one writer
+    # thread, one transaction and fsync for all rows waiting; a request is still
+    # answered only after its row is durable. False: each request commits its own row.
+    audit_group_commit: bool = True
 
     # Log-in and sessions (access/auth.py)
     secret_key: str | None = None  # signs cookies; unset: made once in <home>/secret_key

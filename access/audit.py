@@ -29,6 +29,7 @@ logout, denied (a request outside the user's stations), export, admin (user chan
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import hmac
@@ -184,11 +185,65 @@ class ChainCheck:
     notes: list[str] = field(default_factory=list)
 
 
+def _fields(user: str, role: str, action: str, ip: str, query: str, filters: dict[str, Any] | None,
+            target: str, detail: str) -> tuple[str, ...]:
+    at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    filters_json = json.dumps(
+        {k: v for k, v in (filters or {}).items() if v not in (None, "")},
+        ensure_ascii=False, sort_keys=True,
+    )
+    return (at, user, role, ip, action, query, filters_json, target, detail)
+
+
+class _Pending:
+    """One row waiting for the writer thread, and who waits for it (a thread or a
+    coroutine)."""
+
+    __slots__ = ("error", "event", "fields", "future", "loop", "row_id")
+
+    def __init__(self, fields: tuple[str, ...], loop: asyncio.AbstractEventLoop | None = None,
+                 future: asyncio.Future[int] | None = None) -> None:
+        self.fields = fields
+        self.loop = loop
+        self.future = future
+        self.event = threading.Event()
+        self.row_id: int | None = None
+        self.error: BaseException | None = None
+
+    def finish(self, row_id: int | None, error: BaseException | None) -> None:
+        self.row_id, self.error = row_id, error
+        if self.loop is not None and self.future is not None:
+            try:
+                self.loop.call_soon_threadsafe(_settle, self.future, row_id, error)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+        self.event.set()
+
+    def result(self) -> int:
+        if self.error is not None:
+            raise self.error
+        assert self.row_id is not None
+        return self.row_id
+
+
+def _settle(future: asyncio.Future[int], row_id: int | None, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(row_id or 0)
+
+
 class AuditLog:
     def __init__(self, path: Path, key: ChainKey | None = None, anchors: AnchorStore | None = None,
-                 anchor_every: int = 100) -> None:
+                 anchor_every: int = 100, group_commit: bool = False) -> None:
         """KEY: the chain key (default: ``audit.key`` beside the database, made once);
-        ANCHORS: where the chain head goes every ANCHOR_EVERY rows (None: nowhere)."""
+        ANCHORS: where the chain head goes every ANCHOR_EVERY rows (None: nowhere);
+        GROUP_COMMIT: rows are appended by one writer thread, all rows waiting at that
+        moment in one transaction (one fsync); ``record`` still returns only after its
+        row's transaction is committed with synchronous=FULL, so no answered request
+        loses its row to a crash (the web server's default, ABHILEKH_AUDIT_GROUP_COMMIT)."""
         self.path = Path(path)
         self._lock = threading.Lock()
         self._key = key or load_key(self.path.with_name("audit.key"), self.path)
@@ -203,12 +258,26 @@ class AuditLog:
             except sqlite3.OperationalError as exc:  # another process added it meanwhile
                 if "duplicate column" not in str(exc):
                     raise
+        self._group = group_commit
+        self._cond = threading.Condition()
+        self._waiting: list[_Pending] = []
+        self._closing = False
+        self._writer: threading.Thread | None = None
+        if group_commit:
+            self._writer = threading.Thread(target=self._write_loop, name="abhilekh-audit", daemon=True)
+            self._writer.start()
 
     @classmethod
-    def for_settings(cls, settings: Settings, anchors: AnchorStore | None = None) -> AuditLog:
-        return cls(settings.audit_path, key_for(settings), anchors, settings.audit_anchor_every)
+    def for_settings(cls, settings: Settings, anchors: AnchorStore | None = None,
+                     group_commit: bool = False) -> AuditLog:
+        return cls(settings.audit_path, key_for(settings), anchors, settings.audit_anchor_every, group_commit)
 
     def close(self) -> None:
+        if self._writer is not None:
+            with self._cond:
+                self._closing = True
+                self._cond.notify()
+            self._writer.join()  # the rows still waiting are written first
         with self._lock:
             self._db.close()
 
@@ -224,13 +293,72 @@ class AuditLog:
         target: str = "",
         detail: str = "",
     ) -> int:
-        """Append one row; returns its id. The only way rows get into the log."""
-        at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        filters_json = json.dumps(
-            {k: v for k, v in (filters or {}).items() if v not in (None, "")},
-            ensure_ascii=False, sort_keys=True,
-        )
-        fields = (at, user, role, ip, action, query, filters_json, target, detail)
+        """Append one row; returns its id, once the row is committed (durable). The only
+        way rows get into the log."""
+        fields = _fields(user, role, action, ip, query, filters, target, detail)
+        if not self._group:
+            return self._append([fields])[0]
+        pending = _Pending(fields)
+        self._enqueue(pending)
+        pending.event.wait()
+        return pending.result()
+
+    async def record_async(
+        self,
+        user: str,
+        role: str,
+        action: str,
+        *,
+        ip: str = "",
+        query: str = "",
+        filters: dict[str, Any] | None = None,
+        target: str = "",
+        detail: str = "",
+    ) -> int:
+        """``record`` for an async route: the event loop is not held while the row is
+        written; the route resumes once its row is committed (as ``record``)."""
+        fields = _fields(user, role, action, ip, query, filters, target, detail)
+        if not self._group:
+            return await asyncio.to_thread(self._append_one, fields)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        pending = _Pending(fields, loop, future)
+        self._enqueue(pending)
+        return await future
+
+    def _append_one(self, fields: tuple[str, ...]) -> int:
+        return self._append([fields])[0]
+
+    def _enqueue(self, pending: _Pending) -> None:
+        with self._cond:
+            if self._closing:
+                raise RuntimeError("the audit log is closed")
+            self._waiting.append(pending)
+            self._cond.notify()
+
+    def _write_loop(self) -> None:
+        """The writer thread: everything that queued while the last commit was being
+        fsynced goes into the next transaction (no added delay: a lone row is written
+        at once)."""
+        while True:
+            with self._cond:
+                while not self._waiting and not self._closing:
+                    self._cond.wait()
+                if not self._waiting:
+                    return
+                batch, self._waiting = self._waiting, []
+            try:
+                ids = self._append([p.fields for p in batch])
+            except BaseException as exc:  # noqa: BLE001 - each waiting request gets the error
+                for p in batch:
+                    p.finish(None, exc)
+            else:
+                for p, row_id in zip(batch, ids, strict=True):
+                    p.finish(row_id, None)
+
+    def _append(self, rows: list[tuple[str, ...]]) -> list[int]:
+        """Insert `rows` in one transaction, chained in order; their ids."""
+        ids: list[tuple[int, str]] = []
         with self._lock:
             # BEGIN IMMEDIATE: several processes (web workers, the CLI) may append at
             # once; the write lock makes "read the last hash, insert" one step.
@@ -240,23 +368,26 @@ class AuditLog:
                     "SELECT hash FROM audit ORDER BY id DESC LIMIT 1"
                 ).fetchone()
                 prev = last[0] if last else GENESIS
-                digest = _row_hash(prev, fields, self._key.key)
-                cur = self._db.execute(
-                    "INSERT INTO audit (at, user, role, ip, action, query, filters, target,"
-                    " detail, prev_hash, hash, alg) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (*fields, prev, digest, KEYED),
-                )
+                for fields in rows:
+                    digest = _row_hash(prev, fields, self._key.key)
+                    cur = self._db.execute(
+                        "INSERT INTO audit (at, user, role, ip, action, query, filters, target,"
+                        " detail, prev_hash, hash, alg) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (*fields, prev, digest, KEYED),
+                    )
+                    ids.append((int(cur.lastrowid or 0), digest))
+                    prev = digest
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        row_id = int(cur.lastrowid or 0)
-        if self._anchors is not None and row_id % self._anchor_every == 0:
-            try:
-                self._put_anchor(row_id, digest)
-            except Exception as exc:  # noqa: BLE001 - the row is recorded; the next anchor (or `audit anchor`) covers it
-                log.warning("could not write the audit anchor of row %d: %s", row_id, exc)
-        return row_id
+        for row_id, digest in ids:
+            if self._anchors is not None and row_id % self._anchor_every == 0:
+                try:
+                    self._put_anchor(row_id, digest)
+                except Exception as exc:  # noqa: BLE001 - the row is recorded; the next anchor (or `audit anchor`) covers it
+                    log.warning("could not write the audit anchor of row %d: %s", row_id, exc)
+        return [row_id for row_id, _ in ids]
 
     def _put_anchor(self, row_id: int, digest: str) -> None:
         assert self._anchors is not None

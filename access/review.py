@@ -22,6 +22,7 @@ from access.db import open_private_db
 
 __all__ = ["Correction", "ReviewError", "ReviewStore", "corrected_documents", "review_path"]
 
+LATEST_KEPT = 65_536  # pages whose latest correction (or none) is kept in memory
 MAX_TEXT_CHARS = 200_000  # a dense register page is ~5,000; more is not a page
 
 _SCHEMA = """
@@ -63,6 +64,11 @@ class ReviewStore:
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
         self._db = open_private_db(path, _SCHEMA, synchronous="FULL")  # a decision must survive a power cut
+        # latest() per page, kept in memory: the page viewer asks on every view. Emptied
+        # when PRAGMA data_version changes (a commit by any other connection: another
+        # web worker, the CLI) and, for this connection's own saves, by save().
+        self._latest: dict[tuple[str, int], Correction | None] = {}
+        self._seen_version: int | None = None
 
     def close(self) -> None:
         with self._lock:
@@ -91,14 +97,27 @@ class ReviewStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            finally:
+                self._latest.pop((bundle_id, page), None)
         return Correction(bundle_id, page, last + 1, text, reviewer, at, note[:500])
 
     def latest(self, bundle_id: str, page: int) -> Correction | None:
+        key = (bundle_id, page)
         with self._lock:
+            (version,) = self._db.execute("PRAGMA data_version").fetchone()
+            if version != self._seen_version:
+                self._latest.clear()
+                self._seen_version = version
+            elif key in self._latest:
+                return self._latest[key]
             row = self._db.execute(
                 "SELECT bundle_id, page, version, text, reviewer, at, note FROM corrections "
                 "WHERE bundle_id = ? AND page = ? ORDER BY version DESC LIMIT 1", (bundle_id, page)).fetchone()
-        return Correction(*row) if row else None
+            found = Correction(*row) if row else None
+            if len(self._latest) >= LATEST_KEPT:
+                self._latest.clear()
+            self._latest[key] = found
+        return found
 
     def history(self, bundle_id: str, page: int) -> list[Correction]:
         with self._lock:

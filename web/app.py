@@ -85,7 +85,8 @@ def create_app(settings: Settings) -> FastAPI:
             backoff_seconds=settings.login_backoff_seconds,
             max_backoff_seconds=settings.login_window_minutes * 60,
         )
-        app.state.audit = AuditLog.for_settings(settings, anchors=app.state.store)
+        app.state.audit = AuditLog.for_settings(settings, anchors=app.state.store,
+                                                 group_commit=settings.audit_group_commit)
         app.state.reviews = ReviewStore(review_path(settings.home))
         app.state.saved = SavedSearches(saved_path(settings.home))
         app.state.uploads = Uploads(settings)
@@ -178,6 +179,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None,
         port=port or settings.port,
         proxy_headers=False,
         server_header=False,
+        access_log=settings.access_log,  # ABHILEKH_ACCESS_LOG; the audit log records each request
         # Longer than uvicorn's 5 s: a browser reusing a connection the server is just
         # closing gets a reset (seen under load as failed thumbnail requests).
         timeout_keep_alive=30,

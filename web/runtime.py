@@ -107,14 +107,22 @@ class PageTexts:
         self._lock = threading.Lock()
         self._items: OrderedDict[tuple[str, int, str | None], tuple[float, PageText]] = OrderedDict()
 
-    def get(self, store: ObjectStore, manifest: Manifest, number: int) -> PageText:
+    def cached(self, manifest: Manifest, number: int) -> PageText | None:
+        """The page's words if they are in memory and valid, without touching the store."""
         key = (manifest.bundle_id, number, manifest.expected_sha256(page_key(manifest.bundle_id, number)))
-        now = time.monotonic()
         with self._lock:
             cached = self._items.get(key)
-            if cached is not None and (key[2] is not None or now - cached[0] < MANIFEST_TTL):
+            if cached is not None and (key[2] is not None or time.monotonic() - cached[0] < MANIFEST_TTL):
                 self._items.move_to_end(key)
                 return cached[1]
+        return None
+
+    def get(self, store: ObjectStore, manifest: Manifest, number: int) -> PageText:
+        found = self.cached(manifest, number)
+        if found is not None:
+            return found
+        key = (manifest.bundle_id, number, manifest.expected_sha256(page_key(manifest.bundle_id, number)))
+        now = time.monotonic()
         text = load_page(store, manifest.bundle_id, number)
         with self._lock:
             self._items[key] = (now, text)
@@ -130,6 +138,15 @@ class Manifests:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, Manifest]] = {}
+
+    def cached(self, bundle_id: str) -> Manifest | None:
+        """The manifest if it is in memory and still fresh, without touching the store
+        (the async routes' fast path; else they read it on a worker thread)."""
+        with self._lock:
+            cached = self._cache.get(bundle_id)
+        if cached and time.monotonic() - cached[0] < MANIFEST_TTL:
+            return cached[1]
+        return None
 
     def get(self, store: ObjectStore, bundle_id: str) -> Manifest | None:
         now = time.monotonic()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 
 from abhilekh.records import SearchFilters
 from access.users import User
@@ -21,7 +23,7 @@ from storage.bundles import Manifest
 from web.errors import NOT_ALLOWED, PageError, not_found_bundle, store_down
 from web.query import Query
 from web.runtime import IndexThreads, Manifests, ResultCache
-from web.session import audit
+from web.session import audit, audit_async
 
 # Bundle ids are sha256 hex digests; shorter prefixes are accepted for hand-typed URLs.
 BUNDLE_ID = re.compile(r"[0-9a-f]{16,64}")
@@ -45,15 +47,36 @@ async def run_search(request: Request, user: User, query: Query) -> SearchResult
                              query.limit, query.offset)
 
 
-def audit_search(request: Request, user: User, query: Query, results: SearchResults, via: str) -> None:
+def _search_row(query: Query, results: SearchResults, via: str) -> dict[str, Any]:
     f = query.filters
-    audit(
-        request, user, "search", query=query.q,
+    return dict(
+        query=query.q,
         filters={"thana": f.thana, "register": f.register, "year": f.year,
                  "offset": query.offset or None, "via": via},
         target=" ".join(f"{h.bundle_id}:{h.page}" for h in results.hits),
         detail=f"total={results.total}",
     )
+
+
+def audit_search(request: Request, user: User, query: Query, results: SearchResults, via: str) -> None:
+    audit(request, user, "search", **_search_row(query, results, via))
+
+
+async def audit_search_async(request: Request, user: User, query: Query, results: SearchResults, via: str) -> None:
+    """``audit_search`` from an async route: returns once the row is durable."""
+    await audit_async(request, user, "search", **_search_row(query, results, via))
+
+
+async def bundle_for_async(request: Request, user: User, bundle_id: str) -> Manifest:
+    """``bundle_for`` for async routes: a fresh manifest in memory is checked on the
+    event loop (no thread hop); anything else (a store read, a refusal with its audit
+    row) runs ``bundle_for`` on a worker thread."""
+    if BUNDLE_ID.fullmatch(bundle_id):
+        manifests: Manifests = request.app.state.manifests
+        manifest = manifests.cached(bundle_id)
+        if manifest is not None and user.may_see(manifest.metadata.thana):
+            return manifest
+    return await run_in_threadpool(bundle_for, request, user, bundle_id)
 
 
 def bundle_for(request: Request, user: User, bundle_id: str) -> Manifest:

@@ -73,9 +73,22 @@ class RenderedThumbnails:
         # for a 1600-px JPEG). A re-rendered file has a new mtime and is hashed again.
         self._etags: dict[Path, tuple[int, int, str]] = {}
 
+    def path(self, bundle_id: str, page: int, size: int = 200) -> Path:
+        return self.root / bundle_id / (f"{page}.jpg" if size == 200 else f"{page}-{size}.jpg")
+
+    def read_rendered(self, bundle_id: str, page: int, size: int = 200) -> tuple[bytes, str] | None:
+        """The rendition's bytes and ETag if it is already rendered, else None: a read
+        of a local file (in the page cache once viewed), cheap enough for the event loop."""
+        try:
+            return self._read(self.path(bundle_id, page, size))
+        except FileNotFoundError:
+            return None
+
     def read(self, store: ObjectStore, bundle_id: str, page: int, size: int = 200) -> tuple[bytes, str]:
         """The rendition's bytes and its ETag (quoted)."""
-        path = self.file(store, bundle_id, page, size)
+        return self._read(self.file(store, bundle_id, page, size))
+
+    def _read(self, path: Path) -> tuple[bytes, str]:
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
             data = fh.read()
@@ -97,7 +110,7 @@ class RenderedThumbnails:
         """Page `page` as a JPEG whose longer side is `size` px (200: the preview;
         LARGE_SIZE: the viewer's rendition, big enough to read a register's hand-written
         cells when zoomed)."""
-        path = self.root / bundle_id / (f"{page}.jpg" if size == 200 else f"{page}-{size}.jpg")
+        path = self.path(bundle_id, page, size)
         if path.exists():
             return path
         with self._lock(f"{bundle_id}:{page}:{size}"):

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -31,7 +30,7 @@ from web.query import (
 from web.query import Query as SearchQuery
 from web.routes.login import check_login, throttled_message
 from web.runtime import IndexThreads
-from web.scope import audit_search, run_search, store_of
+from web.scope import audit_search_async, run_search, store_of
 from web.session import (
     CurrentUser,
     audit,
@@ -105,7 +104,7 @@ async def api_search(
         raise StarletteHTTPException(400, str(exc)) from None
     except SearchError as exc:
         raise StarletteHTTPException(503, f"{SEARCH_DOWN[0]} / {SEARCH_DOWN[1]}: {exc}") from None
-    await run_in_threadpool(audit_search, request, user, query, results, "api")
+    await audit_search_async(request, user, query, results, "api")
     return SearchOut(
         total=results.total,
         hits=[

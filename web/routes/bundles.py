@@ -9,16 +9,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
+from abhilekh.records import PageText
 from storage.base import StorageError
 from storage.bundles import Manifest, pdf_key
 from web.highlight import hit_boxes, row_boxes
 from web.query import back_param, page_url, pdf_url, query_param, thumb_url, with_params, years_label
 from web.render import render
 from web.runtime import PageTexts
-from web.scope import bundle_for, page_number, store_of
-from web.session import CurrentUser, audit, csrf_protect, require_user, session_cookie
+from web.scope import bundle_for, bundle_for_async, page_number, store_of
+from web.session import CurrentUser, audit, audit_async, csrf_protect, require_user, session_cookie
 from web.thumbs import LARGE_SIZE, RenderedThumbnails, etag_of, read_pdf, stored_thumbnail
 
 router = APIRouter(dependencies=[Depends(session_cookie), Depends(require_user), Depends(csrf_protect)])
@@ -60,19 +62,30 @@ def bundle_page(request: Request, bundle_id: str, user: CurrentUser) -> HTMLResp
     )
 
 
+# The page viewer and its large image are async routes: in the steady state (manifest,
+# page words and rendition in memory or the page cache) they run on the event loop with
+# no thread hop; a store read, a render or an entry lookup goes to a worker thread, and
+# the audit row is awaited from the group-commit writer (issue 15: the hops were ~25 %
+# of a page view's CPU).
 @router.get("/bundles/{bundle_id}/pages/{page}", response_class=HTMLResponse, include_in_schema=False)
-def page_viewer(request: Request, bundle_id: str, page: str, user: CurrentUser) -> HTMLResponse:
-    manifest = bundle_for(request, user, bundle_id)
+async def page_viewer(request: Request, bundle_id: str, page: str, user: CurrentUser) -> HTMLResponse:
+    manifest = await bundle_for_async(request, user, bundle_id)
     number = page_number(page, manifest)
     q = query_param(request.query_params.get("q"))
     back = back_param(request.query_params.get("back"))
-    audit(request, user, "view_page", target=f"{bundle_id}:{number}", query=q)
+    await audit_async(request, user, "view_page", target=f"{bundle_id}:{number}", query=q)
     conf = manifest.page_confidence[number - 1] if number <= len(manifest.page_confidence) else None
-    boxes, rows, frame = _page_hits(request, manifest, number, q)
+    pages: PageTexts = request.app.state.page_texts
+    text = pages.cached(manifest, number)
+    if text is not None:
+        boxes, rows, frame = _hits_of(text, q)
+    else:
+        boxes, rows, frame = await run_in_threadpool(_page_hits, request, manifest, number, q)
     if frame is not None and request.query_params.get("entry", "").isdigit():
         from web.routes.entries import entry_box
 
-        rows = entry_box(request, user, bundle_id, number, int(request.query_params["entry"])) or rows
+        rows = await run_in_threadpool(
+            entry_box, request, user, bundle_id, number, int(request.query_params["entry"])) or rows
     return render(
         request,
         "page.html",
@@ -110,6 +123,10 @@ def _page_hits(
         text = pages.get(store_of(request), manifest, number)
     except (StorageError, ValueError, KeyError, TypeError):
         return [], [], None
+    return _hits_of(text, q)
+
+
+def _hits_of(text: PageText, q: str) -> tuple[list[Any], list[Any], tuple[int, int] | None]:
     if text.width <= 0 or text.height <= 0:
         return [], [], None
     if not q:
@@ -162,14 +179,21 @@ def page_thumbnail(request: Request, bundle_id: str, page: str, user: CurrentUse
 
 
 @router.get("/bundles/{bundle_id}/pages/{page}/large.jpg", include_in_schema=False)
-def page_large(request: Request, bundle_id: str, page: str, user: CurrentUser) -> Response:
+async def page_large(request: Request, bundle_id: str, page: str, user: CurrentUser) -> Response:
     """The viewer's page image: rendered from the verified PDF on first view and kept
-    beside the rendered thumbnails (ABHILEKH_HOME/thumbs), served like them (ETag, 304)."""
-    manifest = bundle_for(request, user, bundle_id)  # station scope, every time
+    beside the rendered thumbnails (ABHILEKH_HOME/thumbs), served like them (ETag, 304).
+
+    A rendered file is read here, on the event loop (~150 kB from the page cache), not
+    through Starlette's FileResponse: uvicorn has no zero-copy send, so FileResponse
+    streams 64 kB chunks each through a worker thread (open, stat, reads, close), more
+    hops than the read costs."""
+    manifest = await bundle_for_async(request, user, bundle_id)  # station scope, every time
     number = page_number(page, manifest)
     rendered: RenderedThumbnails = request.app.state.thumbs
-    data, etag = rendered.read(store_of(request), bundle_id, number, LARGE_SIZE)
-    return _image(request, data, etag)
+    found = rendered.read_rendered(bundle_id, number, LARGE_SIZE)
+    if found is None:  # first view: rendered with pdftoppm, on a worker thread
+        found = await run_in_threadpool(rendered.read, store_of(request), bundle_id, number, LARGE_SIZE)
+    return _image(request, *found)
 
 
 def _image(request: Request, data: bytes, etag: str) -> Response:

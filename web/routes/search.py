@@ -27,7 +27,7 @@ from web.query import (
     years_label,
 )
 from web.render import render
-from web.scope import audit_search, run_search, store_of
+from web.scope import audit_search_async, run_search, store_of
 from web.session import CurrentUser, csrf_protect, require_user
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_user), Depends(csrf_protect)])
@@ -174,7 +174,7 @@ async def search_page(request: Request, user: CurrentUser) -> Response:
             if results.total and query.offset > last_offset(query, results.total):
                 # Past the end (a stale or hand-made link): the last page, not "501–500".
                 return RedirectResponse(query.url(offset=last_offset(query, results.total) or None), 303)
-            await run_in_threadpool(audit_search, request, user, query, results, "web")
+            await audit_search_async(request, user, query, results, "web")
             if not results.total:
                 suggestions = await _suggestions(request, user, query)
                 if results.did_you_mean:
