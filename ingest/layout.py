@@ -214,11 +214,16 @@ class LineImage:
         return left + self.spans[-1][2]
 
 
-def line_image(bw: np.ndarray, layout: PageLayout, line: TextLine, margin: int, max_gap: int) -> LineImage:
+def line_image(bw: np.ndarray, layout: PageLayout, line: TextLine, margin: int, max_gap: int,
+               source: np.ndarray | None = None) -> LineImage:
     """The line alone on white with MARGIN pixels round it: only its own components (a
     neighbour's descender in its box is left out), and gaps between its segments
     (table columns) shrunk to at most MAX_GAP: the line reader duplicates or drops the
-    first letter after a long blank stretch."""
+    first letter after a long blank stretch.
+
+    With SOURCE (the grey page BW was thresholded from, same frame) the line is cut
+    from SOURCE instead: the paper round its own components keeps its grey, so strokes
+    the threshold broke are there to be read; only other components are whitened."""
     top, bottom = line.top, line.bottom
     segments = line.segments or [line]
     gaps = [min(max_gap, max(0, b.left - a.right)) for a, b in zip(segments, segments[1:])]
@@ -230,7 +235,11 @@ def line_image(bw: np.ndarray, layout: PageLayout, line: TextLine, margin: int, 
         window = layout.labels[top:bottom, s.left : s.right]
         keep = np.isin(window, np.asarray(s.labels, dtype=window.dtype))
         region = out[margin : margin + bottom - top, x : x + s.right - s.left]
-        region[keep] = bw[top:bottom, s.left : s.right][keep]
+        if source is None:
+            region[keep] = bw[top:bottom, s.left : s.right][keep]
+        else:
+            keep |= window == 0
+            region[keep] = source[top:bottom, s.left : s.right][keep]
         end = x + s.right - s.left + (gaps[i] // 2 if i < len(gaps) else margin)
         spans.append((x, end, s.left - x))
         x += s.right - s.left + (gaps[i] if i < len(gaps) else 0)

@@ -2,7 +2,8 @@
 
     ocr_image(page, dpi) = layout.find_lines (lines from the ink, see ingest/layout.py)
         -> per line: its image alone with a white margin, read as one line (PSM 7) by
-           the engine's primary model (hin)
+           the engine's primary model (hin); a doubtful line (mean confidence < 92)
+           read again cut from the grey page, the more confident reading kept
         -> per word that looks Latin (ASCII letters, or no shirorekha in its box): read
            again with eng, and the more confident reading kept (file numbers, vehicle,
            engine and chassis numbers, "IPC", "FIR No.")
@@ -174,6 +175,7 @@ def ocr_image(
     correct: bool = True,
     layout: str = "lines",
     engine: OcrEngine | None = None,
+    grey: np.ndarray | None = None,
 ) -> OcrResult:
     """OCR one page image; raises OcrTimeout past TIMEOUT seconds, OcrError on failure.
 
@@ -185,7 +187,8 @@ def ocr_image(
     if layout == "lines":
         from ingest.lines import read_page
 
-        return read_page(image, dpi, engine or open_engine(), languages=languages, timeout=timeout, correct=correct)
+        return read_page(image, dpi, engine or open_engine(), languages=languages, timeout=timeout, correct=correct,
+                         grey=grey)
     out = _run(
         image, dpi, languages=languages, psm=psm, timeout=timeout,
         outputs=["tsv", "pdf"], options=["-c", "textonly_pdf=1"],

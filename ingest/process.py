@@ -78,9 +78,9 @@ def _probed(first: OcrResult, alts: list[tuple[str, np.ndarray]], read) -> list[
     h = alts[0][1].shape[0]
     a, b = int(PROBE_BAND[0] * h), int(PROBE_BAND[1] * h)
     base = mean_word_confidence([w for w in first.words if a <= w.top + w.height // 2 < b])
-    probes = [(name, alt, read(alt[a:b]).confidence) for name, alt in alts]
+    probes = [(name, alt, read(alt[a:b], name, (a, b)).confidence) for name, alt in alts]
     name, alt, conf = max(probes, key=lambda p: p[-1])
-    return [(name, alt, read(alt))] if conf > base else []
+    return [(name, alt, read(alt, name))] if conf > base else []
 
 
 def process_page(image: np.ndarray, dpi: int, settings: Settings) -> ProcessedPage:
@@ -92,7 +92,11 @@ def process_page(image: np.ndarray, dpi: int, settings: Settings) -> ProcessedPa
     """
     page = clean_page(image, dpi)
 
-    def read(img: np.ndarray) -> OcrResult:
+    def read(img: np.ndarray, name: str = "first", band: tuple[int, int] | None = None) -> OcrResult:
+        # The bilevel renderings' doubtful lines are read again from the grey page.
+        grey = page.grey if page.method and name in ("first", "otsu", "sauvola") else None
+        if grey is not None and band is not None:
+            grey = grey[band[0] : band[1]]
         return ocr_image(
             img,
             page.dpi,
@@ -101,13 +105,14 @@ def process_page(image: np.ndarray, dpi: int, settings: Settings) -> ProcessedPa
             timeout=settings.ocr_page_timeout,
             layout=settings.ocr_layout,
             engine=open_engine(settings),
+            grey=grey,
         )
 
     readings = [("first", page.image, read(page.image))]
     if readings[0][-1].confidence < RETRY_BELOW:
         alts = second_readings(page)
         if RETRY == "full":
-            readings += [(name, alt, read(alt)) for name, alt in alts]
+            readings += [(name, alt, read(alt, name)) for name, alt in alts]
         else:
             readings += _probed(readings[0][-1], alts, read)
     name, shown, ocr = best_reading(readings)
