@@ -38,7 +38,9 @@ MEASURED = {
     # 669 MB primary store for 100,000 pages (50 segments, not force-merged).
     # bench/search_bench.py --steps 50000,...,1000000, 2026-12-02: 2,557 MB primaries
     # at 300,000 pages (not force-merged; 6.5 kB a page at 50k, 7.8 at 100k, 8.9 at 200k)
-    "es_bytes_per_page": Measured(2557e6 / 300_000, "bytes/page", "bench/search_bench.py --steps 2026-12-02, 300k pages"),
+    # Measured at 1M (third attempt, 2026-12-02 19:09-20:19, ES alone): 7,739 MB
+    # primaries at 1,000,000 pages (7.3 kB a page at 300k, 7.1 at 600k in that run).
+    "es_bytes_per_page": Measured(7739e6 / 1_000_000, "bytes/page", "bench/search_bench.py --steps 2026-12-02 19:09, 1M pages"),
     # ES process CPU (node stats process.cpu.total_in_millis) per pre-folded page,
     # bench/search_bench.py --pages 5000 --skip-sqlite --index-only [--bulk-path rebuild],
     # 2026-12-02 06:45-07:05, 4 rounds at load 15-43: index() 0.46-1.05 ms, rebuild()
@@ -47,7 +49,8 @@ MEASURED = {
     "es_index_ms_per_page": Measured(0.85, "ES CPU ms/page", "ES node stats, bench/search_bench.py 2026-12-02, 5,000 pages"),
     # bench/search_bench.py --steps ..., 2026-12-02: the embedded index (SQLite FTS5
     # with the second-tier fields) at 300,000 pages, for a station that runs offline
-    "sqlite_bytes_per_page": Measured(5233e6 / 300_000, "bytes/page", "bench/search_bench.py --steps 2026-12-02, 300k pages"),
+    # ...measured to 1M on 2026-12-03 07:03-08:33: 16,795 MB at 1,000,000 pages.
+    "sqlite_bytes_per_page": Measured(16795e6 / 1_000_000, "bytes/page", "bench/search_bench.py --steps 2026-12-03 07:03, 1M pages"),
     "fold_ms_per_page": Measured(4.0, "ms/page", "bench/search_bench.py 2026-12-02, 100k pages, one thread, load 2-7"),
     # pre-folded pages, three bulk requests in flight, one ES node on the same 2 cores
     "es_bulk_pages_per_s": Measured(1806, "pages/s", "bench/search_bench.py 2026-12-02, 100k pages, load 2-7"),
