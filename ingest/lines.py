@@ -62,19 +62,24 @@ SHORT_SURE = 85.0
 # the line alone), and that reading is kept when it is GREY_MARGIN more confident.
 # Chosen on the tuning set (32 pages: off 0.0446 CER, 75/0 and 85/5 0.0440, 92/3
 # 0.0435, 0.0438 with the GREY_SHORTER guard; codes 94.2 -> 96.5 %), then measured on
-# held-out (CER 0.240 -> 0.229 guarded, lines lost 8.2 -> 6.8 %): docs/benchmarks.md. ABHILEKH_OCR_GREY_LINES=0
-# turns it off.
+# held-out (CER 0.240 -> 0.229 guarded, lines lost 8.2 -> 6.8 %): docs/benchmarks.md.
+# ABHILEKH_OCR_GREY_LINES=0 turns it off.
 GREY_LINES = os.environ.get("ABHILEKH_OCR_GREY_LINES", "1") == "1"
 GREY_BELOW = 92.0
 GREY_MARGIN = 3.0
 # ...and when it holds at most this many letters and signs fewer: the grey reading
 # may be confident and short (धर्मेन्द्र read धर्मे, tests/test_ocr_failures.py seed 62).
-GREY_SHORTER = int(os.environ.get("ABHILEKH_OCR_GREY_SHORTER", "2"))
+GREY_SHORTER = 2
 # The eng reading of a code span is kept over the primary one when its confidence is at
 # least the primary's minus this (tuning set, 8 pages: see docs/benchmarks.md, ocr10).
 CODE_SPAN_MARGIN = 30.0
 # ...and never below this: a code read this unsurely by eng is no better evidence.
 CODE_SPAN_FLOOR = 50.0
+
+
+def _mean(words: list[Word]) -> float:
+    """Mean confidence of every word read (junk included: it is the doubt); -1 for none."""
+    return float(np.mean([w.confidence for w in words])) if words else -1.0
 
 
 def _has_latin(text: str) -> bool:
@@ -168,7 +173,7 @@ def _reread_latin(engine: OcrEngine, img: np.ndarray, dpi: int, words: list[Word
         crop, x0, y0 = _crop(img, run, pad)
         calls += 1
         eng = engine.read(crop, dpi, mode="line", languages="eng") if crop.size else []
-        primary = float(np.mean([w.confidence for w in run]))
+        primary = _mean(run)
         margin = CODE_MARGIN if any(_is_code(w.text) for w in run) else LATIN_MARGIN
         if eng and not any(_is_devanagari(e.text) for e in eng) and \
                 float(np.mean([e.confidence for e in eng])) >= primary - margin:
@@ -281,7 +286,7 @@ def _reread_codes(engine: OcrEngine, img: np.ndarray, dpi: int, words: list[Word
         clean = [not s and _is_devanagari(w.text) for w, s in zip(words[a:b], suspects[a:b])]
         if any(clean):
             continue  # a Hindi word read well is never replaced by eng's guess
-        primary = float(np.mean([w.confidence for w in words[a:b]]))
+        primary = _mean(words[a:b])
         conf = float(np.mean([e.confidence for e in run]))
         if conf >= CODE_SPAN_FLOOR and conf >= primary - CODE_SPAN_MARGIN:
             if not taken or a >= taken[-1][1]:
@@ -311,10 +316,6 @@ def _letters(words: list[Word]) -> int:
     return sum(ch.isalnum() or "\u0900" <= ch <= "\u097f" for w in words for ch in w.text)
 
 
-def _mean(words: list[Word]) -> float:
-    return float(np.mean([w.confidence for w in words])) if words else -1.0
-
-
 def read_page(image: np.ndarray, dpi: int, engine: OcrEngine, *, languages: str | None = None,
               timeout: float = 180, correct: bool = True, grey: np.ndarray | None = None) -> OcrResult:
     from ingest.engine import primary_language
@@ -331,6 +332,7 @@ def read_page(image: np.ndarray, dpi: int, engine: OcrEngine, *, languages: str 
         bw = bilevel_page(bw, dpi, method="sauvola")
     layout = find_lines(bw, dpi)
     margin = max(8, int(MARGIN * layout.text_height)) if layout.text_height else 8
+    gap = max(margin, int(GAP * layout.text_height))
     primary = primary_language(languages)
     rows: list[tuple[int, Word]] = []
     calls = 0
@@ -340,7 +342,7 @@ def read_page(image: np.ndarray, dpi: int, engine: OcrEngine, *, languages: str 
         pieces = [TextLine(s.left, line.top, s.right, line.bottom, s.labels, [s]) for s in line.segments] \
             if SEGMENTS and line.segments else [line]
         for piece in pieces:
-            li = line_image(bw, layout, piece, margin, max(margin, int(GAP * layout.text_height)))
+            li = line_image(bw, layout, piece, margin, gap)
             words = engine.read(li.image, dpi, mode="line", languages=primary)
             calls += 1
             if not words:
@@ -349,7 +351,7 @@ def read_page(image: np.ndarray, dpi: int, engine: OcrEngine, *, languages: str 
                 words = engine.read(li.image, dpi, mode="raw_line", languages=primary)
                 calls += 1
             if grey is not None and GREY_LINES and _mean(words) < GREY_BELOW:
-                gi = line_image(bw, layout, piece, margin, max(margin, int(GAP * layout.text_height)), source=grey)
+                gi = line_image(bw, layout, piece, margin, gap, source=grey)
                 alt = engine.read(gi.image, dpi, mode="line", languages=primary)
                 calls += 1
                 if alt and _mean(alt) > _mean(words) + GREY_MARGIN and _letters(alt) >= _letters(words) - GREY_SHORTER:

@@ -1,4 +1,6 @@
-"""A doubtful line is read again cut from the grey page (ingest.lines GREY_LINES)."""
+"""The grey cut of a line (ingest.layout.line_image(source=)) that ingest.lines reads a
+doubtful line again from; which reading is kept is guarded by tests/test_ocr_failures.py
+(seed 62: a confident grey reading that drops letters is not kept)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ from ingest.layout import find_lines, line_image
 
 
 def _page() -> tuple[np.ndarray, np.ndarray]:
-    """A grey page with two 'words' on one line and a faint stroke between them that
-    the threshold lost, and the bilevel page made from it."""
+    """A grey page with one line of two 'words', the first with a faint stroke inside it
+    that the threshold lost, and the bilevel page made from it."""
     grey = np.full((200, 600), 240, np.uint8)
     grey[80:120, 100:130] = 20   # a word's dark strokes...
     grey[80:120, 150:180] = 20
