@@ -297,3 +297,33 @@ def test_a_doubtful_page_is_read_whole_at_most_twice(monkeypatch: pytest.MonkeyP
     assert len(sizes) >= 2, sizes  # the other renderings were tried
     assert sum(s == full for s in sizes) <= 2, sizes
     assert "123/2019" in page.text and "UP 78 AB 1234" in page.text, page.text
+
+
+def test_the_retry_probe_compares_band_with_band() -> None:
+    """Tuning page t026: its first reading's words in the middle band scored 67 (read as
+    whole lines), the same band cut from the first rendering 57, the otsu rendering's band
+    64 and otsu read whole the better page. The probe must weigh crop against crop, so
+    otsu is read whole; against the whole reading's words it was never tried."""
+    from ingest.process import PROBE_BAND, _probed
+
+    first_image = np.full((1000, 800), 255, np.uint8)
+    otsu, grey = first_image.copy(), first_image.copy()
+    band = int(PROBE_BAND[0] * 1000), int(PROBE_BAND[1] * 1000)
+    calls: list[tuple[str, bool]] = []
+    crops = {"first": 57.0, "otsu": 64.0, "grey": 50.0}
+
+    def read(img: np.ndarray, name: str = "first", band_: tuple[int, int] | None = None) -> OcrResult:
+        calls.append((name, band_ is not None))
+        if band_ is not None:
+            assert band_ == band and img.shape[0] == band[1] - band[0]
+            return OcrResult("", confidence=crops[name])
+        return OcrResult("whole", confidence=68.7)
+
+    chosen = _probed(first_image, [("otsu", otsu), ("grey", grey)], read)
+    assert [c[0] for c in chosen] == ["otsu"], calls
+    assert ("first", True) in calls and calls.count(("otsu", False)) == 1
+    # and nothing is read whole when no band beats the first rendering's band
+    calls.clear()
+    crops.update(otsu=55.0, grey=56.0)
+    assert _probed(first_image, [("otsu", otsu), ("grey", grey)], read) == []
+    assert not [c for c in calls if not c[1]], calls
