@@ -3,9 +3,8 @@
 Each step is a pure function (array in, array out) that can be tried alone;
 `clean_page` runs them in this order:
 
-    to_grey -> denoise (at the scan's resolution) -> normalise_resolution -> crop_border
-    -> normalise_background -> flatten_streaks -> detect_orientation / rotate
-    -> estimate_skew / deskew
+    to_grey -> normalise_resolution -> crop_border -> normalise_background
+    -> flatten_streaks -> detect_orientation / rotate -> estimate_skew / deskew -> denoise
     -> is_tonal?  yes: keep the grey page (photos, shading)
                   no:  binarise -> remove_ruling_lines -> despeckle
                        -> remove_isolated_specks
@@ -416,22 +415,18 @@ def clean_page(
 ) -> CleanedPage:
     """Run every cleaning step on one page image (grey or BGR) scanned at DPI."""
     grey = to_grey(image)
-    # Noise is measured and filtered at the scan's own resolution, before anything
-    # resamples or divides it: a 200-dpi scan scaled to 300 dpi measured half its noise
-    # (14.8 -> 7.2) and got a median too small for grain spread over 1.5 pixels, and
-    # dividing out the background pushes paper to 255 and clips half of it. Measured on
-    # the 15 heavily degraded pages of 96 tuning pages: CER 0.191 -> 0.113 (t077 0.52 ->
-    # 0.07); on 40 other tuning pages 0.0271 -> 0.0264, none worse by more than 0.001.
-    noise = estimate_noise(crop_border(grey, dpi))
-    grey = denoise(grey, noise=noise)
     grey, dpi = normalise_resolution(grey, dpi)
     grey = crop_border(grey, dpi)
+    # Measured before the background is divided out: that pushes paper to 255 and
+    # clips away half of the noise.
+    noise = estimate_noise(grey)
     grey = normalise_background(grey, dpi)
     grey = flatten_streaks(grey, dpi)
     rotation = detect_orientation(grey, dpi) if orient else 0
     grey = rotate_right_angle(grey, rotation)
     skew = estimate_skew(grey)
     grey = deskew(grey, skew)
+    grey = denoise(grey, noise=noise)
     if is_tonal(grey):
         return CleanedPage(grey, dpi, rotation, skew, grey=grey)
     method = binarisation_method(grey)
