@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/_entries_ocr.py tuning 12 heldout 16
 
-Cached beside the corpus (``<cache>/bench/entries-ocr-v<corpus>/<split>-<n>/<name>.json``,
-a PageText dict plus ``cpu_s``), so the entries bench measures extraction, not OCR.
+Cached beside the corpus (``<cache>/bench/entries-ocr-v<corpus>/<code>/<split>-<n>/<name>.json``,
+a PageText dict plus ``cpu_s``), so the entries bench measures extraction, not OCR. <code> is
+bench/quality_corpus.py's hash of the OCR code and settings: keyed on the corpus alone, a
+re-run after an OCR change silently scored the old readings (2026-12-03).
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ if str(ROOT) not in sys.path:
 from abhilekh.records import PageText  # noqa: E402
 from abhilekh.settings import Settings  # noqa: E402
 from bench.corpus import VERSION, CorpusPage, cache_root, pages  # noqa: E402
+from bench.quality_corpus import code_version  # noqa: E402
 
 
 def ocr_dir(split: str, n: int) -> Path:
-    return cache_root().parent / f"entries-ocr-v{VERSION}" / f"{split}-{n}"
+    return cache_root().parent / f"entries-ocr-v{VERSION}" / code_version() / f"{split}-{n}"
 
 
 def ocr_pages(split: str, n: int, *, progress: bool = True) -> list[tuple[CorpusPage, PageText, float]]:
