@@ -155,6 +155,20 @@ def test_the_ground_imports_nothing_of_ours():
     assert ground and all(room(t) == "abhilekh" for ts in ground.values() for t in ts), ground
 
 
+def test_page_ocr_never_reads_the_entry_extractor():
+    """bench.quality_corpus.code_version() leaves ingest/entries out of the OCR cache key
+    because OCR never runs it; if the page path ever imports it, the key must change."""
+    graph = import_graph()
+    seen, todo = set(), ["ingest.process"]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(graph.get(module, ()))
+    assert "ingest.clean" in seen and "ingest.ocr" in seen, sorted(seen)
+    assert not [m for m in seen if m.startswith("ingest.entries")], sorted(seen)
+
+
 def test_the_checker_sees_late_and_relative_imports(tmp_path):
     """The parser itself: an import inside a function and a relative one both count,
     and a two-module cycle is found."""
