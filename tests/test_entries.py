@@ -452,3 +452,31 @@ def test_a_names_cell_with_titles_an_alias_and_other_relation_and_dwelling_words
             e.value("complainant.village")) for e in extract_page(_page(_words(table)))]
     assert got == [("रमेश उर्फ पप्पू", "पुत्र", "मोहनलाल", "मलिकपुर"), ("सुनीता", "पत्नी", "दिनेश", "रसूलपुर"),
                    ("सुरेश", "पुत्र", "मोहनलाल", "बेला")]
+
+
+def test_column_rules_read_as_letters_are_taken_out():
+    """A ruled register's dashed rules read as I / 1 / । on every line (tuning-ledger
+    t001): they fill the column gaps, and one glued to a cell's first word reads as a
+    digit ("1348/2019"). Taken out, the page reads as the unruled one does."""
+    from ingest.entries.rules import rule_positions, without_rules
+
+    plain = _register()
+    lines = sorted({w.line: w.top for w in plain.words if w.line >= 3}.items())
+    strokes = [Word("I1।t!"[(i + k) % 5], COLS[k] - 6, top, 8, 34, 60.0, line)
+               for i, (line, top) in enumerate(lines) for k in range(1, len(COLS))]
+    words = []
+    for w in plain.words:
+        if w.text == "348/2019":  # the rule glued to the crime number
+            w = Word("1348/2019", COLS[1] - 6, w.top, w.width + 14, w.height, 80.0, w.line)
+        words.append(w)
+    ruled = _page(words + strokes)
+    assert len(rule_positions(ruled.words)) == len(COLS) - 1
+    kept = without_rules(ruled.words)
+    assert not [w for w in kept if w.text in "I1।t!"] and "348/2019" in [w.text for w in kept]
+    got = [{k: e.value(k) for k in ("serial", "crime_no", "sections", "date", "complainant.relative", "outcome")}
+           for e in extract_page(ruled)]
+    want = [{k: e.value(k) for k in ("serial", "crime_no", "sections", "date", "complainant.relative", "outcome")}
+            for e in extract_page(plain)]
+    assert got == want and want[1]["crime_no"] == "348/2019"
+    # a page without rules is left as it is, a lone "1" in a cell too
+    assert without_rules(plain.words) == plain.words
