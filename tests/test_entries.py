@@ -480,3 +480,26 @@ def test_column_rules_read_as_letters_are_taken_out():
     assert got == want and want[1]["crime_no"] == "348/2019"
     # a page without rules is left as it is, a lone "1" in a cell too
     assert without_rules(plain.words) == plain.words
+
+
+def test_a_date_column_reading_with_its_separators_lost():
+    """A ruled ledger's thin hyphens lost one at a time (tuning-ledger t001); outside the
+    date column spaced numbers are no date."""
+    got = [f.value for f in dates(_span("घटना 11 08 2014 सूचना 13-08 2014"), column=True)]
+    assert got == ["2014-08-11", "2014-08-13"]
+    assert [f.value for f in dates(_span("घटना 11 08 2014"))] == []
+
+
+def test_a_cell_line_read_just_above_its_serial_joins_that_row():
+    """A skewed scan: OCR put a name cell's first line a few pixels above the serial's
+    line (t001 "जितेन्द्र राजपूत पुत्र प्रदीप" over "341 341/2014"); it is that row's."""
+    plain = _register()
+    serial_348 = next(w for w in plain.words if w.text == "348")
+    words = []
+    for w in plain.words:
+        if w.line == serial_348.line and w.left >= COLS[3]:  # the names cell's first line
+            w = Word(w.text, w.left, w.top - 12, w.width, w.height, w.confidence, 99)
+        words.append(w)
+    second = extract_page(_page(words))[1]
+    assert second.value("complainant.name") == "महेश चौहान"
+    assert second.value("complainant.relative") == "नरेन्द्र चौहान"

@@ -8,7 +8,7 @@ import ingest.entries.fields as F
 from abhilekh.records import PageText, Word
 from ingest.entries.model import Entry, Field
 from ingest.entries.rows import Line, Table, find_table, lines_of
-from ingest.entries.rules import without_rules
+from ingest.entries.rules import rule_positions, without_rules
 from ingest.entries.text import Span, box, fold, mean_conf, word_box
 
 # Words that make a page a letter or memo about a case, not a page of something else.
@@ -17,10 +17,11 @@ _LETTER_MARKS = re.compile(r"पत्रा[ंँ]?क|विषय|सेव�
 
 def extract_page(page: PageText) -> list[Entry]:
     """The entries of one page (none for a page with no text or neither a table nor a case)."""
-    words = without_rules([w for w in page.words if w.text.strip()])
+    read = [w for w in page.words if w.text.strip()]
+    words = without_rules(read)
     if not words:
         return []
-    table = find_table(words)
+    table = find_table(words, rule_positions(read))
     if table is not None:
         head = lines_of(words)[: table.header]
         station = _page_station(head)

@@ -203,6 +203,11 @@ def _named_dates(span: Span) -> list[tuple[int, int, dt.date]]:
 
 
 _DATE_LOOSE = re.compile(r"(?<![\d/])(\d{1,2})\s?[-./]?\s(\d{1,2})\s?[-./]?\s(\d{4}|\d{2})(?![\d/])")
+# In the date column each separator may be lost on its own ("13-08 2014", "11 08 2014":
+# a ruled ledger's thin hyphens, tuning-ledger t001); a four-digit year only, since
+# "11 08 20" could be anything.
+_SEP = r"(?:\s?[-./]\s?|\s)"
+_DATE_COLUMN = re.compile(rf"(?<![\d/])(\d{{1,2}}){_SEP}(\d{{1,2}}){_SEP}((?:19|20)\d{{2}})(?![\d/])")
 
 
 def dates(span: Span, *, column: bool = False, year_hint: int | None = None) -> list[Field]:
@@ -228,6 +233,11 @@ def _dates(span: Span, *, column: bool = False, year_hint: int | None = None) ->
     # In the date column a separator may be read as a colon ("26:02.2008", tuning t007).
     text = re.sub(r"(?<=\d):(?=\d)", ".", span.text.replace("%", "9")) if column else span.text
     found = list(_DATE.finditer(text))
+    if column:
+        strict = {m.start() for m in found}
+        found += [m for m in _DATE_COLUMN.finditer(text) if not any(m.start() <= s < m.end() for s in strict)
+                  and not any(f.start() <= m.start() < f.end() for f in found)]
+        found.sort(key=lambda m: m.start())
     if column and not found:
         found = list(_DATE_LOOSE.finditer(text))
     if column and not found:

@@ -133,7 +133,9 @@ def _numbered_column(table: Table, body: list[Line]) -> int:
 _CRIME_START = re.compile(r"^\d{1,5}\s?/\s?(?:19|20)\d{2}")
 
 
-def find_table(words: list[Word]) -> Table | None:
+def find_table(words: list[Word], rules: list[float] | None = None) -> Table | None:
+    """RULES: the x of column rules seen on the page (ingest.entries.rules); each is a
+    column boundary even where a glued word crosses its gap."""
     lines = lines_of(words)
     h = _header(lines)
     if h is None:
@@ -144,6 +146,12 @@ def find_table(words: list[Word]) -> Table | None:
     left = min(w.left for ln in body for w in ln.words)
     right = max(w.left + w.width for ln in body for w in ln.words)
     cuts = _cuts(body, left, right)
+    rules = [r for r in rules or () if left < r < right]
+    if len(rules) >= 2:
+        # Between rules the rules are the columns: a gap inside a ruled cell ("15-08 | 2014"
+        # where a date's year sits apart, t001) is no column of its own.
+        near = 0.5 * statistics.median(w.height for ln in body for w in ln.words)
+        cuts = sorted(rules + [c for c in cuts if c < rules[0] - near or c > rules[-1] + near])
     table = Table(h, cuts, [set() for _ in range(len(cuts) + 1)], left=left, right=right)
     # The heading may wrap ("क्रम" / "सं0"): the line under it counts while it has no number.
     heads = [lines[h]] + [ln for ln in lines[h + 1:h + 2] if not re.search(r"\d{2}", fold(ln.text))]
@@ -173,7 +181,15 @@ def find_table(words: list[Word]) -> Table | None:
         # a row's second line, "379 भादवि") starts no row unless a crime number opens it.
         sequential = number is not None and (last is None or 0 < number - last <= 3)
         if sequential or crime_start:
-            rows.append([ln])
+            # A cell's first line OCR put just above the serial's (a skewed scan, tuning-
+            # ledger t001: "जितेन्द्र राजपूत पुत्र प्रदीप" over "341 341/2014"): it is this row's.
+            moved = []
+            if rows and len(rows[-1]) > 1:
+                prev = rows[-1][-1]
+                if (ln.middle - prev.middle < 0.6 * (ln.bottom - ln.top)
+                        and all(table.column(w) != anchor for w in prev.words)):
+                    moved = [rows[-1].pop()]
+            rows.append(moved + [ln])
             last = number if sequential else (last + 1 if last is not None else None)
         elif rows:
             # A line far below its row is a footer (a signature, a note), not the row.

@@ -69,6 +69,9 @@ def without_rules(words: list[Word]) -> list[Word]:
             w = replace(w, text=text[1:], left=w.left + stroke, width=max(1, w.width - stroke))
             text = w.text
         if len(text) > 1 and text[-1] in _STROKE_CHARS and on_rule(w.left + w.width - stroke / 2):
-            w = replace(w, text=text[:-1], width=max(1, w.width - stroke))
+            # the box runs to the stroke, across any empty cells between ("2014।" 550 px
+            # wide over an empty vehicle cell, t001): the word ends before the first rule
+            first = min(r for r in rules if r > w.left + tol)
+            w = replace(w, text=text[:-1], width=max(1, round(first - tol - w.left)))
         out.append(w)
     return out
