@@ -189,6 +189,9 @@ def score(pages: list[tuple[CorpusPage, PageText, float]], extractor) -> dict:
         n_found += len(found)
         pairs = match(truth, found)
         n_match += len(pairs)
+        paired = {id(t) for t, _ in pairs}
+        misses.extend(f"{page.name} {t.get('serial')} entry: not found (crime {t.get('crime_no')})"
+                      for t in truth if id(t) not in paired)
         for t, f in pairs:
             want = truth_fields(page, t)
             for name in FIELDS:

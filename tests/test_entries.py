@@ -503,3 +503,67 @@ def test_a_cell_line_read_just_above_its_serial_joins_that_row():
     second = extract_page(_page(words))[1]
     assert second.value("complainant.name") == "महेश चौहान"
     assert second.value("complainant.relative") == "नरेन्द्र चौहान"
+
+
+def _reread(page: PageText, change) -> PageText:
+    """The page with each word passed through CHANGE (a Word or None to drop it)."""
+    return _page([v for w in page.words if (v := change(w)) is not None])
+
+
+def _serials(page: PageText) -> list[str | None]:
+    return [e.value("serial") for e in extract_page(page)]
+
+
+def test_a_heading_whose_abbreviation_zeros_read_twice_is_still_the_heading():
+    """OCR read the crime heading twice, once without मु (tuning-ledger t002): two words
+    of abbreviation zeros are no numbers, and the line is still the heading."""
+    def twice(w: Word) -> Word:
+        return Word("मु0अ0सं0 0अ0सं0", w.left, w.top, w.width, w.height, w.confidence, w.line) if w.text == "मु0अ0सं0" else w
+    plain = _register()
+    head = [w for w in plain.words if w.text == "मु0अ0सं0"][0]
+    page = _reread(plain, twice)
+    page.words.append(Word("0अ0सं0", head.left + head.width + 20, head.top, 120, 40, 80.0, head.line))
+    assert _serials(page) == ["347", "348", "349"]
+
+
+def test_without_a_serial_heading_the_column_whose_numbers_run_on_is_the_serials():
+    """The serial heading misread ("ऋ0", tuning-ledger t003), one serial unread, and the
+    sections column opens more lines with a number than the serials do: the serials are
+    the column whose numbers follow one another."""
+    names = "वादी- रमेश\nपुत्र मोहन\nनि0 मलिकपुर\nथाना ठठिया\nमो0 9454412345"
+    rows = [["ऋ0"] + TABLE[0][1:]] + [[s, f"{n}/2021", secs, names, "01-06-2021", "चोरी"]
+                                      for s, n, secs in (("193", 193, "279\n338\n392"), ("S", 194, "420\n467\n471"),
+                                                         ("195", 195, "307\n323\n376"), ("196", 196, "363\n366\n376"))]
+    assert _serials(_page(_words(rows))) == ["193", None, "195", "196"]
+
+
+def test_a_serial_misread_upwards_or_with_a_tail_still_lets_the_next_rows_start():
+    """"154" read "156" (t017, its serial and crime number run together in one cell)
+    must not swallow 155 and 156 into its row; a serial with a stroke hung on it ("52_,",
+    t023) is still its number."""
+    rows = [["क्रम सं0 मु0अ0सं0", "धारा", "वादी का नाम", "दिनांक", "परिणाम"]] + [
+        [f"{s} {n}/2015", "379 भादवि", "रमेश पुत्र मोहन", "01-06-2015", "विवेचना"]
+        for s, n in (("153", 153), ("156", 154), ("155", 155), ("156", 156), ("157_,", 157))]
+    assert _serials(_page(_words(rows))) == ["153", "156", "155", "156", "157"]
+
+
+def test_a_crime_number_opening_merged_columns_starts_its_row():
+    """Columns OCR ran together and no crime heading read (t014): a row whose serial is
+    lost still starts where "203/ 2015" opens the line."""
+    rows = [["क्रम सं0", "वादी का नाम", "धारा", "परिणाम"]] + [
+        [f"{s} {s}/2015" if s != 203 else "203/2015", "रमेश पुत्र मोहन", "379 भादवि", "विवेचना प्रचलित"]
+        for s in (201, 202, 203, 204)]
+    entries = extract_page(_page(_words(rows)))
+    assert [e.value("crime_no") for e in entries] == ["201/2015", "202/2015", "203/2015", "204/2015"]
+    assert [e.value("serial") for e in entries] == ["201", "202", None, "204"]
+
+
+def test_a_serial_whose_box_runs_past_its_rule_is_still_the_rows_serial():
+    """On a ruled page OCR drew "196" wide, so its middle fell past the column rule
+    (tuning-ledger t003): its left edge is in the serial column, and it is the serial."""
+    plain = _register()
+    lines = sorted({w.line: w.top for w in plain.words if w.line >= 3}.items())
+    strokes = [Word("I", COLS[k] - 6, top, 8, 34, 60.0, line) for line, top in lines for k in range(1, len(COLS))]
+    words = [Word(w.text, w.left, w.top, 2 * (COLS[1] - w.left) + 20, w.height, w.confidence, w.line)
+             if w.text == "348" else w for w in plain.words]
+    assert _serials(_page(words + strokes)) == ["347", "348", "349"]

@@ -24,7 +24,7 @@ from abhilekh.records import PageText
 from ingest.entries.extract import extract_page
 from ingest.entries.model import BundleEntries, Entry, Field  # noqa: F401 - re-exported
 
-EXTRACTOR_VERSION = 6  # 6: column rules read as letters (I, 1, ।) taken out, and the rules are the columns; a cell line read just above its serial joins that row; date-column dates with separators lost one at a time. 5: dates with the month as a word (जून, Sept.); titles (श्री, स्व0) before names, उर्फ aliases, आत्मज, सा0, निवासिनी. 2: OCR's misreadings of relation words, labels, अज्ञात; split dates. 3: serials run on. 4: occurrence and report dates by their labels; more OCR misreadings of labels, relations, names, years, dates; a letter's narrative accused
+EXTRACTOR_VERSION = 7  # 7: serials found by how they run on (a step back after a misread too, a stroke hung on one, a box past its rule); a heading whose abbreviation zeros read twice; a crime number opening merged columns starts its row. 6: column rules read as letters (I, 1, ।) taken out, and the rules are the columns; a cell line read just above its serial joins that row; date-column dates with separators lost one at a time. 5: dates with the month as a word (जून, Sept.); titles (श्री, स्व0) before names, उर्फ aliases, आत्मज, सा0, निवासिनी. 2: OCR's misreadings of relation words, labels, अज्ञात; split dates. 3: serials run on. 4: occurrence and report dates by their labels; more OCR misreadings of labels, relations, names, years, dates; a letter's narrative accused
 
 __all__ = ["EXTRACTOR_VERSION", "BundleEntries", "Entry", "Field", "extract_bundle", "extract_page"]
 

@@ -7,7 +7,7 @@ import re
 import ingest.entries.fields as F
 from abhilekh.records import PageText, Word
 from ingest.entries.model import Entry, Field
-from ingest.entries.rows import Line, Table, find_table, lines_of
+from ingest.entries.rows import Line, Table, find_table, lines_of, serial_number
 from ingest.entries.rules import rule_positions, without_rules
 from ingest.entries.text import Span, box, fold, mean_conf, word_box
 
@@ -18,10 +18,11 @@ _LETTER_MARKS = re.compile(r"पत्रा[ंँ]?क|विषय|सेव�
 def extract_page(page: PageText) -> list[Entry]:
     """The entries of one page (none for a page with no text or neither a table nor a case)."""
     read = [w for w in page.words if w.text.strip()]
-    words = without_rules(read)
+    rules = rule_positions(read)
+    words = without_rules(read, rules)
     if not words:
         return []
-    table = find_table(words, rule_positions(read))
+    table = find_table(words, rules)
     if table is not None:
         head = lines_of(words)[: table.header]
         station = _page_station(head)
@@ -57,9 +58,11 @@ def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: 
     everything = Span.of(words)
     serial_cols = table.columns_with("serial") or [0]
     serial_words = [w for w in words if table.column(w) == serial_cols[0]]
-    if serial_words and re.fullmatch(r"\d{1,5}\.?", fold(serial_words[0].text)):
+    if not serial_words and lines and table.starts_in(lines[0].words[0], serial_cols[0]):
+        serial_words = lines[0].words[:1]  # a serial whose box runs past its rule
+    if serial_words and (n := serial_number(serial_words[0].text)) is not None:
         w = serial_words[0]
-        f["serial"] = Field(w.text, str(int(fold(w.text).rstrip("."))), [word_box(w)], round(mean_conf([w]), 3))
+        f["serial"] = Field(w.text, str(n), [word_box(w)], round(mean_conf([w]), 3))
 
     crime_words = _cell(table, words, ("crime",))
     if not table.columns_with("crime"):

@@ -19,7 +19,7 @@ from ingest.entries.text import fold
 # Column roles by the words of the column's heading (folded; a heading may have several).
 ROLES: dict[str, tuple[str, ...]] = {
     "serial": ("क्रम", "क्र0", "क्र0सं0", "sl", "s.no"),
-    "crime": ("मु0अ0सं0", "मु0अ0", "अपराध", "crime"),
+    "crime": ("मु0अ0सं0", "मु0अ0", "अ0सं0", "अपराध", "crime"),
     "sections": ("धारा", "section"),
     "names": ("वादी", "वादी/अभियुक्त", "अभियुक्त", "स्वामी", "नाम", "name"),
     "date": ("दिनांक", "तिथि", "तारीख", "date"),
@@ -75,13 +75,24 @@ class Table:
         x = w.left + w.width / 2
         return sum(1 for c in self.cuts if x > c)
 
+    def starts_in(self, w: Word, column: int) -> bool:
+        """Whether W's left edge lies in COLUMN (a word whose box runs past its rule)."""
+        left_edge = self.cuts[column - 1] if column > 0 else float("-inf")
+        right_edge = self.cuts[column] if column < len(self.cuts) else float("inf")
+        return left_edge <= w.left < right_edge
+
     def columns_with(self, role: str) -> list[int]:
         return [i for i, r in enumerate(self.roles) if role in r]
 
 
+_ABBR_ZERO = re.compile(r"(?<=[\u0900-\u097f])0|0(?=[\u0900-\u097f])")
+
+
 def _header(lines: list[Line]) -> int | None:
     for i, ln in enumerate(lines):
-        numbers = sum(1 for w in ln.words if len(re.findall(r"\d", fold(w.text))) >= 2)
+        # the abbreviation zeros of a heading (मु0अ0सं0, and "0अ0सं0" where OCR lost मु,
+        # tuning-ledger t002) are no numbers
+        numbers = sum(1 for w in ln.words if len(re.findall(r"\d", _ABBR_ZERO.sub("", fold(w.text)))) >= 2)
         if len(roles_of(ln.text)) >= 3 and numbers <= 1:
             return i
     return None
@@ -116,18 +127,40 @@ def _cuts(body: list[Line], left: int, right: int) -> list[float]:
 
 
 _INT = re.compile(r"^\d{1,5}\.?$")
+# what OCR hangs on a serial: a stroke or a rule's crumb ("52_,", "29:")
+_SERIAL_TAIL = re.compile(r"[\s._,:;'\"!|-]+$")
+
+
+def serial_number(text: str) -> int | None:
+    """A serial cell's number, read through the punctuation OCR hangs on it."""
+    t = _SERIAL_TAIL.sub("", fold(text))
+    return int(t) if re.fullmatch(r"\d{1,5}", t) else None
+
+
+def _runs_on(numbers: list[int]) -> int:
+    """How many times a number follows the one before it by 1 to 3: serials run on,
+    the sections that also open lines do not."""
+    return sum(1 for a, b in zip(numbers, numbers[1:]) if 0 < b - a <= 3)
 
 
 def _numbered_column(table: Table, body: list[Line]) -> int:
     """Without a serial heading: the leftmost column whose lines open with a number
     often enough to be the serials (a margin mark makes an empty column of its own)."""
     counts = [0] * len(table.roles)
+    numbers: list[list[int]] = [[] for _ in table.roles]
     for ln in body:
         firsts: dict[int, str] = {}
         for w in ln.words:
             firsts.setdefault(table.column(w), fold(w.text))
         for c, t in firsts.items():
             counts[c] += bool(_INT.match(t))
+            if (n := serial_number(t)) is not None:
+                numbers[c].append(n)
+    # The column whose numbers run on is the serials' even where a column of sections
+    # opens more lines with a number (tuning-ledger t003: its heading read "ऋ0").
+    runs = [_runs_on(ns) for ns in numbers]
+    if max(runs, default=0) >= 2:
+        return runs.index(max(runs))
     need = max(2, len(body) // 5)
     return next((c for c, n in enumerate(counts) if n >= need), 0)
 _CRIME_START = re.compile(r"^\d{1,5}\s?/\s?(?:19|20)\d{2}")
@@ -172,14 +205,21 @@ def find_table(words: list[Word], rules: list[float] | None = None) -> Table | N
         for w in ln.words:
             cells.setdefault(table.column(w), []).append(w)
         first = fold(cells[anchor][0].text) if anchor in cells else ""
+        if not first and table.column(ln.words[0]) == anchor + 1 and table.starts_in(ln.words[0], anchor):
+            # a serial whose box OCR drew wide, so its middle falls past the rule (t003 "196")
+            first = fold(ln.words[0].text)
         # A crime number opening its cell starts a row too (the serial misread, "29%").
-        look = crime_cols[:1] or [c for c in range(1, 3) if c != anchor]
+        # Without a crime heading it may open the serial's own cell: the serial lost, in
+        # columns OCR merged (tuning-ledger t014 "203/ 2015").
+        look = crime_cols[:1] or [anchor] + [c for c in range(1, 3) if c != anchor]
         crime = [" ".join(fold(w.text) for w in cells.get(c, [])) for c in look]
         crime_start = any(_CRIME_START.match(c) for c in crime)
-        number = int(first.rstrip(".")) if _INT.match(first) else None
+        number = serial_number(first) if first else None
         # Serials run on (347, 348 ...): another number at a line's start (a section on
         # a row's second line, "379 भादवि") starts no row unless a crime number opens it.
-        sequential = number is not None and (last is None or 0 < number - last <= 3)
+        # A step back counts too: after a serial misread upwards ("154" as "156", t017) the
+        # next serials must still start their rows.
+        sequential = number is not None and (last is None or (number != last and abs(number - last) <= 3))
         if sequential or crime_start:
             # A cell's first line OCR put just above the serial's (a skewed scan, tuning-
             # ledger t001: "जितेन्द्र राजपूत पुत्र प्रदीप" over "341 341/2014"): it is this row's.

@@ -49,9 +49,10 @@ def rule_positions(words: list[Word]) -> list[float]:
     return [statistics.median(x for x, _ in g) for g in rules if len({line for _, line in g}) >= _MIN_LINES]
 
 
-def without_rules(words: list[Word]) -> list[Word]:
-    """WORDS without the column rules read as letters (unchanged where no rule is seen)."""
-    rules = rule_positions(words)
+def without_rules(words: list[Word], rules: list[float] | None = None) -> list[Word]:
+    """WORDS without the column rules read as letters (unchanged where no rule is seen).
+    RULES: their rule_positions, when the caller has them already."""
+    rules = rule_positions(words) if rules is None else rules
     if not rules:
         return words
     tol = max(4.0, 0.25 * statistics.median(w.height for w in words))
