@@ -567,3 +567,75 @@ def test_a_serial_whose_box_runs_past_its_rule_is_still_the_rows_serial():
     words = [Word(w.text, w.left, w.top, 2 * (COLS[1] - w.left) + 20, w.height, w.confidence, w.line)
              if w.text == "348" else w for w in plain.words]
     assert _serials(_page(words + strokes)) == ["347", "348", "349"]
+
+
+def test_a_section_past_its_acts_last_is_read_through_the_mark_beside_it():
+    """A rule's stroke glued before a section ("1392", "4279"), the I of IPC glued after
+    it ("3921PC"), "/" read as 7 ("3725" Arms Act), a stroke before an Excise section
+    ("160") (tuning-ledger t001, t010, t020, t023): each act's last section bounds it."""
+    def secs(text: str) -> tuple[str | None, str | None]:
+        got = sections(_span(text), column=True)
+        return (got["sections"].value if "sections" in got else None, got["act"].value if "act" in got else None)
+    assert secs("1392 भादवि") == ("392", "IPC")
+    assert secs("4279/338 भादवि") == ("279,338", "IPC")
+    assert secs("3921PC") == ("392", "IPC")
+    assert secs("379 1PC") == ("379", "IPC") and secs("323/504 IIPC") == ("323,504", "IPC")
+    assert secs("3725 आर्म्स एक्ट") == ("3/25", "Arms Act")
+    assert secs("160 आबकारी अधिनियम") == ("60", "Excise Act")
+    assert secs("498 भादवि") == ("498", "IPC") and secs("4984 भादवि") == ("498A", "IPC")
+    assert secs("1323/504/506") == ("323,504,506", None)  # the act lost: still no four-digit section
+    # a date's or a year's numbers opening the sections cell are no sections
+    assert secs("26,07,15") == (None, None) and secs("2005") == (None, None)
+
+
+def test_a_sections_list_running_on_into_the_next_column_reads_line_by_line():
+    """"323, 504," in the crime column and "506" past its gap (tuning-ledger t022): the
+    list reads in line order, not column by column."""
+    rows = [["क्रम", "मु0अ0सं0 व धारा", "", "वादी का नाम", "दिनांक", "परिणाम"],
+            ["45", "45/2015\n307", "\n", "रमेश पुत्र मोहन", "01-06-2015", "विवेचना"],
+            ["46", "46/2015\n323, 504,\nIPC", "\n506", "सुरेश पुत्र राम", "02-06-2015", "विवेचना"]]
+    rows[0][2] = "धारा"
+    got = [(e.value("sections"), e.value("act")) for e in extract_page(_page(_words(rows)))]
+    assert got == [("307", None), ("323,504,506", "IPC")]
+
+
+def test_a_column_gap_lost_in_the_body_is_found_in_the_heading():
+    """A smudge crosses the gap between the sections and the names cells on every line
+    (tuning-ledger t011): the heading words "धारा" and "वादी", set apart wider than the
+    heading's words are, still part the columns."""
+    plain = _register()
+    smudges = [Word("—", COLS[2] + 200, w.top, COLS[3] - COLS[2], 40, 80.0, w.line)
+               for w in plain.words if w.left == COLS[2] + 10 and w.text != "धारा"]
+    page = _page(plain.words + smudges)
+    from ingest.entries.rows import find_table
+    assert {"names"} in find_table(page.words).roles and {"sections"} in find_table(page.words).roles
+    got = [(e.value("sections"), e.value("complainant.name")) for e in extract_page(page)]
+    assert got == [(e.value("sections"), e.value("complainant.name")) for e in extract_page(plain)]
+    assert got[0] == ("379,411", "रईस खान")
+
+
+def test_a_horizontal_rules_remnant_read_as_a_letter_or_two_is_dropped():
+    """"जत" 228 px wide and 35 high, read unsure (tuning-ledger t025), across every gap."""
+    from ingest.entries.rules import is_stretched, without_rules
+    junk = Word("जत", 300, 700, 228, 35, 24.0, 11)
+    assert is_stretched(junk) and without_rules([junk]) == []
+    for keep in (Word("15-06-2010", 1386, 815, 251, 60, 78.0, 12), Word("जत", 300, 700, 60, 35, 24.0, 11),
+                 Word("—", 300, 700, 228, 35, 90.0, 11)):
+        assert not is_stretched(keep)
+
+
+def test_words_read_unsure_across_a_column_gap_do_not_hide_it():
+    """Rule and stamp remnants ("TT", "ज्रि", read at 0-40 % confidence) cross every
+    gap of tuning-ledger t025; sure words crossing it on many lines do hide it."""
+    from ingest.entries.rows import Line, _cuts
+
+    def body(conf: float) -> list[Line]:
+        out = []
+        for i in range(12):
+            ws = [Word("रमेश", 100, 100 * i, 200, 40, 90.0, i), Word("379", 500, 100 * i, 200, 40, 90.0, i)]
+            if i % 2:
+                ws.append(Word("TT", 250, 100 * i + 5, 300, 40, conf, i))
+            out.append(Line(sorted(ws, key=lambda w: w.left), 100 * i, 100 * i + 45))
+        return out
+    assert len(_cuts(body(20.0), 100, 700)) == 1
+    assert _cuts(body(90.0), 100, 700) == []

@@ -42,6 +42,12 @@ def _cell(table: Table, words: list[Word], roles: tuple[str, ...]) -> list[Word]
     return [w for w in words if table.column(w) in cols]
 
 
+def _by_line(lines: list[Line], words: list[Word]) -> list[Word]:
+    """WORDS in reading order: line by line, left to right."""
+    keep = {id(w) for w in words}
+    return [w for ln in lines for w in ln.words if id(w) in keep]
+
+
 def _ordered(table: Table, lines: list[Line]) -> list[Word]:
     """The row's words column by column, each column top to bottom: a wrapped name reads
     on from its cell's line above, not from the next column."""
@@ -76,8 +82,10 @@ def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: 
         f["crime_no"] = crime[0]
 
     # Sections: in their column, or beside the crime number in its cell ("245/2019
-    # 379 भादवि"); the crime number itself is never read as sections.
-    sec_words = _cell(table, words, ("sections", "crime")) or crime_words
+    # 379 भादवि"); the crime number itself is never read as sections. Line by
+    # line: a list may run from the crime column into the sections one ("323, 504," |
+    # "506", tuning-ledger t022).
+    sec_words = _by_line(lines, _cell(table, words, ("sections", "crime")) or crime_words)
     secs: dict[str, Field] = {}
     if sec_words:
         sec_span = Span.of(sec_words)

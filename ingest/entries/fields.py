@@ -90,7 +90,7 @@ def crime_no(span: Span, *, column: bool = False, year_hint: int | None = None) 
 # ----------------------------------------------------------------------------- sections and act
 
 ACTS: list[tuple[str, str]] = [
-    (rf"भा\s?{_M}\s?द्?\s?{_M}\s?वि\s?{_M}|भादवि|भा\.द\.वि\.?|I\.?\s?P\.?\s?C\.?|(?<![A-Z])PC", "IPC"),
+    (rf"भा\s?{_M}\s?द्?\s?{_M}\s?वि\s?{_M}|भादवि|भा\.द\.वि\.?|[I1l|]{{1,2}}\.?\s?P\.?\s?C\.?|(?<![A-Z])PC", "IPC"),
     (r"बी\s?0?\s?एन\s?0?\s?एस\s?0?|बीएनएस|भा\s?0?\s?न्या\s?0?\s?सं\s?0?|B\.?\s?N\.?\s?S\.?", "BNS"),
     (r"आर्म्स\s?एक्ट|आयुध\s?अधिनियम|Arms\s?Act", "Arms Act"),
     (r"आबकारी\s?(?:अधिनियम|एक्ट)?|Excise\s?Act", "Excise Act"),
@@ -111,6 +111,26 @@ _SECTIONS = re.compile(
 _SECTIONS_NO_ACT = re.compile(rf"(?:धारा|Sec(?:tion)?s?\.?|u/s)\s?:?\s?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?{_SEC})*)", re.I)
 _MAIN_ACTS = {"IPC", "BNS"}
 IPC_LAST = 511  # the IPC's last section: a longer number is a misread
+# The last section of each act a register cites; a number past it is a misread (a rule's
+# stroke glued before it, the I of IPC after it). From the acts themselves, not the pages.
+LAST_SECTION = {"IPC": IPC_LAST, "BNS": 358, "Excise Act": 99, "Arms Act": 46}
+
+
+def _repaired(p: str, act: str) -> str:
+    """One section number past its act's last: "1392" / "4279" (a stroke before it) and
+    "3921" (the I of "1PC") under IPC, "160" under the Excise Act; "3725" under the Arms
+    Act, its "/" read as 7 or 1. Otherwise as read."""
+    last = LAST_SECTION.get(act)
+    if last is None or not p.isdigit() or int(p) <= last:
+        return p
+    if act == "Arms Act":
+        m = re.fullmatch(r"(\d)[71](\d{2})", p)
+        return f"{m.group(1)}/{m.group(2)}" if m and int(m.group(2)) <= last else p
+    if p[1] != "0" and int(p[1:]) <= last:
+        return p[1:]
+    if p[-1] == "1" and int(p[:-1]) <= last:
+        return p[:-1]
+    return p
 
 
 def _act_of(m: re.Match[str]) -> str:
@@ -118,6 +138,13 @@ def _act_of(m: re.Match[str]) -> str:
         if m.group(f"a{i}"):
             return name
     return ""
+
+
+def _plausible_bare(secs: str) -> bool:
+    """A list read without its act is sections only if no part is a date's or a year's:
+    "26,07,15" and "2005" are not ("07" has a leading zero, 2005 is no section)."""
+    parts = [p.strip(" .") for p in re.split(r"/|,|व", secs) if p.strip(" .")]
+    return bool(parts) and not any(p.startswith("0") or re.fullmatch(r"(?:19|20)\d{2}", p) for p in parts)
 
 
 def _split_sections(secs: str, act: str) -> list[str]:
@@ -130,9 +157,11 @@ def _split_sections(secs: str, act: str) -> list[str]:
         if not p:
             continue
         # Tesseract reads the A of 498A / 304B as a 4 or 8 often enough (tuning pages).
-        if act == "IPC" and re.fullmatch(r"\d{4}", p) and int(p[:3]) <= IPC_LAST:
-            p = p[:3] + {"4": "A", "8": "B"}.get(p[3], p[3])
-        out.append(p)
+        if act == "IPC" and re.fullmatch(r"\d{3}[48]", p) and int(p[:3]) <= IPC_LAST:
+            p = p[:3] + {"4": "A", "8": "B"}[p[3]]
+        # a list read without its act is an IPC/BNS list or a short special-act one: no
+        # section of theirs has four digits
+        out.append(_repaired(p, act) if act or len(p) < 4 else _repaired(p, "IPC"))
     return out
 
 
@@ -160,11 +189,11 @@ def sections(span: Span, skip: tuple[int, int] | None = None, *, column: bool = 
     if "sections" not in out and column:
         # In the sections column a bare list is the sections ("379/411", the act lost).
         m3 = re.match(rf"\s*(?P<secs>{_SEC}(?:\s?(?:/|,|व)\s?{_SEC})*)(?![\d/])", text)
-        if m3:
+        if m3 and _plausible_bare(m3.group("secs")):
             out["sections"] = _field(span, m3.start("secs"), m3.end("secs"), ",".join(_split_sections(m3.group("secs"), "")), 0.75)
     if "sections" not in out:
         m2 = _SECTIONS_NO_ACT.search(text)
-        if m2:
+        if m2 and _plausible_bare(m2.group("secs")):
             out["sections"] = _field(span, m2.start("secs"), m2.end("secs"), ",".join(_split_sections(m2.group("secs"), "")), 0.7)
     return out
 

@@ -98,8 +98,16 @@ def _header(lines: list[Line]) -> int | None:
     return None
 
 
+# A column gap is a run of x that sure words of at most one body line in _CROSSERS cross
+# (a glued word, a box drawn long). Words read unsure (< _SURE) are mostly rule and stamp
+# remnants (tuning-ledger t025: "TT", "जत", "ज्रि" across every gap) and are not counted.
+# Chosen on the tuning splits (sure 40-60 and 1 in 8-12 lines gave the same figures).
+_SURE = 50.0
+_CROSSERS = 10
+
+
 def _cuts(body: list[Line], left: int, right: int) -> list[float]:
-    """Gaps across the body no line's words cross (a line or two may: a glued word)."""
+    """Gaps across the body no line's sure words cross (a line in ten may: a glued word)."""
     if not body:
         return []
     width = right - left + 1
@@ -107,13 +115,15 @@ def _cuts(body: list[Line], left: int, right: int) -> list[float]:
     for ln in body:
         seen = [False] * width
         for w in ln.words:
+            if w.confidence < _SURE:
+                continue
             for x in range(max(0, w.left - left), min(width, w.left + w.width - left)):
                 seen[x] = True
         for x, s in enumerate(seen):
             cover[x] += s
     heights = [w.height for ln in body for w in ln.words]
     min_gap = 0.5 * statistics.median(heights)
-    allowed = max(0, len(body) // 25)
+    allowed = max(0, len(body) // _CROSSERS)
     cuts, run = [], None
     for x in range(width + 1):
         free = x < width and cover[x] <= allowed
@@ -166,6 +176,26 @@ def _numbered_column(table: Table, body: list[Line]) -> int:
 _CRIME_START = re.compile(r"^\d{1,5}\s?/\s?(?:19|20)\d{2}")
 
 
+def _heading_cuts(head: Line, cuts: list[float]) -> list[float]:
+    """Column boundaries the heading shows where the body's gap was lost (a glued word or
+    a smudge across it, tuning-ledger t011: "मु0अ0सं0 व धारा" and "वादी का नाम" in one
+    column): between two neighbouring heading words naming different columns, set apart
+    wider than the heading's words are. Words joined by "व" or "/" between them name one
+    cell ("मु0अ0सं0 व धारा") and are never split."""
+    ws = head.words
+    if len(ws) < 3:
+        return []
+    gaps = [b.left - (a.left + a.width) for a, b in zip(ws, ws[1:])]
+    wide = max(1.5 * statistics.median(gaps), 0.5 * statistics.median(w.height for w in ws))
+    out = []
+    for a, b, gap in zip(ws, ws[1:], gaps):
+        ra, rb = roles_of(a.text), roles_of(b.text)
+        x = (a.left + a.width + b.left) / 2
+        if ra and rb and not ra & rb and gap >= wide and all(abs(x - c) > gap for c in cuts):
+            out.append(x)
+    return out
+
+
 def find_table(words: list[Word], rules: list[float] | None = None) -> Table | None:
     """RULES: the x of column rules seen on the page (ingest.entries.rules); each is a
     column boundary even where a glued word crosses its gap."""
@@ -185,6 +215,7 @@ def find_table(words: list[Word], rules: list[float] | None = None) -> Table | N
         # where a date's year sits apart, t001) is no column of its own.
         near = 0.5 * statistics.median(w.height for ln in body for w in ln.words)
         cuts = sorted(rules + [c for c in cuts if c < rules[0] - near or c > rules[-1] + near])
+    cuts = sorted(cuts + _heading_cuts(lines[h], cuts))
     table = Table(h, cuts, [set() for _ in range(len(cuts) + 1)], left=left, right=right)
     # The heading may wrap ("क्रम" / "सं0"): the line under it counts while it has no number.
     heads = [lines[h]] + [ln for ln in lines[h + 1:h + 2] if not re.search(r"\d{2}", fold(ln.text))]

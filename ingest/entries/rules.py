@@ -49,10 +49,20 @@ def rule_positions(words: list[Word]) -> list[float]:
     return [statistics.median(x for x, _ in g) for g in rules if len({line for _, line in g}) >= _MIN_LINES]
 
 
+def is_stretched(w: Word) -> bool:
+    """A horizontal rule's remnant read as a letter or two: a box many letters wide for
+    the one or two OCR gave it, read unsure ("जत" 228 px wide and 35 high, "न" 346 px,
+    tuning-ledger t025). Across a column gap it hides the gap."""
+    text = w.text.strip()
+    return len(text) <= 3 and w.width > 2.5 * max(w.height, 1) * max(len(text), 1) and w.confidence < 60
+
+
 def without_rules(words: list[Word], rules: list[float] | None = None) -> list[Word]:
-    """WORDS without the column rules read as letters (unchanged where no rule is seen).
-    RULES: their rule_positions, when the caller has them already."""
+    """WORDS without the column rules read as letters (unchanged where no rule is seen),
+    and without horizontal rules' remnants. RULES: their rule_positions, when the caller
+    has them already."""
     rules = rule_positions(words) if rules is None else rules
+    words = [w for w in words if not is_stretched(w)]
     if not rules:
         return words
     tol = max(4.0, 0.25 * statistics.median(w.height for w in words))
