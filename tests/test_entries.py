@@ -442,10 +442,11 @@ def test_a_name_word_one_letter_from_one_known_name_is_that_name():
 
 
 def test_a_names_cell_with_titles_an_alias_and_other_relation_and_dwelling_words():
+    # each line fits its cell, as in a ruled register (the heading parts the columns)
     table = [
         ["क्रम सं0", "मु0अ0सं0", "धारा", "वादी/अभियुक्त का नाम व पता", "दिनांक", "विवरण"],
-        ["12", "12/2021", "379 भादवि", "वादी- श्री रमेश उर्फ पप्पू पुत्र स्व0 मोहनलाल\nसा0 मलिकपुर", "14-08-2021", "चोरी"],
-        ["13", "13/2021", "379 भादवि", "वादिनी श्रीमती सुनीता धर्मपत्नी श्री दिनेश\nनिवासिनी रसूलपुर", "15-08-2021", "चोरी"],
+        ["12", "12/2021", "379 भादवि", "वादी- श्री रमेश उर्फ पप्पू पुत्र\nस्व0 मोहनलाल सा0 मलिकपुर", "14-08-2021", "चोरी"],
+        ["13", "13/2021", "379 भादवि", "वादिनी श्रीमती सुनीता\nधर्मपत्नी श्री दिनेश\nनिवासिनी रसूलपुर", "15-08-2021", "चोरी"],
         ["14", "14/2021", "379 भादवि", "वादी- सुरेश आत्मज मोहनलाल\nग्राम बेला", "16-08-2021", "चोरी"],
     ]
     got = [(e.value("complainant.name"), e.value("complainant.relation"), e.value("complainant.relative"),
@@ -639,3 +640,25 @@ def test_words_read_unsure_across_a_column_gap_do_not_hide_it():
         return out
     assert len(_cuts(body(20.0), 100, 700)) == 1
     assert _cuts(body(90.0), 100, 700) == []
+
+
+def test_a_gap_inside_a_cell_under_one_heading_word_is_no_column():
+    """A date's year set apart on every line ("02-07   2022" under "सूचना", tuning-ledger
+    t019) leaves a gap down the body; a heading word read across it says it is one cell."""
+    rows = [["क्रम सं0", "मु0अ0सं0", "धारा", "वादी का नाम", "दिनांक सूचना", "परिणाम"]] + [
+        [s, f"{s}/2022", "379 भादवि", "रमेश पुत्र मोहन", f"{d}-07 2022", "विवेचना"] for s, d in (("350", "02"), ("351", "03"))]
+    words = [Word(w.text, w.left + 66, w.top, w.width, w.height, w.confidence, w.line) if w.text == "2022" else w
+             for w in _words(rows)]
+    assert [e.value("date") for e in extract_page(_page(words))] == ["2022-07-02", "2022-07-03"]
+
+
+def test_a_heading_gap_between_columns_of_one_family_parts_nothing():
+    """"वाहन  इंजन / चेसिस" with the first "/" lost (tuning-ledger t010) is still one cell:
+    the vehicle number and its engine number read from it."""
+    from ingest.entries.rows import Line, _heading_cuts
+    head = Line([Word(t, x, 100, 22 * len(t), 40, 90.0, 1) for t, x in
+                 (("क्र0", 219), ("मु0अ0सं0", 326), ("व", 493), ("धारा", 529), ("वाहन", 1348), ("इंजन", 1474),
+                  ("/", 1565), ("चेसिस", 1593), ("परिणाम", 1859))], 100, 140)
+    got = _heading_cuts(head, [])
+    assert any(617 < x < 1348 for x in got)  # sections | vehicle
+    assert not any(1348 < x < 1700 for x in got)

@@ -176,24 +176,47 @@ def _numbered_column(table: Table, body: list[Line]) -> int:
 _CRIME_START = re.compile(r"^\d{1,5}\s?/\s?(?:19|20)\d{2}")
 
 
+# Words that join two headings into one cell's ("मु0अ0सं0 व धारा", "घटना / सूचना"; ब is
+# व as OCR reads it often).
+_JOINERS = {"व", "ब", "/", "एवं", "&", "and", ",", "-"}
+# Columns registers print as one cell under one heading ("वाहन / इंजन / चेसिस") as often as
+# apart: a heading's gap between two of a family, its joiner lost (t010), parts nothing.
+_FAMILIES = ({"vehicle", "engine", "chassis"}, {"names", "mobile"}, {"crime", "sections"}, {"date", "desc"})
+
+
+def _family(roles: set[str]) -> set[str]:
+    return set().union(roles, *(f for f in _FAMILIES if f & roles))
+
+
 def _heading_cuts(head: Line, cuts: list[float]) -> list[float]:
     """Column boundaries the heading shows where the body's gap was lost (a glued word or
     a smudge across it, tuning-ledger t011: "मु0अ0सं0 व धारा" and "वादी का नाम" in one
-    column): between two neighbouring heading words naming different columns, set apart
-    wider than the heading's words are. Words joined by "व" or "/" between them name one
-    cell ("मु0अ0सं0 व धारा") and are never split."""
+    column): between two neighbouring heading words set apart wider than the heading's
+    words are, where the nearest column names on either side differ ("घटना / सूचना" |
+    "वाहन", t019). Words joined by "व" or "/" name one cell and are never split."""
     ws = head.words
     if len(ws) < 3:
         return []
     gaps = [b.left - (a.left + a.width) for a, b in zip(ws, ws[1:])]
     wide = max(1.5 * statistics.median(gaps), 0.5 * statistics.median(w.height for w in ws))
+    roles = [roles_of(w.text) for w in ws]
     out = []
-    for a, b, gap in zip(ws, ws[1:], gaps):
-        ra, rb = roles_of(a.text), roles_of(b.text)
+    for i, gap in enumerate(gaps):
+        a, b = ws[i], ws[i + 1]
+        if gap < wide or fold(a.text) in _JOINERS or fold(b.text) in _JOINERS:
+            continue
+        left = next((r for r in reversed(roles[: i + 1]) if r), set())
+        right = next((r for r in roles[i + 1:] if r), set())
         x = (a.left + a.width + b.left) / 2
-        if ra and rb and not ra & rb and gap >= wide and all(abs(x - c) > gap for c in cuts):
+        if left and right and not _family(left) & _family(right) and all(abs(x - c) > gap for c in cuts):
             out.append(x)
     return out
+
+
+def _through_heading(cut: float, head: Line) -> bool:
+    """Whether CUT runs through a heading word read sure: a gap inside a cell (a date's
+    year set apart, "02-07 | 2022" under "सूचना", tuning-ledger t019), not between cells."""
+    return any(w.confidence >= _SURE and w.left < cut < w.left + w.width for w in head.words)
 
 
 def find_table(words: list[Word], rules: list[float] | None = None) -> Table | None:
@@ -208,7 +231,7 @@ def find_table(words: list[Word], rules: list[float] | None = None) -> Table | N
         return None
     left = min(w.left for ln in body for w in ln.words)
     right = max(w.left + w.width for ln in body for w in ln.words)
-    cuts = _cuts(body, left, right)
+    cuts = [c for c in _cuts(body, left, right) if not _through_heading(c, lines[h])]
     rules = [r for r in rules or () if left < r < right]
     if len(rules) >= 2:
         # Between rules the rules are the columns: a gap inside a ruled cell ("15-08 | 2014"
