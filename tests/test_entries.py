@@ -662,3 +662,27 @@ def test_a_heading_gap_between_columns_of_one_family_parts_nothing():
     got = _heading_cuts(head, [])
     assert any(617 < x < 1348 for x in got)  # sections | vehicle
     assert not any(1348 < x < 1700 for x in got)
+
+
+def test_a_word_ocr_gave_twice_is_read_once():
+    """Two readings of one line both kept, boxes on top of each other (tuning-ledger t013
+    "रानी रानी बाथम बाथम"): the names cell reads each word once, the surer reading kept."""
+    from ingest.entries.doubles import without_doubles
+    plain = _register()
+    doubles = [Word(w.text, w.left + 6, w.top + 4, w.width - 8, w.height - 10, w.confidence - 20, w.line)
+               for w in plain.words if w.line >= 4]
+    page = _page(plain.words + doubles)
+    assert sorted(without_doubles(page.words), key=id) == sorted(plain.words, key=id)
+    got = [(e.value("complainant.name"), e.value("complainant.relative")) for e in extract_page(page)]
+    assert got == [(e.value("complainant.name"), e.value("complainant.relative")) for e in extract_page(plain)]
+    # the same word twice apart on one line is two words
+    twice = [Word("खान", 100, 10, 60, 40, 90.0, 1), Word("खान", 300, 10, 60, 40, 90.0, 1)]
+    assert without_doubles(twice) == twice
+
+
+def test_a_name_and_its_fathers_with_the_relation_word_lost_part_at_the_family_name():
+    """"अमित मिश्रा प्रमोद मिश्रा" (पुत्र lost, tuning-ledger t002): two people of one family."""
+    from ingest.entries.fields import people
+    got = people(_words([["वादी- अमित मिश्रा प्रमोद मिश्रा नि0 मलिकपुर"]]), first_is_complainant=True)
+    assert (got["complainant.name"].value, got["complainant.relative"].value) == ("अमित मिश्रा", "प्रमोद मिश्रा")
+    assert got["complainant.village"].value == "मलिकपुर"

@@ -6,6 +6,7 @@ import re
 
 import ingest.entries.fields as F
 from abhilekh.records import PageText, Word
+from ingest.entries.doubles import without_doubles
 from ingest.entries.model import Entry, Field
 from ingest.entries.rows import Line, Table, find_table, lines_of, serial_number
 from ingest.entries.rules import rule_positions, without_rules
@@ -17,7 +18,7 @@ _LETTER_MARKS = re.compile(r"पत्रा[ंँ]?क|विषय|सेव�
 
 def extract_page(page: PageText) -> list[Entry]:
     """The entries of one page (none for a page with no text or neither a table nor a case)."""
-    read = [w for w in page.words if w.text.strip()]
+    read = without_doubles([w for w in page.words if w.text.strip()])
     rules = rule_positions(read)
     words = without_rules(read, rules)
     if not words:

@@ -564,6 +564,16 @@ def _skip_punct(toks: list[_Tok], i: int) -> int:
     return i
 
 
+def _family_name_end(name: list[_Tok]) -> int | None:
+    """Where a second person starts in NAME: after an earlier reading of its last word
+    (the family name both share), when a name word at least stands either side."""
+    last = name[-1].key
+    for k in range(1, len(name) - 2):
+        if name[k].key == last:
+            return k + 1
+    return None
+
+
 def person_at(toks: list[_Tok], i: int, prefix: str, out: dict[str, Field], sure: float, *, lead: int = 0) -> int:
     """NAME (पुत्र|पुत्री|पत्नी RELATIVE)? (नि0 VILLAGE)? (thana STATION)? from toks[i],
     past up to LEAD words that are no name (a code a column gap did not part)."""
@@ -573,8 +583,15 @@ def person_at(toks: list[_Tok], i: int, prefix: str, out: dict[str, Field], sure
     name, i = _phrase(toks, i, 4)
     if not name:
         return i
-    out[f"{prefix}.name"] = _tok_field(name, sure)
     rel_word = relation_of(toks[i].key) if i < len(toks) else None
+    cut = _family_name_end(name) if rel_word is None else None
+    if cut is not None:
+        # the relation word lost: "अमित मिश्रा प्रमोद मिश्रा" is a name and its father's,
+        # each ending in the family's name (tuning-ledger t002, t029)
+        out[f"{prefix}.name"] = _tok_field(name[:cut], sure)
+        out[f"{prefix}.relative"] = _tok_field(name[cut:], sure)
+        return i
+    out[f"{prefix}.name"] = _tok_field(name, sure)
     if rel_word is not None:
         out[f"{prefix}.relation"] = Field(toks[i].word.text, rel_word, [word_box(toks[i].word)], 0.9)
         rel, i = _phrase(toks, i + 1, 4)
