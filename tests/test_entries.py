@@ -686,3 +686,9 @@ def test_a_name_and_its_fathers_with_the_relation_word_lost_part_at_the_family_n
     got = people(_words([["वादी- अमित मिश्रा प्रमोद मिश्रा नि0 मलिकपुर"]]), first_is_complainant=True)
     assert (got["complainant.name"].value, got["complainant.relative"].value) == ("अमित मिश्रा", "प्रमोद मिश्रा")
     assert got["complainant.village"].value == "मलिकपुर"
+
+
+def test_a_mobile_number_with_its_label_glued_on():
+    """"मो०8052237939" (tuning-ledger t009): the label's abbreviation zero is no digit of it."""
+    assert [m.value for m in mobiles(_span("मो०8052237939"))] == ["8052237939"]
+    assert [m.value for m in mobiles(_span("मो0 9454412345 08052237939"))] == ["9454412345"]

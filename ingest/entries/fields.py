@@ -386,7 +386,9 @@ def column_code(span: Span, kind: str) -> Field | None:
     return None
 
 
-_MOBILE = re.compile(r"(?<!\d)(?:\+?91[\s-]?)?([6-9]\d{9})(?!\d)")
+# The label may be glued on: "मो०8052237939" folds to "मो08052237939", its abbreviation zero
+# standing before the number (tuning-ledger t009).
+_MOBILE = re.compile(r"(?:(?<!\d)|(?<=[\u0900-\u097f]0))(?:\+?91[\s-]?)?([6-9]\d{9})(?!\d)")
 
 
 def mobiles(span: Span) -> list[Field]:
