@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from abhilekh.records import PageText, Word
 from ingest.entries import EXTRACTOR_VERSION, BundleEntries, extract_bundle, extract_page
 from ingest.entries.fields import crime_no, dates, mobiles, outcome, sections, vehicles
@@ -692,3 +694,25 @@ def test_a_mobile_number_with_its_label_glued_on():
     """"मो०8052237939" (tuning-ledger t009): the label's abbreviation zero is no digit of it."""
     assert [m.value for m in mobiles(_span("मो०8052237939"))] == ["8052237939"]
     assert [m.value for m in mobiles(_span("मो0 9454412345 08052237939"))] == ["9454412345"]
+
+
+def test_dates_in_columns_headed_for_the_occurrence_and_the_report(monkeypatch):
+    """"घटना की तिथि" | "सूचना की तिथि" as two columns: each holds its own date (the report's
+    is not the first one on the line)."""
+    monkeypatch.setattr(sys.modules[__name__], "COLS", [0, 150, 450, 800, 1300, 1650, 2000])
+    rows = [["क्रम सं0", "मु0अ0सं0", "धारा", "वादी का नाम", "घटना की तिथि", "सूचना की तिथि", "परिणाम"]] + [
+        [s, f"{s}/2022", "379 भादवि", "रमेश पुत्र मोहन", d1, d2, "विवेचना"]
+        for s, d1, d2 in (("350", "01-07-2022", "02-07-2022"), ("351", "03-07-2022", "04-07-2022"))]
+    got = [(e.value("occurred"), e.value("date")) for e in extract_page(_page(_words(rows)))]
+    assert got == [("2022-07-01", "2022-07-02"), ("2022-07-03", "2022-07-04")]
+
+
+def test_two_unlabelled_dates_under_one_heading_follow_its_order():
+    """A cell under "दिनांक घटना / सूचना" whose own labels OCR misread ("चटना", t029): the
+    dates follow the heading, the occurrence's first; one date alone stays the report's."""
+    rows = [["क्रम सं0", "मु0अ0सं0", "धारा", "वादी का नाम", "दिनांक घटना / सूचना", "परिणाम"],
+            ["136", "136/2009", "379 भादवि", "रमेश पुत्र मोहन", "चटना 04-10-2009\n05-10-2009", "विवेचना"],
+            ["137", "137/2009", "379 भादवि", "सुरेश पुत्र राम", "06-10-2009", "विवेचना"],
+            ["138", "138/2009", "379 भादवि", "गीता पत्नी राम", "सूचना 08-10-2009\nघटना 07-10-2009", "विवेचना"]]
+    got = [(e.value("occurred"), e.value("date")) for e in extract_page(_page(_words(rows)))]
+    assert got == [("2009-10-04", "2009-10-05"), (None, "2009-10-06"), ("2009-10-07", "2009-10-08")]

@@ -97,8 +97,7 @@ def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: 
         secs = F.sections(everything, in_row[1] if in_row else None)
     f.update(secs)
 
-    date_words = _cell(table, words, ("date",))
-    found_dates = F.labelled_dates(Span.of(date_words), column=True, year_hint=year) if date_words else {}
+    found_dates = _column_dates(table, words, year)
     if not found_dates:
         found_dates = F.labelled_dates(everything, year_hint=year)
     f.update(found_dates)
@@ -118,6 +117,29 @@ def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: 
     if res is not None:
         f["outcome"] = res
     return entry
+
+
+def _column_dates(table: Table, words: list[Word], year: int | None) -> dict[str, Field]:
+    """Dates from the date columns. A date labelled in its cell ("घटना 04-10-2009") is as
+    labelled. Unlabelled ones take their column heading's word: a column headed for the
+    occurrence ("घटना की तिथि") or the report ("सूचना की तिथि") holds that date, and a cell
+    under "दिनांक घटना / सूचना" holds the two in the heading's order (tuning-ledger t029,
+    where the cell's own labels were misread). Registers print both ways."""
+    out: dict[str, Field] = {}
+    for c in table.columns_with("date"):
+        own = [w for w in words if table.column(w) == c]
+        if not own:
+            continue
+        span = Span.of(own)
+        found = F.labelled_dates(span, column=True, year_hint=year)
+        order = F.date_heading_order(table.headings[c])
+        ds = F.dates(span, column=True, year_hint=year) if order else []
+        # fewer dates than the heading names: which one OCR lost is unknown, so as labelled
+        if order and len(ds) >= len(order) and "occurred" not in found and not F.has_date_label(span.text):
+            found = dict(zip(order + [k for k in ("occurred", "date") if k not in order], ds))
+        for k, v in found.items():
+            out.setdefault(k, v)
+    return out
 
 
 def _codes(table: Table, words: list[Word], everything: Span, f: dict[str, Field]) -> None:

@@ -322,6 +322,24 @@ _OCCURRED_LABEL = re.compile(r"(?:घटना|घ0|वारदात|Occurrenc
 _REPORTED_LABEL = re.compile(r"(?:सूचना|सू0|रिपोर्ट|दर्ज|Report(?:ed)?|Registered|FIR)\s?[:.\-]?\s?$", re.I)
 
 
+_OCCURRED_HEADING = re.compile(r"घटना|वारदात|occurrence|occurred|incident", re.I)
+_REPORTED_HEADING = re.compile(r"सूचना|रिपोर्ट|दर्ज|report|registered|FIR", re.I)
+
+
+def date_heading_order(heading: str) -> list[str]:
+    """Whose dates a date column's heading names, in its order: ["occurred", "date"] for
+    "दिनांक घटना / सूचना", ["date"] for "सूचना की तिथि", [] for a bare "दिनांक"."""
+    at = {k: m.start() for k, rx in (("occurred", _OCCURRED_HEADING), ("date", _REPORTED_HEADING))
+          if (m := rx.search(heading))}
+    return sorted(at, key=at.get)
+
+
+def has_date_label(text: str) -> bool:
+    """Whether a cell's text labels a date itself (घटना / सूचना before it)."""
+    return any(_OCCURRED_LABEL.search(text[: m.start()]) or _REPORTED_LABEL.search(text[: m.start()])
+               for m in _DATE.finditer(text))
+
+
 def labelled_dates(span: Span, *, column: bool = False, year_hint: int | None = None) -> dict[str, Field]:
     """``date`` (of the report) and ``occurred`` from a run of dates: a date labelled
     घटना / occurrence is the occurrence's, one labelled सूचना / रिपोर्ट / report the

@@ -67,6 +67,7 @@ class Table:
     header: int  # index of the header line
     cuts: list[float]  # x of the gaps between columns, left to right
     roles: list[set[str]]  # per column
+    headings: list[str] = field(default_factory=list)  # per column: its heading's words, folded
     rows: list[list[Line]] = field(default_factory=list)
     left: int = 0
     right: int = 0
@@ -242,12 +243,13 @@ def find_table(words: list[Word], rules: list[float] | None = None) -> Table | N
         near = 0.5 * statistics.median(w.height for ln in body for w in ln.words)
         cuts = sorted(rules + [c for c in cuts if c < rules[0] - near or c > rules[-1] + near])
     cuts = sorted(cuts + _heading_cuts(lines[h], cuts))
-    table = Table(h, cuts, [set() for _ in range(len(cuts) + 1)], left=left, right=right)
+    table = Table(h, cuts, [set() for _ in range(len(cuts) + 1)], [""] * (len(cuts) + 1), left=left, right=right)
     # The heading may wrap ("क्रम" / "सं0"): the line under it counts while it has no number.
     heads = [lines[h]] + [ln for ln in lines[h + 1:h + 2] if not re.search(r"\d{2}", fold(ln.text))]
     for ln in heads:
         for w in ln.words:
             table.roles[table.column(w)] |= roles_of(w.text)
+            table.headings[table.column(w)] = f"{table.headings[table.column(w)]} {fold(w.text)}".strip()
     # Without a serial heading the leftmost column anchors the rows.
     serial = table.columns_with("serial")
     anchor = serial[0] if serial else _numbered_column(table, body)
