@@ -331,7 +331,7 @@ def date_heading_order(heading: str) -> list[str]:
     "दिनांक घटना / सूचना", ["date"] for "सूचना की तिथि", [] for a bare "दिनांक"."""
     at = {k: m.start() for k, rx in (("occurred", _OCCURRED_HEADING), ("date", _REPORTED_HEADING))
           if (m := rx.search(heading))}
-    return sorted(at, key=at.get)
+    return sorted(at, key=lambda who: at[who])
 
 
 def has_date_label(text: str) -> bool:
