@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 from abhilekh.records import PageText  # noqa: E402
 from bench._entries_ocr import ocr_pages  # noqa: E402
-from bench.corpus import HELDOUT, HELDOUT2, HELDOUT3, TUNING, TUNING_LEDGER, CorpusPage  # noqa: E402
+from bench.corpus import HELDOUT, HELDOUT2, HELDOUT3, TUNING, TUNING_LEDGER, TUNING_MIXED, CorpusPage  # noqa: E402
 from ingest.entries import extract_page  # noqa: E402
 from ingest.entries.fields import OUTCOMES  # noqa: E402
 from ingest.entries.model import Entry, Field  # noqa: E402
@@ -46,7 +46,8 @@ from ingest.entries.text import fold, tidy  # noqa: E402
 FIELDS = ["serial", "crime_no", "sections", "act", "date", "occurred", "complainant.name", "complainant.relative",
           "complainant.village", "accused.name", "station", "vehicle", "engine", "chassis", "mobile", "outcome"]
 LABELS = {HELDOUT3: "heldout3: held-out (fresh, blind)", HELDOUT2: "heldout2 (held-out, seen: measured twice)",
-          HELDOUT: "heldout-v1 (seen: measured three times before)", TUNING: "tuning", TUNING_LEDGER: "tuning-ledger (tuning)"}
+          HELDOUT: "heldout-v1 (seen: measured three times before)", TUNING: "tuning", TUNING_LEDGER: "tuning-ledger (tuning)",
+          TUNING_MIXED: "tuning-mixed (tuning: ledgers and memos)"}
 TARGETS = {"entries": 0.95, "crime_no": 0.90, "sections": 0.90, "complainant.name": 0.90, "date": 0.90, "vehicle": 0.85}
 
 
@@ -247,13 +248,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heldout2", type=int, default=16, help="heldout2's pages (seen: measured twice)")
     ap.add_argument("--heldout3", type=int, default=12, help="the fresh, blind held-out split's pages")
     ap.add_argument("--tuning-ledger", type=int, default=12, help="ledger layouts on tuning-style pages")
-    ap.add_argument("--only", choices=[TUNING, TUNING_LEDGER, HELDOUT, HELDOUT2, HELDOUT3])
+    ap.add_argument("--tuning-mixed", type=int, default=0, help="ledgers and memos on tuning-style pages")
+    ap.add_argument("--only", choices=[TUNING, TUNING_LEDGER, TUNING_MIXED, HELDOUT, HELDOUT2, HELDOUT3])
     ap.add_argument("--misses", action="store_true", help="print each wrong field (tuning only: never read held-out misses to tune)")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args(argv)
     report = {}
     for split, n in ((HELDOUT3, a.heldout3), (HELDOUT2, a.heldout2), (HELDOUT, a.heldout), (TUNING, a.tuning),
-                     (TUNING_LEDGER, a.tuning_ledger)):
+                     (TUNING_LEDGER, a.tuning_ledger), (TUNING_MIXED, a.tuning_mixed)):
         if a.only and split != a.only or n <= 0:
             continue
         pages = ocr_pages(split, n)
@@ -261,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         report[split] = {"ours": ours, "baseline": base}
         print(table(LABELS[split], ours, base))
         print()
-        if a.misses and split in (TUNING, TUNING_LEDGER):
+        if a.misses and split in (TUNING, TUNING_LEDGER, TUNING_MIXED):
             print("\n".join(ours["misses"]))
     if a.json:
         a.json.write_text(json.dumps(report, ensure_ascii=False, indent=1))
