@@ -716,3 +716,44 @@ def test_two_unlabelled_dates_under_one_heading_follow_its_order():
             ["138", "138/2009", "379 भादवि", "गीता पत्नी राम", "सूचना 08-10-2009\nघटना 07-10-2009", "विवेचना"]]
     got = [(e.value("occurred"), e.value("date")) for e in extract_page(_page(_words(rows)))]
     assert got == [("2009-10-04", "2009-10-05"), (None, "2009-10-06"), ("2009-10-07", "2009-10-08")]
+
+
+def test_column_rules_read_as_strokes_as_wide_as_they_are_high():
+    """A broken rule's dashes read as "1", "ft", "L." boxes nearly as wide as high (tuning-
+    mixed t010: "1" 32 px wide and 31 high): still a rule where they stand on three lines;
+    a word is not."""
+    from ingest.entries.rules import rule_positions
+    dashes = [Word(t, 720 - w // 2, 100 * i, w, 31, 60.0, i) for i, (t, w) in enumerate((("1", 32), ("ft", 25), ("1.", 19)))]
+    assert [round(x) for x in rule_positions(dashes)] == [720]
+    wide = [Word("ft", 720 - 20, 100 * i, 40, 31, 60.0, i) for i in range(3)]  # wider than high
+    assert rule_positions(wide) == []
+
+
+def test_an_ipc_whose_abbreviation_zeros_read_as_e():
+    """"379 भाएदएवि0", "भाएद0वि0" (tuning-mixed t010): the act is still the IPC."""
+    for text in ("379 भाएदएवि0", "323, 504, 506 भाएद0वि0", "379 भाएदवि0"):
+        assert sections(_span(text))["act"].value == "IPC", text
+
+
+def test_a_heading_gap_parts_a_ruled_cell_only_between_its_own_names():
+    """"दिनांक घटना   सूचना" inside one ruled cell, with "वाहन" past its rule (tuning-mixed
+    t007): no cut between घटना and सूचना, since no name of another column stands right of
+    it in the cell; between "मोबाइल" and "दिनांक" in one cell (a rule lost, t010) there is."""
+    from ingest.entries.rows import Line, _heading_cuts
+    head = Line([Word(t, x, 100, 22 * len(t), 40, 90.0, 1) for t, x in
+                 (("क्र0", 300), ("धारा", 410), ("वादी", 520), ("मोबाइल", 630), ("दिनांक", 830),
+                  ("घटना", 980), ("सूचना", 1280), ("वाहन", 1440), ("परिणाम", 1560))], 100, 140)
+    rules = [395, 505, 785, 1430, 1545]
+    assert not any(785 < x < 1430 for x in _heading_cuts(head, rules))
+    merged = [395, 505, 1430, 1545]  # the rule between names and dates lost
+    assert any(762 < x < 830 for x in _heading_cuts(head, merged))
+
+
+def test_a_chassis_is_the_vin_of_a_cell_that_holds_the_engine_number_too():
+    """One cell under "दाहन / हंजन / चेसिस" (its names misread, tuning-mixed t007): the
+    chassis is the VIN (India's begin with M), the engine the other code."""
+    from ingest.entries.fields import column_code
+    cell = _span("UP-75 JN-5511 0. JF50ETZK31070 MD2A11CZKCB61396")  # labels misread
+    assert column_code(cell, "chassis").value == "MD2A11CZKCB61396"
+    assert column_code(cell, "engine").value == "JF50ETZK31070"
+    assert column_code(_span("JF50ETZK31070"), "chassis").value == "JF50ETZK31070"  # a lone code is the column's

@@ -89,8 +89,10 @@ def crime_no(span: Span, *, column: bool = False, year_hint: int | None = None) 
 
 # ----------------------------------------------------------------------------- sections and act
 
+# In भा0द0वि0 a zero may read as ए as well ("भाएदएवि0", "भाएद0वि0", tuning-mixed t010).
+_M_IPC = r"(?:0|ण्|\.|॰|ए)?"
 ACTS: list[tuple[str, str]] = [
-    (rf"भा\s?{_M}\s?द्?\s?{_M}\s?वि\s?{_M}|भादवि|भा\.द\.वि\.?|[I1l|]{{1,2}}\.?\s?P\.?\s?C\.?|(?<![A-Z])PC", "IPC"),
+    (rf"भा\s?{_M_IPC}\s?द्?\s?{_M_IPC}\s?वि\s?{_M_IPC}|भादवि|भा\.द\.वि\.?|[I1l|]{{1,2}}\.?\s?P\.?\s?C\.?|(?<![A-Z])PC", "IPC"),
     (r"बी\s?0?\s?एन\s?0?\s?एस\s?0?|बीएनएस|भा\s?0?\s?न्या\s?0?\s?सं\s?0?|B\.?\s?N\.?\s?S\.?", "BNS"),
     (r"आर्म्स\s?एक्ट|आयुध\s?अधिनियम|Arms\s?Act", "Arms Act"),
     (r"आबकारी\s?(?:अधिनियम|एक्ट)?|Excise\s?Act", "Excise Act"),
@@ -393,14 +395,31 @@ def labelled_code(span: Span, kind: str) -> Field | None:
     return None
 
 
+# A chassis number is a VIN, and India's begin with M (the world manufacturer codes MA-ME
+# are India's: MA1, MAK, MBL, MD2, ME4); an engine number is shorter and free-form.
+_VIN = re.compile(r"M[A-Z0-9]{13,19}")
+
+
+def _codes_in(span: Span) -> list[re.Match[str]]:
+    return [m for m in _CODE.finditer(span.text.upper()) if _is_code(m.group(1)) and not _VEHICLE.fullmatch(m.group(1))]
+
+
 def column_code(span: Span, kind: str) -> Field | None:
-    """In an engine or chassis column: its first letters-and-digits code."""
+    """In an engine or chassis column: its code. A cell that holds both (one column under
+    "वाहन / इंजन / चेसिस" where OCR lost the other names, tuning-mixed t007) gives the
+    chassis its VIN and the engine the code that is none; a lone code is the column's."""
     found = labelled_code(span, kind)
     if found:
         return found
-    for m in _CODE.finditer(span.text.upper()):
-        if _is_code(m.group(1)) and not _VEHICLE.fullmatch(m.group(1)):
-            return _field(span, m.start(1), m.end(1), m.group(1), 0.9)
+    codes = _codes_in(span)
+    if len(codes) > 1:
+        vin = [m for m in codes if _VIN.fullmatch(m.group(1))]
+        other = [m for m in codes if not _VIN.fullmatch(m.group(1))]
+        pick = (vin or codes[-1:]) if kind == "chassis" else (other or codes[:1])
+        codes = pick[:1]
+    if codes:
+        m = codes[0]
+        return _field(span, m.start(1), m.end(1), m.group(1), 0.9)
     return None
 
 

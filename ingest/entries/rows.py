@@ -209,9 +209,15 @@ def _heading_cuts(head: Line, cuts: list[float]) -> list[float]:
         a, b = ws[i], ws[i + 1]
         if gap < wide or fold(a.text) in _JOINERS or fold(b.text) in _JOINERS:
             continue
-        left = next((r for r in reversed(roles[: i + 1]) if r), set())
-        right = next((r for r in roles[i + 1:] if r), set())
         x = (a.left + a.width + b.left) / 2
+        # The names either side within the cell the gap would part: a name past a rule
+        # is another cell's ("दिनांक घटना | सूचना" with "वाहन" past the rule split a
+        # ruled date cell from its labels, tuning-mixed t007).
+        lo = max((c for c in cuts if c < x), default=float("-inf"))
+        hi = min((c for c in cuts if c > x), default=float("inf"))
+        inside = [lo < w.left + w.width / 2 < hi for w in ws]
+        left = next((r for r, k in zip(reversed(roles[: i + 1]), reversed(inside[: i + 1])) if r and k), set())
+        right = next((r for r, k in zip(roles[i + 1:], inside[i + 1:]) if r and k), set())
         if left and right and not _family(left) & _family(right) and all(abs(x - c) > gap for c in cuts):
             out.append(x)
     return out

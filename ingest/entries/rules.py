@@ -29,7 +29,7 @@ _MIN_LINES = 3
 
 
 def _is_stroke(w: Word) -> bool:
-    return bool(_STROKES.match(w.text.strip())) and w.width <= 0.45 * max(w.height, 1)
+    return bool(_STROKES.match(w.text.strip().rstrip(".,"))) and w.width <= 1.1 * max(w.height, 1)
 
 
 def rule_positions(words: list[Word]) -> list[float]:
