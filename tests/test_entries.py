@@ -757,3 +757,24 @@ def test_a_chassis_is_the_vin_of_a_cell_that_holds_the_engine_number_too():
     assert column_code(cell, "chassis").value == "MD2A11CZKCB61396"
     assert column_code(cell, "engine").value == "JF50ETZK31070"
     assert column_code(_span("JF50ETZK31070"), "chassis").value == "JF50ETZK31070"  # a lone code is the column's
+
+
+def test_a_bare_sections_list_after_a_crime_number_with_a_speck(monkeypatch):
+    """"50/2005. 379 -ना0ट0वि0" in the crime and sections cell, its act unreadable
+    (tuning-mixed t007): the sections are still 379."""
+    monkeypatch.setattr(sys.modules[__name__], "COLS", [0, 200, 700, 1500, 1900, 2300])
+    rows = [["क्रम सं0", "मु0अ0सं0 व धारा", "वादी का नाम", "दिनांक", "विवरण"],
+            ["50", "50/2005.\n379 -ना0ट0वि0", "रमेश पुत्र मोहन", "21-10-2005", "विवेचना"],
+            ["51", "51/2005\n279/338 भादवि", "सुरेश पुत्र राम", "22-10-2005", "विवेचना"]]
+    assert [e.value("sections") for e in extract_page(_page(_words(rows)))] == ["379", "279,338"]
+
+
+def test_a_serial_ocr_glued_to_its_crime_number_starts_its_row(monkeypatch):
+    """"-५३_,५३/२०२२" over an empty serial cell, the row's section "३०७" read a line lower
+    in the serial's column (tuning-mixed t013): row 53 is found, and its serial is 53."""
+    monkeypatch.setattr(sys.modules[__name__], "COLS", [0, 200, 700, 1500, 1900, 2300])
+    rows = [["क्रम सं0", "मु0अ0सं0 व धारा", "वादी का नाम", "दिनांक", "विवरण"],
+            ["५२", "५२/२०२२\n३७९ भादवि", "ब्रजेश पुत्र अमित", "31-03-2022", "विवेचना"],
+            ["\n३०७", "-५३_,५३/२०२२\nभादवि", "मोहनलाल पुत्र सन्तोष", "31-03-2022", "गिरफ्तार"]]
+    got = [(e.value("serial"), e.value("crime_no")) for e in extract_page(_page(_words(rows)))]
+    assert got == [("52", "52/2022"), ("53", "53/2022")]

@@ -16,6 +16,10 @@ from ingest.entries.text import Span, box, fold, mean_conf, word_box
 _LETTER_MARKS = re.compile(r"पत्रा[ंँ]?क|विषय|सेवा\s?में|File\s?No|Letter\s?No|ज्ञाप|MEMO|मु0\s?अ0\s?सं0", re.I)
 
 
+# A serial OCR read glued before its row's crime number: "-53_,53/2022".
+_GLUED_SERIAL = re.compile(r"^[\W_]{0,2}(\d{1,5})[\W_]{1,3}\d{1,5}\s?/\s?(?:19|20)?\d{2}")
+
+
 def extract_page(page: PageText) -> list[Entry]:
     """The entries of one page (none for a page with no text or neither a table nor a case)."""
     read = without_doubles([w for w in page.words if w.text.strip()])
@@ -67,14 +71,20 @@ def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: 
     serial_words = [w for w in words if table.column(w) == serial_cols[0]]
     if not serial_words and lines and table.starts_in(lines[0].words[0], serial_cols[0]):
         serial_words = lines[0].words[:1]  # a serial whose box runs past its rule
-    if serial_words and (n := serial_number(serial_words[0].text)) is not None:
-        w = serial_words[0]
-        f["serial"] = Field(w.text, str(n), [word_box(w)], round(mean_conf([w]), 3))
-
     crime_words = _cell(table, words, ("crime",))
     if not table.columns_with("crime"):
         # a heading OCR lost: the crime number stands next to the serial in registers
         crime_words = [w for w in words if table.column(w) == serial_cols[0] + 1]
+    glued = _GLUED_SERIAL.match(fold(crime_words[0].text)) if crime_words else None
+    if glued and not any(table.column(w) == serial_cols[0] for ln in lines for w in ln.words
+                         if crime_words[0] in ln.words):
+        # the serial's box OCR glued to the crime number ("-५३_,५३/२०२२"); a number lower
+        # in the serial's column is the sections' (t013 "३०७")
+        w = crime_words[0]
+        f["serial"] = Field(glued.group(1), str(int(glued.group(1))), [word_box(w)], round(0.8 * mean_conf([w]), 3))
+    elif serial_words and (n := serial_number(serial_words[0].text)) is not None:
+        w = serial_words[0]
+        f["serial"] = Field(w.text, str(n), [word_box(w)], round(mean_conf([w]), 3))
     crime_span = Span.of(crime_words)
     crime = F.crime_no(crime_span, column=True, year_hint=year) if crime_words else None
     if crime is None:

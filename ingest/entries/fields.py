@@ -190,7 +190,7 @@ def sections(span: Span, skip: tuple[int, int] | None = None, *, column: bool = 
             out["special_act"] = _field(span, m.start("secs"), m.end("act"), f"{'/'.join(secs)} {act}", 0.9)
     if "sections" not in out and column:
         # In the sections column a bare list is the sections ("379/411", the act lost).
-        m3 = re.match(rf"\s*(?P<secs>{_SEC}(?:\s?(?:/|,|व)\s?{_SEC})*)(?![\d/])", text)
+        m3 = re.match(rf"[\s.,;:]*(?P<secs>{_SEC}(?:\s?(?:/|,|व)\s?{_SEC})*)(?![\d/])", text)
         if m3 and _plausible_bare(m3.group("secs")):
             out["sections"] = _field(span, m3.start("secs"), m3.end("secs"), ",".join(_split_sections(m3.group("secs"), "")), 0.75)
     if "sections" not in out:

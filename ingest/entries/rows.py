@@ -177,7 +177,9 @@ def _numbered_column(table: Table, body: list[Line]) -> int:
         return runs.index(max(runs))
     need = max(2, len(body) // 5)
     return next((c for c, n in enumerate(counts) if n >= need), 0)
-_CRIME_START = re.compile(r"^\d{1,5}\s?/\s?(?:19|20)\d{2}")
+# A crime number opening its cell, perhaps with the serial's box glued on before it by
+# OCR ("-५३_,५३/२०२२" over an empty serial cell, tuning-mixed t013).
+_CRIME_START = re.compile(r"^(?:[\W_]{0,2}\d{1,5}[\W_]{1,3})?\d{1,5}\s?/\s?(?:19|20)\d{2}")
 
 
 # Words that join two headings into one cell's ("मु0अ0सं0 व धारा", "घटना / सूचना"; ब is
