@@ -778,3 +778,28 @@ def test_a_serial_ocr_glued_to_its_crime_number_starts_its_row(monkeypatch):
             ["\n३०७", "-५३_,५३/२०२२\nभादवि", "मोहनलाल पुत्र सन्तोष", "31-03-2022", "गिरफ्तार"]]
     got = [(e.value("serial"), e.value("crime_no")) for e in extract_page(_page(_words(rows)))]
     assert got == [("52", "52/2022"), ("53", "53/2022")]
+
+
+def test_thana_as_ocr_misreads_it_ends_the_village():
+    """"नि० सुल्तानपुर धाना तिर्वा" (थाना read धाना, tuning-mixed t005; धोना, थान too): the
+    village is सुल्तानपुर and the station तिर्वा."""
+    from ingest.entries.fields import people
+    for misread in ("धाना", "धोना", "थान"):
+        got = people(_words([[f"वादी- रमेश पुत्र मोहन नि० सुल्तानपुर {misread} तिर्वा"]]), first_is_complainant=True)
+        assert got["complainant.village"].value == "सुल्तानपुर", misread
+        assert got["complainant.station"].value == "तिर्वा", misread
+
+
+def test_relation_words_as_the_tuning_mixed_registers_misread_them():
+    """पुजी for पुत्री (t005), पूत for पुत्र (t007)."""
+    from ingest.entries.fields import relation_of
+    assert relation_of("पुजी") == "पुत्री" and relation_of("पूत") == "पुत्र"
+    assert relation_of("पूजा") is None and relation_of("पुत") == "पुत्र"
+
+
+def test_a_known_name_whose_doubled_consonant_ocr_read_single():
+    """"गुडू" for गुड्डू (the stacked ड्ड drawn as one glyph, tuning-mixed t010, t017): a known
+    name with its doubling restored; a reading that is itself a known name is kept."""
+    from ingest.entries.fields import name_value
+    assert name_value("गुडू") == "गुड्डू"
+    assert name_value("राजपूत") == "राजपूत"

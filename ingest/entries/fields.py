@@ -485,6 +485,11 @@ class _Tok:
     comma: bool  # the word ends a phrase (",", "।")
 
 
+# थाना as OCR reads it on ruled cells (धाना, धोना, थान: tuning-mixed t005, t007, t011); no
+# name or place is spelled so.
+_STATION_MISREAD = re.compile(r"^(?:[थध][ाो]ना|थान)$")
+
+
 def _toks(words: list[Word]) -> list[_Tok]:
     out = []
     for w in words:
@@ -492,6 +497,8 @@ def _toks(words: list[Word]) -> list[_Tok]:
         raw = w.text.strip()
         if not t and raw not in (":", "-"):
             continue
+        if _STATION_MISREAD.match(t):
+            t = "थाना"
         out.append(_Tok(w, t or raw, raw.endswith((",", "।", ";"))))
     return out
 
@@ -500,8 +507,9 @@ def _toks(words: list[Word]) -> list[_Tok]:
 # पुत्रौ; वांदी, वादीः; असात, अञ्ञात for अज्ञात).
 # Version 4 adds t016-t023's: पृत्र; प्री, पुवी, पढ्री, पदरी for पुत्री; पल्ली for पत्नी;
 # अड्ात; चादी, वाद्टी, वाटी for वादी.
-_SON = re.compile(r"^प[ुूृं]{0,2}त्र$")
-_DAUGHTER = re.compile(r"^प[ुूृं]{0,2}(?:त्र|्र|व|ढ्र|दर)[ीौि]$")
+# Version 8 adds tuning-mixed's: पुजी for पुत्री (t005), पूत for पुत्र (t007).
+_SON = re.compile(r"^प[ुूृं]{0,2}त्र$|^प[ुू]त$")
+_DAUGHTER = re.compile(r"^प[ुूृं]{0,2}(?:त्र|्र|व|ढ्र|दर|ज)[ीौि]$")
 _WIFE = re.compile(r"^प(?:[त्ल]्?न|ल्ल)[ीि]$")
 _UNKNOWN = re.compile(r"^अ[ज्ञञसशड्]{1,4}ात$")
 _COMPLAINANT_MISREAD = re.compile(r"^[वबच]ा(?:द्?ट?|ट|ड)ी$")
@@ -580,6 +588,25 @@ def _name_lexicon() -> dict[int, frozenset[str]]:
     return {n: frozenset(ws) for n, ws in by.items()}
 
 
+# A doubled consonant's stacked half OCR loses ("गुडू" for गुड्डू, "मुना" for मुन्ना: the
+# conjunct is drawn as one glyph in most Devanagari fonts; tuning-mixed t010, t013, t017).
+_GEMINATE = re.compile(r"([\u0915-\u0939])\u094d\1")
+
+
+@lru_cache(maxsize=1)
+def _geminates() -> dict[str, str]:
+    """Known names with a doubled consonant, keyed by their reading with it single; a
+    reading two names share is no key."""
+    by: dict[str, set[str]] = {}
+    for words in _name_lexicon().values():
+        for w in words:
+            single = _GEMINATE.sub(r"\1", w)
+            if single != w:
+                by.setdefault(single, set()).add(w)
+    known = set().union(*_name_lexicon().values())
+    return {k: next(iter(v)) for k, v in by.items() if len(v) == 1 and k not in known}
+
+
 @lru_cache(maxsize=4096)
 def _known_name(v: str) -> str:
     from ingest.gazetteer import _distance_one
@@ -587,6 +614,8 @@ def _known_name(v: str) -> str:
     table = _name_lexicon()
     if len(v) < 3 or not re.fullmatch(r"[\u0900-\u097f]+", v) or v in table.get(len(v), ()):
         return v
+    if v in _geminates():
+        return _geminates()[v]
     near = [w for n in (len(v) - 1, len(v), len(v) + 1) for w in table.get(n, ()) if _distance_one(v, w)]
     return near[0] if len(near) == 1 else v
 
