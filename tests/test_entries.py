@@ -803,3 +803,17 @@ def test_a_known_name_whose_doubled_consonant_ocr_read_single():
     from ingest.entries.fields import name_value
     assert name_value("गुडू") == "गुड्डू"
     assert name_value("राजपूत") == "राजपूत"
+
+
+def test_a_letters_recovery_and_receipt_stamp_dates_are_not_its_case_date():
+    """A memo's body says when the vehicle was recovered ("दिनांक 03.11.2007 को बरामद"), and
+    its receipt stamp is read as text ("प्राप्त / RECEIVED 25.11.2022"): neither is the
+    case's date (tuning-mixed t003, t009); a date the body gives otherwise is."""
+    lines = ["पत्रांक: SP/KNJ/PRO/2007/1194 दिनांक: 01.12.2007",
+             "विषय: मु0अ0सं0 383/2007 धारा 60 आबकारी अधिनियम थाना सकरावा",
+             "वाहन संख्या UP-74 X-6710 दिनांक 03.11.2007 को बरामद कर लिया गया है।",
+             "प्राप्त / RECEIVED 03.12.2007"]
+    letter = extract_page(_page(_words([[ln] for ln in lines])))
+    assert len(letter) == 1 and letter[0].value("date") is None
+    told = lines[:2] + ["वादी ने दिनांक 02.10.2007 को तहरीर दी।"] + lines[2:]
+    assert extract_page(_page(_words([[ln] for ln in told])))[0].value("date") == "2007-10-02"

@@ -177,6 +177,20 @@ _TO = re.compile(r"^(?:सेवा\s?में|To)\s?[,:]?\s*$", re.I)
 _SALUTATION = re.compile(r"^(?:महोदय|महोदया|Sir|Madam)", re.I)
 
 
+# A letter's dates that are not its case's: a recovery's ("दिनांक 03.11.2007 को बरामद कर
+# लिया गया"), a receipt stamp's ("प्राप्त / RECEIVED 25.11.2022"; tuning-mixed t003, t009).
+_RECOVERY_AFTER = re.compile(r"^.{0,24}(?:बरामद|recovered)", re.I | re.S)
+_STAMP_BEFORE = re.compile(r"(?:प्राप्त|RECEIVED|CEIVED)\W{0,6}$", re.I)
+
+
+def _not_case_date(text: str, found: str) -> bool:
+    at = text.find(found)
+    if at < 0:
+        return False
+    after, before = text[at + len(found): at + len(found) + 40], text[max(0, at - 24): at]
+    return bool(_RECOVERY_AFTER.search(after) or _STAMP_BEFORE.search(before))
+
+
 def _line_field(ln: Line, start_word: int = 0, sure: float = 0.9) -> Field:
     ws = ln.words[start_word:]
     return Field(" ".join(w.text for w in ws), fold(" ".join(w.text for w in ws)).strip(" ,।"),
@@ -228,7 +242,8 @@ def _letter_entry(page: int, words: list[Word]) -> Entry | None:
         f["crime_no"] = crime[0]
     f.update(F.sections(everything, crime[1] if crime else None))
     body = Span.of([w for ln in lines[body_from:] for w in ln.words])
-    ds = [d for d in F.dates(body) if "letter_date" not in f or d.value != f["letter_date"].value]
+    ds = [d for d in F.dates(body) if ("letter_date" not in f or d.value != f["letter_date"].value)
+          and not _not_case_date(body.text, d.text)]
     if ds:
         f["date"] = ds[0]
     f.update(F.people([w for ln in lines for w in ln.words], first_is_complainant=False))
