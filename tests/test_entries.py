@@ -817,3 +817,21 @@ def test_a_letters_recovery_and_receipt_stamp_dates_are_not_its_case_date():
     assert len(letter) == 1 and letter[0].value("date") is None
     told = lines[:2] + ["वादी ने दिनांक 02.10.2007 को तहरीर दी।"] + lines[2:]
     assert extract_page(_page(_words([[ln] for ln in told])))[0].value("date") == "2007-10-02"
+
+
+def test_in_a_date_cell_the_date_beside_the_labelled_report_is_the_occurrence():
+    """"०९.०८.२०१९ / सूचना १४.०८.२०१९" with the first label lost (tuning-ledger t011): the
+    other date is the occurrence's; outside the date column a lone extra date is not."""
+    from ingest.entries.fields import labelled_dates
+    got = labelled_dates(_span("उ ०९.०८.२०१९ सूचना १४.०८.२०१९"), column=True)
+    assert (got["occurred"].value, got["date"].value) == ("2019-08-09", "2019-08-14")
+    assert "occurred" not in labelled_dates(_span("दिनांक ०९.०८.२०१९ सूचना १४.०८.२०१९"))
+
+
+def test_ghatna_as_ocr_misreads_it_still_labels_the_occurrence():
+    """चटना, धटना for घटना (tuning-ledger t011, tuning-mixed t007)."""
+    from ingest.entries.fields import date_heading_order, labelled_dates
+    for label in ("चटना", "धटना"):
+        got = labelled_dates(_span(f"सूचना 14.08.2019 {label} 09.08.2019"), column=True)
+        assert got["occurred"].value == "2019-08-09", label
+        assert date_heading_order(f"दिनांक {label} / सूचना") == ["occurred", "date"]

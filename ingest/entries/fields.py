@@ -320,11 +320,11 @@ def _valid_date(y: str, mo: str, d: str, column: bool, year_hint: int | None = N
 
 # A date's label in the cell before it: registers keep the occurrence's and the report's
 # dates apart ("दिनांक व समय घटना", "दिनांक व समय सूचना"), often in one cell.
-_OCCURRED_LABEL = re.compile(r"(?:घटना|घ0|वारदात|Occurrence|Occurred|Incident)\s?[:.\-]?\s?$", re.I)
+_OCCURRED_LABEL = re.compile(r"(?:[घचध]टना|घ0|वारदात|Occurrence|Occurred|Incident)\s?[:.\-]?\s?$", re.I)
 _REPORTED_LABEL = re.compile(r"(?:सूचना|सू0|रिपोर्ट|दर्ज|Report(?:ed)?|Registered|FIR)\s?[:.\-]?\s?$", re.I)
 
 
-_OCCURRED_HEADING = re.compile(r"घटना|वारदात|occurrence|occurred|incident", re.I)
+_OCCURRED_HEADING = re.compile(r"[घचध]टना|वारदात|occurrence|occurred|incident", re.I)
 _REPORTED_HEADING = re.compile(r"सूचना|रिपोर्ट|दर्ज|report|registered|FIR", re.I)
 
 
@@ -359,6 +359,10 @@ def labelled_dates(span: Span, *, column: bool = False, year_hint: int | None = 
             out.setdefault("occurred", f)
         elif _REPORTED_LABEL.search(before):
             if not report_labelled:  # a labelled report date outranks an unlabelled one
+                if column and "date" in out and "occurred" not in out:
+                    # in a date cell the other date is the occurrence's, its label misread
+                    # ("चटना 09.08.2019 / सूचना 14.08.2019", tuning-ledger t011)
+                    out["occurred"] = out["date"]
                 out["date"], report_labelled = f, True
         elif "date" not in out:
             out["date"] = f
