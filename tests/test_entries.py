@@ -835,3 +835,18 @@ def test_ghatna_as_ocr_misreads_it_still_labels_the_occurrence():
         got = labelled_dates(_span(f"सूचना 14.08.2019 {label} 09.08.2019"), column=True)
         assert got["occurred"].value == "2019-08-09", label
         assert date_heading_order(f"दिनांक {label} / सूचना") == ["occurred", "date"]
+
+
+def test_date_labels_and_their_dates_parted_into_two_columns(monkeypatch):
+    """"दिनांक" | "घटना / सूचना" with the labels' gap from their dates taken for a column
+    gap (tuning-ledger t031): the labels still name the dates beside them."""
+    monkeypatch.setattr(sys.modules[__name__], "COLS", [0, 250, 550, 850, 1400, 1650, 2000])
+    rows = [["क्रम", "मु0अ0सं0", "धारा", "वादी का नाम", "दिनांक", "घटना / सूचना", "परिणाम"]] + [
+        [s, f"{s}/2005", "379 भादवि", "रमेश पुत्र मोहन", "घटना\nसूचना", f"{d1}\n{d2}", "विवेचना"]
+        for s, d1, d2 in (("224", "14.08.2005", "15.08.2005"), ("225", "16.08.2005", "17.08.2005"))]
+    page = _page(_words(rows))
+    from ingest.entries.rows import find_table
+    t = find_table(page.words)
+    assert t is not None and t.roles[4] == {"date"} and t.roles[5] <= {"desc"}
+    got = [(e.value("occurred"), e.value("date")) for e in extract_page(page)]
+    assert got == [("2005-08-14", "2005-08-15"), ("2005-08-16", "2005-08-17")]

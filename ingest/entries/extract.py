@@ -107,7 +107,7 @@ def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: 
         secs = F.sections(everything, in_row[1] if in_row else None)
     f.update(secs)
 
-    found_dates = _column_dates(table, words, year)
+    found_dates = _column_dates(table, lines, words, year)
     if not found_dates:
         found_dates = F.labelled_dates(everything, year_hint=year)
     f.update(found_dates)
@@ -129,7 +129,7 @@ def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: 
     return entry
 
 
-def _column_dates(table: Table, words: list[Word], year: int | None) -> dict[str, Field]:
+def _column_dates(table: Table, lines: list[Line], words: list[Word], year: int | None) -> dict[str, Field]:
     """Dates from the date columns. A date labelled in its cell ("घटना 04-10-2009") is as
     labelled. Unlabelled ones take their column heading's word: a column headed for the
     occurrence ("घटना की तिथि") or the report ("सूचना की तिथि") holds that date, and a cell
@@ -140,9 +140,16 @@ def _column_dates(table: Table, words: list[Word], year: int | None) -> dict[str
         own = [w for w in words if table.column(w) == c]
         if not own:
             continue
+        heading = table.headings[c]
+        if (not F.dates(Span.of(own), column=True) and c + 1 < len(table.roles) and table.roles[c + 1] <= {"desc"}
+                and F.date_heading_order(table.headings[c + 1])):
+            # "दिनांक" | "घटना / सूचना": the labels' gap from their dates parted one cell in
+            # two, its dates under the second heading (tuning-ledger t031); read line by line
+            own = _by_line(lines, own + [w for w in words if table.column(w) == c + 1])
+            heading = f"{heading} {table.headings[c + 1]}"
         span = Span.of(own)
         found = F.labelled_dates(span, column=True, year_hint=year)
-        order = F.date_heading_order(table.headings[c])
+        order = F.date_heading_order(heading)
         ds = F.dates(span, column=True, year_hint=year) if order else []
         # fewer dates than the heading names: which one OCR lost is unknown, so as labelled
         if order and len(ds) >= len(order) and "occurred" not in found and not F.has_date_label(span.text):
