@@ -850,3 +850,10 @@ def test_date_labels_and_their_dates_parted_into_two_columns(monkeypatch):
     assert t is not None and t.roles[4] == {"date"} and t.roles[5] <= {"desc"}
     got = [(e.value("occurred"), e.value("date")) for e in extract_page(page)]
     assert got == [("2005-08-14", "2005-08-15"), ("2005-08-16", "2005-08-17")]
+
+
+def test_a_date_columns_month_with_its_second_digit_set_apart():
+    """"सूचना. 18-0 6 2010" (tuning-ledger t025): the month is 06; outside the date column,
+    or with no year after it, the numbers are no date."""
+    assert [d.value for d in dates(_span("सूचना. 18-0 6 2010"), column=True)] == ["2010-06-18"]
+    assert dates(_span("18-0 6 2010")) == [] and dates(_span("18-0 6 20"), column=True) == []

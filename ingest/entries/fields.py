@@ -237,7 +237,7 @@ _DATE_LOOSE = re.compile(r"(?<![\d/])(\d{1,2})\s?[-./]?\s(\d{1,2})\s?[-./]?\s(\d
 # In the date column each separator may be lost on its own ("13-08 2014", "11 08 2014":
 # a ruled ledger's thin hyphens, tuning-ledger t001); a four-digit year only, since
 # "11 08 20" could be anything.
-_SEP = r"(?:\s?[-./]\s?|\s)"
+_SEP = r"(?:\s?[-./]\s?|\s{1,2})"
 _DATE_COLUMN = re.compile(rf"(?<![\d/])(\d{{1,2}}){_SEP}(\d{{1,2}}){_SEP}((?:19|20)\d{{2}})(?![\d/])")
 
 
@@ -263,6 +263,10 @@ def _dates(span: Span, *, column: bool = False, year_hint: int | None = None) ->
     out = []
     # In the date column a separator may be read as a colon ("26:02.2008", tuning t007).
     text = re.sub(r"(?<=\d):(?=\d)", ".", span.text.replace("%", "9")) if column else span.text
+    if column:
+        # a month's second digit set apart ("18-0 6 2010", tuning-ledger t025): joined, its
+        # space moved after it so every offset still finds its word
+        text = re.sub(r"(?<![\d/])(\d{1,2}[-./]\d) (\d)(?= (?:19|20)\d{2}(?!\d))", r"\1\2 ", text)
     found = list(_DATE.finditer(text))
     if column:
         strict = {m.start() for m in found}
