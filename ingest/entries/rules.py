@@ -79,9 +79,12 @@ def without_rules(words: list[Word], rules: list[float] | None = None) -> list[W
         if len(text) > 1 and text[0] in _STROKE_CHARS and on_rule(w.left + stroke / 2):
             w = replace(w, text=text[1:], left=w.left + stroke, width=max(1, w.width - stroke))
             text = w.text
-        if len(text) > 1 and text[-1] in _STROKE_CHARS and on_rule(w.left + w.width - stroke / 2):
+        crossed = [r for r in rules if w.left + tol < r < w.left + w.width - tol]
+        stretched = bool(crossed) and w.width > 1.5 * max(w.height, 1) * len(text)
+        if len(text) > 1 and text[-1] in _STROKE_CHARS and (on_rule(w.left + w.width - stroke / 2) or stretched):
             # the box runs to the stroke, across any empty cells between ("2014।" 550 px
-            # wide over an empty vehicle cell, t001): the word ends before the first rule
+            # wide over an empty vehicle cell, t001), even to a rule not seen on three
+            # lines: the word ends before the first rule
             first = min(r for r in rules if r > w.left + tol)
             w = replace(w, text=text[:-1], width=max(1, round(first - tol - w.left)))
         out.append(w)
