@@ -868,3 +868,13 @@ def test_a_word_with_a_stroke_glued_on_whose_box_runs_over_empty_cells_ends_at_i
     assert kept.text == "2014" and kept.left + kept.width < 1677
     short = Word("2014।", 1523, 500, 110, 40, 92.0, 9)  # not stretched, ends nowhere near a rule
     assert without_rules([short], [1271.0, 1677.0]) == [short]
+
+
+def test_a_names_column_whose_heading_ocr_lost_is_found_by_its_relation_words():
+    """The heading read without "वादी का नाम" (tuning-ledger t010): the column whose cells
+    hold पुत्र / पत्नी is the names column, so each row's first person is its complainant."""
+    rows = [["क्रम सं0", "मु0अ0सं0", "धारा", "", "दिनांक", "विवरण"],
+            ["28", "28/2022", "392 IPC", "प्रियंका लोधी पत्नी रमेश लोधी\nनि0 मलिकपुर", "01-06-2022", "विवेचना"],
+            ["29", "29/2022", "302 IPC", "कमलेश सक्सेना पुत्र अजय सक्सेना\nनि0 भगतपुर", "02-06-2022", "विवेचना"]]
+    got = [(e.value("complainant.name"), e.value("complainant.relative")) for e in extract_page(_page(_words(rows)))]
+    assert got == [("प्रियंका लोधी", "रमेश लोधी"), ("कमलेश सक्सेना", "अजय सक्सेना")]

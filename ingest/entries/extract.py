@@ -29,12 +29,29 @@ def extract_page(page: PageText) -> list[Entry]:
         return []
     table = find_table(words, rules)
     if table is not None:
+        _names_by_relations(table)
         head = lines_of(words)[: table.header]
         station = _page_station(head)
         year = F.page_year(" ".join(fold(ln.text) for ln in head))
         return [_row_entry(page.page, i, table, rows, station, year) for i, rows in enumerate(table.rows, 1)]
     letter = _letter_entry(page.page, words)
     return [letter] if letter is not None else []
+
+
+def _names_by_relations(table: Table) -> None:
+    """A names column whose heading OCR lost (tuning-ledger t010: the heading line read
+    without "वादी का नाम"): the column without a name of its own whose cells hold the
+    relation words (पुत्र, पत्नी), on two rows or more."""
+    if table.columns_with("names"):
+        return
+    counts = [0] * len(table.roles)
+    for rows in table.rows:
+        seen = {table.column(w) for ln in rows for w in ln.words if F.relation_of(F.tidy(w.text).casefold())}
+        for c in seen:
+            counts[c] += 1
+    best = max(range(len(counts)), key=lambda c: counts[c])
+    if counts[best] >= 2 and not table.roles[best]:
+        table.roles[best].add("names")
 
 
 def _page_station(head: list[Line]) -> Field | None:
