@@ -878,3 +878,22 @@ def test_a_names_column_whose_heading_ocr_lost_is_found_by_its_relation_words():
             ["29", "29/2022", "302 IPC", "कमलेश सक्सेना पुत्र अजय सक्सेना\nनि0 भगतपुर", "02-06-2022", "विवेचना"]]
     got = [(e.value("complainant.name"), e.value("complainant.relative")) for e in extract_page(_page(_words(rows)))]
     assert got == [("प्रियंका लोधी", "रमेश लोधी"), ("कमलेश सक्सेना", "अजय सक्सेना")]
+
+
+def test_a_name_and_its_fathers_with_the_relation_word_lost_part_after_the_family_name():
+    """"प्रमोद लोधी राम किशोर" (पुत्र lost, tuning-ledger t014): after a family name a given
+    name starts the second person; a stray letter after it starts nobody."""
+    from ingest.entries.fields import people
+    got = people(_words([["प्रमोद लोधी राम किशोर नि0 मलिकपुर"]]), first_is_complainant=True)
+    assert (got["complainant.name"].value, got["complainant.relative"].value) == ("प्रमोद लोधी", "राम किशोर")
+    got = people(_words([["मोहनलाल अग्निहोत्री त नि0 मलिकपुर"]]), first_is_complainant=True)
+    assert "complainant.relative" not in got
+    # a date label read into the names cell is nobody ("त्रिपाठी सत्यपाल त्रिपाठी सूचना", t005)
+    got = people(_words([["त्रिपाठी सत्यपाल त्रिपाठी सूचना"]]), first_is_complainant=True)
+    assert "सूचना" not in got["complainant.name"].value and "complainant.relative" not in got
+
+
+def test_wife_and_daughter_as_the_tuning_ledgers_misread_them():
+    """पन्नी and पर्त्न for पत्नी, पब्री for पुत्री (tuning-ledger t018, t021, t028, t033)."""
+    from ingest.entries.fields import relation_of
+    assert [relation_of(k) for k in ("पन्नी", "पर्त्न", "पब्री")] == ["पत्नी", "पत्नी", "पुत्री"]

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from abhilekh.records import Word
 from ingest.entries.model import Field
@@ -483,7 +484,7 @@ ALIAS = frozenset({"उर्फ", "उर्फ़", "alias"})
 STATION = ("थाना", "कोतवाली")
 STOP = set(DWELLING) | set(STATION) | set(ACCUSED) | set(COMPLAINANT) | {
     "जनपद", "जिला", "मो0", "मोबाइल", "उम्र", "आयु", "व", "को", "की", "के", "का", "से", "ने", "द्वारा", "पर", "में", "नाम",
-    "अज्ञात", "हाजा", ":", "-", "वाहन", "इंजन", "चेसिस", "तथा", "एवं", "महिला"}
+    "अज्ञात", "हाजा", ":", "-", "वाहन", "इंजन", "चेसिस", "तथा", "एवं", "महिला", "सूचना", "घटना"}
 
 
 @dataclass
@@ -517,8 +518,9 @@ def _toks(words: list[Word]) -> list[_Tok]:
 # अड्ात; चादी, वाद्टी, वाटी for वादी.
 # Version 8 adds tuning-mixed's: पुजी for पुत्री (t005), पूत for पुत्र (t007).
 _SON = re.compile(r"^प[ुूृं]{0,2}त्र$|^प[ुू]त$")
-_DAUGHTER = re.compile(r"^प[ुूृं]{0,2}(?:त्र|्र|व|ढ्र|दर|ज)[ीौि]$")
-_WIFE = re.compile(r"^प(?:[त्ल]्?न|ल्ल)[ीि]$")
+_DAUGHTER = re.compile(r"^प[ुूृं]{0,2}(?:त्र|्र|व|ढ्र|दर|ज|ब्र)[ीौि]$")
+# पन्नी, पर्त्न for पत्नी, पब्री for पुत्री (tuning-ledger t018, t021, t028, t033).
+_WIFE = re.compile(r"^प(?:[त्ल]्?न|ल्ल|न्न)[ीि]$|^पर्त्नी?$")
 _UNKNOWN = re.compile(r"^अ[ज्ञञसशड्]{1,4}ात$")
 _COMPLAINANT_MISREAD = re.compile(r"^[वबच]ा(?:द्?ट?|ट|ड)ी$")
 
@@ -640,12 +642,24 @@ def _skip_punct(toks: list[_Tok], i: int) -> int:
     return i
 
 
+@lru_cache(maxsize=1)
+def _surnames() -> frozenset[str]:
+    path = Path(__file__).with_name("surnames.txt")
+    return frozenset(unicodedata.normalize("NFC", ln.strip()) for ln in path.read_text(encoding="utf-8").splitlines()
+                     if ln.strip() and not ln.startswith("#"))
+
+
 def _family_name_end(name: list[_Tok]) -> int | None:
     """Where a second person starts in NAME: after an earlier reading of its last word
-    (the family name both share), when a name word at least stands either side."""
+    (the family name both share), when a name word at least stands either side; or
+    after a family name a given name follows ("प्रमोद लोधी राम किशोर", tuning-ledger t014)."""
     last = name[-1].key
     for k in range(1, len(name) - 2):
         if name[k].key == last:
+            return k + 1
+    values = [name_value(t.word.text) for t in name]
+    for k in range(1, len(name) - 1):
+        if values[k] in _surnames() and values[k + 1] not in _surnames() and len(values[k + 1]) > 2:
             return k + 1
     return None
 
