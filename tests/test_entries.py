@@ -897,3 +897,12 @@ def test_wife_and_daughter_as_the_tuning_ledgers_misread_them():
     """पन्नी and पर्त्न for पत्नी, पब्री for पुत्री (tuning-ledger t018, t021, t028, t033)."""
     from ingest.entries.fields import relation_of
     assert [relation_of(k) for k in ("पन्नी", "पर्त्न", "पब्री")] == ["पत्नी", "पत्नी", "पुत्री"]
+
+
+def test_an_outcome_under_a_misread_heading_is_read_from_the_unnamed_column():
+    """"चरिणाम" for परिणाम (tuning-ledger t012), and विवेचरा for विवेचना: the outcome is read
+    from the column no heading names."""
+    rows = [["क्रम सं0", "मु0अ0सं0", "धारा", "वादी का नाम", "दिनांक", "चरिणाम"],
+            ["178", "178/2012", "457/380 IPC", "श्यामलाल पुत्र विजय", "01-06-2012", "Final Report"],
+            ["179", "179/2012", "392 IPC", "ब्रजेश पुत्र श्यामलाल", "02-06-2012", "विवेचरा प्रचलित"]]
+    assert [e.value("outcome") for e in extract_page(_page(_words(rows)))] == ["final_report", "investigation"]

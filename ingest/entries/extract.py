@@ -140,6 +140,9 @@ def _row_entry(page: int, index: int, table: Table, lines: list[Line], station: 
     if phones:
         f["mobile"] = phones[0]
     out_words = _cell(table, words, ("outcome",)) or _cell(table, words, ("desc",))
+    if not table.columns_with("outcome") and not table.columns_with("desc"):
+        # its heading misread ("चरिणाम", tuning-ledger t012) or lost: the unnamed columns
+        out_words = [w for w in words if not table.roles[table.column(w)]]
     res = F.outcome(Span.of(out_words)) if out_words else None
     if res is not None:
         f["outcome"] = res

@@ -453,7 +453,8 @@ OUTCOMES: list[tuple[str, str]] = [
     (r"आरोप\s?पत्र|चार्ज\s?शीट|Charge\s?-?sheet|C\.?\s?S\.?\s?No", "charge_sheet"),
     (r"अन्तिम\s?रिपोर्ट|अंतिम\s?रिपोर्ट|Final\s?Report|एफ0\s?आर0", "final_report"),
     (r"गिरफ्तार|Arrested", "arrested"),
-    (r"विवेचना\s?(?:प्रचलित|जारी|[\u0900-\u097f]+0)|Under\s?investigation", "investigation"),
+    # विवेचरा: its न read as र (tuning-ledger t012)
+    (r"विवेच[नर]ा\s?(?:प्रचलित|जारी|[\u0900-\u097f]+0)|Under\s?investigation", "investigation"),
 ]
 
 
