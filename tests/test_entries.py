@@ -906,3 +906,12 @@ def test_an_outcome_under_a_misread_heading_is_read_from_the_unnamed_column():
             ["178", "178/2012", "457/380 IPC", "श्यामलाल पुत्र विजय", "01-06-2012", "Final Report"],
             ["179", "179/2012", "392 IPC", "ब्रजेश पुत्र श्यामलाल", "02-06-2012", "विवेचरा प्रचलित"]]
     assert [e.value("outcome") for e in extract_page(_page(_words(rows)))] == ["final_report", "investigation"]
+
+
+def test_sections_with_a_speck_before_their_act_a_danda_after_it_or_vi_read_bi():
+    """"457,380. भा0द0वि0" (t016), "3/ 25 आर्म्स एक्ट।" (t020), "379 भा0द0बि0" (t022),
+    all tuning-mixed."""
+    got = [(sections(_span(t))["sections"].value, sections(_span(t))["act"].value)
+           for t in ("457,380. भा0द0वि0", "3/ 25 आर्म्स एक्ट।", "379 भा0द0बि0")]
+    assert got == [("457,380", "IPC"), ("3/25", "Arms Act"), ("379", "IPC")]
+    assert "act" not in sections(_span("379 भा0द0विभाग"))  # an act runs on into no word

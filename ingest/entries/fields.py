@@ -90,10 +90,11 @@ def crime_no(span: Span, *, column: bool = False, year_hint: int | None = None) 
 
 # ----------------------------------------------------------------------------- sections and act
 
-# In भा0द0वि0 a zero may read as ए as well ("भाएदएवि0", "भाएद0वि0", tuning-mixed t010).
+# In भा0द0वि0 a zero may read as ए as well ("भाएदएवि0", "भाएद0वि0", tuning-mixed t010), वि as
+# बि ("भा0द0बि0", t022).
 _M_IPC = r"(?:0|ण्|\.|॰|ए)?"
 ACTS: list[tuple[str, str]] = [
-    (rf"भा\s?{_M_IPC}\s?द्?\s?{_M_IPC}\s?वि\s?{_M_IPC}|भादवि|भा\.द\.वि\.?|[I1l|]{{1,2}}\.?\s?P\.?\s?C\.?|(?<![A-Z])PC", "IPC"),
+    (rf"भा\s?{_M_IPC}\s?द्?\s?{_M_IPC}\s?[वब]ि\s?{_M_IPC}|भादवि|भा\.द\.वि\.?|[I1l|]{{1,2}}\.?\s?P\.?\s?C\.?|(?<![A-Z])PC", "IPC"),
     (r"बी\s?0?\s?एन\s?0?\s?एस\s?0?|बीएनएस|भा\s?0?\s?न्या\s?0?\s?सं\s?0?|B\.?\s?N\.?\s?S\.?", "BNS"),
     (r"आर्म्स\s?एक्ट|आयुध\s?अधिनियम|Arms\s?Act", "Arms Act"),
     (r"आबकारी\s?(?:अधिनियम|एक्ट)?|Excise\s?Act", "Excise Act"),
@@ -108,7 +109,9 @@ _ACT_ALT = "|".join(f"(?P<a{i}>{rx})" for i, (rx, _) in enumerate(ACTS))
 _SEC = r"\d{1,4}[A-Z]?(?:\s?\(\d{1,2}\))?"
 _SECTIONS = re.compile(
     # a speck before a listed section may read as a dot ("323, 504, .506", tuning t016)
-    rf"(?:धारा\s?:?\s?|Sec(?:tion)?s?\.?\s?|u/s\s?)?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?\.?{_SEC})*)\s?(?P<act>{_ACT_ALT})(?![\u0900-\u097fA-Za-z])",
+    # a speck after the list ("457,380. भा0द0वि0", tuning-mixed t016); a danda after the act
+    # ends it as a space would ("आर्म्स एक्ट।", t020)
+    rf"(?:धारा\s?:?\s?|Sec(?:tion)?s?\.?\s?|u/s\s?)?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?\.?{_SEC})*)\.?\s?(?P<act>{_ACT_ALT})(?![\u0900-\u0963\u0966-\u097fA-Za-z])",
     re.I,
 )
 _SECTIONS_NO_ACT = re.compile(rf"(?:धारा|Sec(?:tion)?s?\.?|u/s)\s?:?\s?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?{_SEC})*)", re.I)
