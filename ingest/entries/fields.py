@@ -109,9 +109,10 @@ _ACT_ALT = "|".join(f"(?P<a{i}>{rx})" for i, (rx, _) in enumerate(ACTS))
 _SEC = r"\d{1,4}[A-Z]?(?:\s?\(\d{1,2}\))?"
 _SECTIONS = re.compile(
     # a speck before a listed section may read as a dot ("323, 504, .506", tuning t016)
-    # a speck after the list ("457,380. भा0द0वि0", tuning-mixed t016); a danda after the act
+    # a speck or stroke after the list ("457,380. भा0द0वि0", tuning-mixed t016; "506।
+    # भा०द०वि०", tuning-ledger t031); a danda after the act
     # ends it as a space would ("आर्म्स एक्ट।", t020)
-    rf"(?:धारा\s?:?\s?|Sec(?:tion)?s?\.?\s?|u/s\s?)?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?\.?{_SEC})*)\.?\s?(?P<act>{_ACT_ALT})(?![\u0900-\u0963\u0966-\u097fA-Za-z])",
+    rf"(?:धारा\s?:?\s?|Sec(?:tion)?s?\.?\s?|u/s\s?)?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?\.?{_SEC})*)[.।]?\s?(?P<act>{_ACT_ALT})(?![\u0900-\u0963\u0966-\u097fA-Za-z])",
     re.I,
 )
 _SECTIONS_NO_ACT = re.compile(rf"(?:धारा|Sec(?:tion)?s?\.?|u/s)\s?:?\s?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?{_SEC})*)", re.I)
