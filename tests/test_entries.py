@@ -915,3 +915,11 @@ def test_sections_with_a_speck_before_their_act_a_danda_after_it_or_vi_read_bi()
            for t in ("457,380. भा0द0वि0", "3/ 25 आर्म्स एक्ट।", "379 भा0द0बि0", "323, 504, 506। भा०द०वि०")]
     assert got == [("457,380", "IPC"), ("3/25", "Arms Act"), ("379", "IPC"), ("323,504,506", "IPC")]
     assert "act" not in sections(_span("379 भा0द0विभाग"))  # an act runs on into no word
+
+
+def test_a_stroke_read_as_1_between_a_sections_list_and_its_act():
+    """"323/ 504/ 506 1 भा0द0वि0" (tuning-ledger t034): no IPC offence is a single digit, so
+    the list before it is the sections; a special act's single digit stands."""
+    got = sections(_span("323/ 504/ 506 1 भा0द0वि0"))
+    assert (got["sections"].value, got["act"].value) == ("323,504,506", "IPC")
+    assert sections(_span("3 दहेज प्रतिषेध अधिनियम"))["sections"].value == "3"

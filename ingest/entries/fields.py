@@ -115,6 +115,7 @@ _SECTIONS = re.compile(
     rf"(?:धारा\s?:?\s?|Sec(?:tion)?s?\.?\s?|u/s\s?)?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?\.?{_SEC})*)[.।]?\s?(?P<act>{_ACT_ALT})(?![\u0900-\u0963\u0966-\u097fA-Za-z])",
     re.I,
 )
+_LIST_BEFORE = re.compile(rf"(?P<secs>{_SEC}(?:\s?(?:/|,|व)\s?{_SEC})*)\s+$")
 _SECTIONS_NO_ACT = re.compile(rf"(?:धारा|Sec(?:tion)?s?\.?|u/s)\s?:?\s?(?P<secs>{_SEC}(?:\s?(?:/|,|व|and|&)\s?{_SEC})*)", re.I)
 _MAIN_ACTS = {"IPC", "BNS"}
 IPC_LAST = 511  # the IPC's last section: a longer number is a misread
@@ -188,8 +189,15 @@ def sections(span: Span, skip: tuple[int, int] | None = None, *, column: bool = 
         secs = _split_sections(m.group("secs"), act)
         if not secs:
             continue
+        start, end = m.start("secs"), m.end("secs")
+        if act in _MAIN_ACTS and len(secs) == 1 and secs[0].isdigit() and int(secs[0]) < 10:
+            # no IPC or BNS offence is a single digit: a rule's stroke read as 1 between
+            # the list and its act ("323/ 504/ 506 1 भा0द0वि0", tuning-ledger t034)
+            before = _LIST_BEFORE.search(text[:start])
+            if before:
+                secs, start, end = _split_sections(before.group("secs"), act), before.start("secs"), before.end("secs")
         if "sections" not in out:
-            out["sections"] = _field(span, m.start("secs"), m.end("secs"), ",".join(secs), 0.95)
+            out["sections"] = _field(span, start, end, ",".join(secs), 0.95)
             out["act"] = _field(span, m.start("act"), m.end("act"), act, 0.95)
         elif act != out["act"].value and "special_act" not in out:
             out["special_act"] = _field(span, m.start("secs"), m.end("act"), f"{'/'.join(secs)} {act}", 0.9)
