@@ -164,7 +164,7 @@ class TesseractEngine:
                 x0, y0, x1, y1 = box
                 words.append(Word(text=text, left=x0, top=y0, width=x1 - x0, height=y1 - y0,
                                   confidence=max(0.0, conf), line=max(1, line_no)))
-        return words
+        return read_once(words) if mode in ("line", "raw_line") else words
 
     def version(self) -> str:
         import tesserocr
@@ -193,6 +193,24 @@ class TesseractEngine:
 
 _ENGINES: dict[tuple, OcrEngine] = {}
 _LOCK = threading.Lock()
+
+
+def read_once(words: list[Word]) -> list[Word]:
+    """A line's words with Tesseract's repeats taken out. On some clean line images its
+    LSTM gives the line twice, the second run over the first one's pixels ("रानी बाथम पत्नी
+    विनोद बाथम रानी बाथम पत्नी विनोद बाथम", tuning-ledger t013, read from the grey page),
+    and a repeat's extra letters made that reading look the fuller one. On one line no
+    two words stand on the same pixels: of two that overlap over half the narrower one,
+    the surer stays (the first on a tie)."""
+    kept: list[Word] = []
+    for w in words:
+        clash = next((k for k in kept if min(k.left + k.width, w.left + w.width) - max(k.left, w.left)
+                      > 0.5 * max(1, min(k.width, w.width))), None)
+        if clash is None:
+            kept.append(w)
+        elif w.confidence > clash.confidence:
+            kept[kept.index(clash)] = w
+    return sorted(kept, key=lambda w: w.left)
 
 
 def open_engine(settings: Settings | None = None) -> OcrEngine:

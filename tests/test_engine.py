@@ -94,3 +94,26 @@ def test_text_layer_carries_our_words_at_our_boxes(tmp_path: Path) -> None:
     x0, y0, x1, y1 = found["SP/KNJ/PRO/2013/989"]
     assert x0 == pytest.approx(100 * k, abs=1) and x1 == pytest.approx(600 * k, abs=1.5)
     assert y0 <= 170 * k <= y1
+
+
+def test_a_line_tesseract_reads_twice_over_is_read_once() -> None:
+    """A clean line image from the grey page (tuning-ledger t013) on which Tesseract's LSTM
+    gives "रानी बाथम पत्नी विनोद बाथम" twice, the second run over the first's pixels: each
+    word comes out once, and no two words of the line overlap."""
+    import cv2
+
+    image = cv2.imread(str(Path(__file__).parent / "fixtures" / "repeated_line.png"), cv2.IMREAD_GRAYSCALE)
+    words = eng.open_engine(Settings()).read(image, 300, mode="line", languages="hin")
+    texts = [w.text for w in words]
+    assert texts.count("रानी") == 1 and texts.count("विनोद") == 1, texts
+    for a, b in zip(words, words[1:]):
+        assert a.left + a.width <= b.left + 0.5 * min(a.width, b.width)
+
+
+def test_read_once_keeps_the_surer_of_two_words_on_the_same_pixels() -> None:
+    def w(text: str, left: int, width: int, conf: float) -> Word:
+        return Word(text, left, 10, width, 30, conf, 1)
+    got = eng.read_once([w("रानी", 41, 62, 80.0), w("बाथम", 118, 62, 93.0), w("रानी", 34, 63, 93.0), w("घटना", 300, 80, 90.0)])
+    assert [(x.text, x.left) for x in got] == [("रानी", 34), ("बाथम", 118), ("घटना", 300)]
+    apart = [w("UP", 0, 40, 90.0), w("74", 45, 30, 90.0)]  # touching, not overlapping
+    assert eng.read_once(apart) == apart
