@@ -923,3 +923,13 @@ def test_a_stroke_read_as_1_between_a_sections_list_and_its_act():
     got = sections(_span("323/ 504/ 506 1 भा0द0वि0"))
     assert (got["sections"].value, got["act"].value) == ("323,504,506", "IPC")
     assert sections(_span("3 दहेज प्रतिषेध अधिनियम"))["sections"].value == "3"
+
+
+def test_a_memos_subject_ends_before_its_form_lines():
+    """A memo's "नाम वादी ..." and "निवासी ..." lines follow its subject closely (tuning-mixed
+    memos): they are no part of the subject."""
+    lines = ["पत्रांक: SP/KNJ/CR/2019/712 दिनांक: 24.05.2019",
+             "विषय: मु0अ0सं0 513/2019 धारा 302 भादवि थाना तिर्वा में बरामद वाहन के सम्बन्ध में।",
+             "नाम वादी सुनीता राजपूत पुत्री प्रदीप राजपूत", "निवासी ग्राम जसपुरा थाना तिर्वा"]
+    (letter,) = extract_page(_page(_words([[ln] for ln in lines])))
+    assert letter.value("subject").endswith("सम्बन्ध में") and "वादी" not in letter.value("subject")

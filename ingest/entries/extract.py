@@ -201,6 +201,9 @@ def _codes(table: Table, words: list[Word], everything: Span, f: dict[str, Field
 _FILE_NO = re.compile(r"(?:पत्रा[ंँ]?क|पत्र\s?सं0|पत्र\s?संख्या|File\s?No\.?|Letter\s?No\.?|Ref\.?\s?No\.?)\s?[:.\-ः]?\s?(\S+)", re.I)
 _SUBJECT = re.compile(r"(?:विषय|Subject|Sub\.?)\s?[:\-]\s?(.+)", re.I)
 _TO = re.compile(r"^(?:सेवा\s?में|To)\s?[,:]?\s*$", re.I)
+# A memo's form lines under its subject ("नाम वादी : ...", "निवासी ...", "वाहन संख्या ..."):
+# the subject ends before them (tuning-mixed memos).
+_FORM_LABEL = re.compile(r"^(?:नाम|निवासी|वाहन|इं?जन|चेसिस|मोबाइल|मो0)(?:\s|:|$)")
 _SALUTATION = re.compile(r"^(?:महोदय|महोदया|Sir|Madam)", re.I)
 
 
@@ -248,7 +251,7 @@ def _letter_entry(page: int, words: list[Word]) -> Entry | None:
         if ms and "subject" not in f:
             parts = [ln]
             for nxt in lines[li + 1: li + 3]:
-                if _SALUTATION.match(fold(nxt.text)) or _SUBJECT.match(fold(nxt.text)):
+                if _SALUTATION.match(fold(nxt.text)) or _SUBJECT.match(fold(nxt.text)) or _FORM_LABEL.match(fold(nxt.text)):
                     break
                 if nxt.top - parts[-1].bottom > 1.5 * (ln.bottom - ln.top):
                     break
