@@ -933,3 +933,11 @@ def test_a_memos_subject_ends_before_its_form_lines():
              "नाम वादी सुनीता राजपूत पुत्री प्रदीप राजपूत", "निवासी ग्राम जसपुरा थाना तिर्वा"]
     (letter,) = extract_page(_page(_words([[ln] for ln in lines])))
     assert letter.value("subject").endswith("सम्बन्ध में") and "वादी" not in letter.value("subject")
+
+
+def test_a_vehicle_number_with_a_stroke_glued_before_it_or_an_underscore_in_it():
+    """"1UP 76 T 2312", "LUP-78 NN-8563" (a rule's stroke glued on) and "UP_78 B 2776"
+    (tuning-ledger t033, tuning-mixed t010, t014); a code that merely ends in UP is none."""
+    got = [[v.value for v in vehicles(_span(t))] for t in ("1UP 76 T 2312", "LUP-78 NN-8563", "UP_78 B 2776")]
+    assert got == [["UP76T2312"], ["UP78NN8563"], ["UP78B2776"]]
+    assert vehicles(_span("XUP 74 AB 1234")) == [] and vehicles(_span("21UP 74 AB 1234")) == []

@@ -390,7 +390,9 @@ def labelled_dates(span: Span, *, column: bool = False, year_hint: int | None = 
 
 STATES = ("AN AP AR AS BR CG CH DD DL GA GJ HP HR JH JK KA KL LA LD MH ML MN MP MZ NL OD OR PB PY RJ SK TN TR TS UK "
           "UP WB").split()
-_VEHICLE = re.compile(rf"(?<![A-Z0-9])({'|'.join(STATES)})\s?[-.]?\s?(\d{{1,2}})\s?[-.]?\s?([A-Z]{{1,3}})?\s?[-.]?\s?(\d{{4}})(?![A-Z0-9])")
+# A rule's stroke may be glued before the state ("1UP 76 T 2312", "LUP-78 NN-8563") and a
+# separator read as "_" ("UP_78 B 2776"; tuning-ledger t033, tuning-mixed t010, t014).
+_VEHICLE = re.compile(rf"(?:(?<![A-Z0-9])|(?<=(?<![A-Z0-9])[1IL|]))({'|'.join(STATES)})\s?[-._]?\s?(\d{{1,2}})\s?[-._]?\s?([A-Z]{{1,3}})?\s?[-._]?\s?(\d{{4}})(?![A-Z0-9])")
 
 
 def vehicles(span: Span) -> list[Field]:
