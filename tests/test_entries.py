@@ -941,3 +941,14 @@ def test_a_vehicle_number_with_a_stroke_glued_before_it_or_an_underscore_in_it()
     got = [[v.value for v in vehicles(_span(t))] for t in ("1UP 76 T 2312", "LUP-78 NN-8563", "UP_78 B 2776")]
     assert got == [["UP76T2312"], ["UP78NN8563"], ["UP78B2776"]]
     assert vehicles(_span("XUP 74 AB 1234")) == [] and vehicles(_span("21UP 74 AB 1234")) == []
+
+
+def test_a_dwelling_label_glued_to_its_village_by_a_mark():
+    """"नि0|सरायमीरा", "नि०_मानीमऊ" (tuning-mixed t017, t011): the village is read; a name
+    that merely begins with the same letters is no label."""
+    from ingest.entries.fields import people
+    for cell in ("पप्पू पुत्र गुड्डू नि0|सरायमीरा थाना हसेरन", "अनिल पुत्र नरेन्द्र नि०_मानीमऊ थाना इन्दरगढ़"):
+        got = people(_words([[cell]]), first_is_complainant=True)
+        assert got["complainant.village"].value in ("सरायमीरा", "मानीमऊ"), cell
+    got = people(_words([["निर्मला पत्नी रमेश नि0 मलिकपुर"]]), first_is_complainant=True)
+    assert (got["complainant.name"].value, got["complainant.village"].value) == ("निर्मला", "मलिकपुर")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -514,9 +514,23 @@ class _Tok:
 _STATION_MISREAD = re.compile(r"^(?:[थध][ाो]ना|थान)$")
 
 
+# A dwelling label glued to the village by a stroke or a mark OCR read between them
+# ("नि0|सरायमीरा", "नि०_मानीमऊ": tuning-mixed t017, t011).
+_GLUED_DWELLING = re.compile(r"^(नि[0०]|निवासी|ग्राम)[|_.,:;।-]+(\S{2,})$")
+
+
+def _parted(w: Word) -> list[Word]:
+    m = _GLUED_DWELLING.match(w.text.strip())
+    if m is None:
+        return [w]
+    cut = round(w.width * len(m.group(1)) / max(1, len(w.text.strip())))
+    return [replace(w, text=m.group(1), width=max(1, cut)),
+            replace(w, text=m.group(2), left=w.left + cut, width=max(1, w.width - cut))]
+
+
 def _toks(words: list[Word]) -> list[_Tok]:
     out = []
-    for w in words:
+    for w in (p for word in words for p in _parted(word)):
         t = tidy(w.text).casefold()
         raw = w.text.strip()
         if not t and raw not in (":", "-"):
