@@ -952,3 +952,14 @@ def test_a_dwelling_label_glued_to_its_village_by_a_mark():
         assert got["complainant.village"].value in ("सरायमीरा", "मानीमऊ"), cell
     got = people(_words([["निर्मला पत्नी रमेश नि0 मलिकपुर"]]), first_is_complainant=True)
     assert (got["complainant.name"].value, got["complainant.village"].value) == ("निर्मला", "मलिकपुर")
+
+
+def test_a_village_glued_to_its_station_word_kotwali_misread_and_mahila_with_a_dot():
+    """"कूसूमखोर.थाना सौरिख" (t009), "ककराला कोतबाली कन्नौज" (t011), "जसपुरा महिलां थाना
+    कन्नौज" (t025), all tuning-ledger: the village ends where the station begins."""
+    from ingest.entries.fields import people
+    for cell, village in (("रमेश पुत्र मोहन नि0 कूसूमखोर.थाना सौरिख", "कूसूमखोर"),
+                          ("रमेश पुत्र मोहन नि0 ककराला कोतबाली कन्नौज", "ककराला"),
+                          ("रमेश पुत्र मोहन नि0 जसपुरा महिलां थाना कन्नौज", "जसपुरा")):
+        got = people(_words([[cell]]), first_is_complainant=True)
+        assert got["complainant.village"].value == village, cell

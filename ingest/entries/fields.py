@@ -512,18 +512,22 @@ class _Tok:
 # थाना as OCR reads it on ruled cells (धाना, धोना, थान: tuning-mixed t005, t007, t011); no
 # name or place is spelled so.
 _STATION_MISREAD = re.compile(r"^(?:[थध][ाो]ना|थान)$")
+_KOTWALI_MISREAD = re.compile(r"^को[तद][वब]ाली$")  # कोतबाली (tuning-ledger t011)
 
 
 # A dwelling label glued to the village by a stroke or a mark OCR read between them
-# ("नि0|सरायमीरा", "नि०_मानीमऊ": tuning-mixed t017, t011).
-_GLUED_DWELLING = re.compile(r"^(नि[0०]|निवासी|ग्राम)[|_.,:;।-]+(\S{2,})$")
+# ("नि0|सरायमीरा", "नि०_मानीमऊ": tuning-mixed t017, t011); so is a village to the station
+# word after it ("कूसूमखोर.थाना", tuning-ledger t009).
+_GLUED_LABEL = re.compile(r"^(नि[0०]|निवासी|ग्राम)[|_.,:;।-]+(\S{2,})$")
+_GLUED_STATION = re.compile(r"^(\S{2,}?)[|_.,:;।-]+(थाना|कोतवाली)$")
 
 
 def _parted(w: Word) -> list[Word]:
-    m = _GLUED_DWELLING.match(w.text.strip())
+    text = w.text.strip()
+    m = _GLUED_LABEL.match(text) or _GLUED_STATION.match(text)
     if m is None:
         return [w]
-    cut = round(w.width * len(m.group(1)) / max(1, len(w.text.strip())))
+    cut = round(w.width * len(m.group(1)) / max(1, len(text)))
     return [replace(w, text=m.group(1), width=max(1, cut)),
             replace(w, text=m.group(2), left=w.left + cut, width=max(1, w.width - cut))]
 
@@ -537,6 +541,10 @@ def _toks(words: list[Word]) -> list[_Tok]:
             continue
         if _STATION_MISREAD.match(t):
             t = "थाना"
+        elif _KOTWALI_MISREAD.match(t):
+            t = "कोतवाली"
+        elif t not in STOP and t.rstrip("ंः") in STOP:
+            t = t.rstrip("ंः")  # "महिलां" (tuning-ledger t025)
         out.append(_Tok(w, t or raw, raw.endswith((",", "।", ";"))))
     return out
 
