@@ -963,3 +963,14 @@ def test_a_village_glued_to_its_station_word_kotwali_misread_and_mahila_with_a_d
                           ("रमेश पुत्र मोहन नि0 जसपुरा महिलां थाना कन्नौज", "जसपुरा")):
         got = people(_words([[cell]]), first_is_complainant=True)
         assert got["complainant.village"].value == village, cell
+
+
+def test_crumbs_after_a_name_are_no_part_of_it():
+    """"मुकेश दीक्षित fe", "कमलेश सक्सेना ज" (rule and stamp remnants read as a Latin pair or
+    one letter, tuning-ledger t001, t011): the relative ends before them; a Latin name stays."""
+    from ingest.entries.fields import people
+    for cell, relative in (("राम पुत्र मुकेश दीक्षित fe", "मुकेश दीक्षित"), ("मीना पुत्री कमलेश सक्सेना ज", "कमलेश सक्सेना")):
+        got = people(_words([[cell]]), first_is_complainant=True)
+        assert got["complainant.relative"].value == relative, cell
+    got = people(_words([["Ramesh Yadav s/o Suresh Yadav"]]), first_is_complainant=True)
+    assert got["complainant.name"].value.casefold() == "ramesh yadav"

@@ -580,9 +580,13 @@ def _label(key: str) -> str:
     return re.sub(r"[ंःँ]", "", key).rstrip("-")
 
 
+# One letter with its vowel sign ("ज", "ति"): a rule's or stamp's crumb, no part of a name.
+_ONE_LETTER = re.compile(r"^[\u0915-\u0939\u0905-\u0914][\u093c]?[\u093e-\u094c\u0901-\u0903]?$")
+
+
 def _is_name_word(t: _Tok) -> bool:
     return (bool(t.key) and t.key not in STOP and not _UNKNOWN.match(t.key) and not re.search(r"\d", t.key)
-            and bool(re.search(r"[\u0900-\u097fa-z]", t.key)))
+            and bool(re.search(r"[\u0900-\u097fa-z]", t.key)) and not _ONE_LETTER.match(t.key))
 
 
 def _phrase(toks: list[_Tok], i: int, most: int) -> tuple[list[_Tok], int]:
@@ -591,7 +595,10 @@ def _phrase(toks: list[_Tok], i: int, most: int) -> tuple[list[_Tok], int]:
     while i < len(toks) and toks[i].key in HONORIFIC:
         i += 1
     while i < len(toks) and len(out) < most and _is_name_word(toks[i]) and relation_of(toks[i].key) is None \
-            and not _is_complainant(toks[i].key) and _label(toks[i].key) not in ACCUSED:
+            and not _is_complainant(toks[i].key) and _label(toks[i].key) not in ACCUSED \
+            and not (out and toks[i].key.isascii() and not any(t.key.isascii() for t in out)):
+        # (a Latin crumb after a Devanagari name, "मुकेश दीक्षित fe", is a rule's or
+        # stamp's remnant: tuning-ledger t001, t004, t031)
         out.append(toks[i])
         i += 1
         if out[-1].comma:
