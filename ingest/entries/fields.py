@@ -627,15 +627,18 @@ def name_value(word: str) -> str:
     return _known_name(v)
 
 
+def _word_list(path: Path) -> frozenset[str]:
+    """The words of a word-list data file (NFC; "#" lines are comments)."""
+    return frozenset(w for line in path.read_text(encoding="utf-8").splitlines()
+                     if line.strip() and not line.startswith("#")
+                     for w in unicodedata.normalize("NFC", line.strip()).split())
+
+
 @lru_cache(maxsize=1)
 def _name_lexicon() -> dict[int, frozenset[str]]:
     from ingest.gazetteer import LEXICON_DIR
 
-    words: set[str] = set()
-    for name in ("names.txt", "villages.txt", "stations.txt"):
-        for line in (LEXICON_DIR / name).read_text(encoding="utf-8").splitlines():
-            if line.strip() and not line.startswith("#"):
-                words.update(unicodedata.normalize("NFC", line.strip()).split())
+    words = set().union(*(_word_list(LEXICON_DIR / name) for name in ("names.txt", "villages.txt", "stations.txt")))
     by: dict[int, set[str]] = {}
     for w in words:
         by.setdefault(len(w), set()).add(w)
@@ -688,9 +691,7 @@ def _skip_punct(toks: list[_Tok], i: int) -> int:
 
 @lru_cache(maxsize=1)
 def _surnames() -> frozenset[str]:
-    path = Path(__file__).with_name("surnames.txt")
-    return frozenset(unicodedata.normalize("NFC", ln.strip()) for ln in path.read_text(encoding="utf-8").splitlines()
-                     if ln.strip() and not ln.startswith("#"))
+    return _word_list(Path(__file__).with_name("surnames.txt"))
 
 
 def _family_name_end(name: list[_Tok]) -> int | None:
