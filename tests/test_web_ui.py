@@ -452,3 +452,17 @@ def test_catalog_reloads_once_when_many_ask_at_the_same_moment(home: Settings) -
         t.join()
     assert results == [2] * 12
     assert CountingStore.listings == 2 * per_load, CountingStore.listings  # one reload, not twelve
+
+
+@pytest.mark.parametrize("path", ["/entries", "/efiles", "/efiles/pendency", "/bundles"])
+def test_every_page_reads_the_chosen_language(admin: TestClient, path: str) -> None:
+    """Labels come from template globals that read the page's language, so pages whose
+    template (or an included part) once imported the label macro without the context
+    no longer show both languages to an officer who chose one."""
+    admin.get("/lang", params={"to": "en"})
+    html = admin.get(path).text
+    assert '<span class="en only" lang="en">' in html
+    assert '<span class="hi">' not in html
+    admin.get("/lang", params={"to": "hi"})
+    html = admin.get(path).text
+    assert '<span class="hi">' in html and 'lang="en">/ ' not in html and '"en only"' not in html

@@ -7,9 +7,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment, FileSystemLoader, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
-from web.lang import CHOICES, html_lang, lang_of
+from web.lang import CHOICES, html_lang, label_html, label_text, lang_of
 from web.messages import ingest_reason
 from web.query import query_from
 from web.session import csrf_token, current_user
@@ -24,6 +26,27 @@ TEMPLATES = Environment(
     auto_reload=False,
 )
 TEMPLATES.globals["ingest_reason"] = ingest_reason
+
+
+def _str(value: Any) -> str:
+    """Text as given (a Markup stays markup, not escaped twice), else its str."""
+    return value if isinstance(value, str) else str(value)
+
+
+@pass_context
+def _bi(context: Context, hindi: Any, english: Any) -> Markup:
+    """{{ bi("थाना", "Police station") }}: the label as HTML in the page's language."""
+    return label_html(str(context.get("lang", "both")), _str(hindi), _str(english))
+
+
+@pass_context
+def _t(context: Context, hindi: Any, english: Any) -> Markup:
+    """{{ t("पृष्ठ", "page") }}: the same as plain text, for attributes and options."""
+    return label_text(str(context.get("lang", "both")), _str(hindi), _str(english))
+
+
+TEMPLATES.globals["bi"] = _bi
+TEMPLATES.globals["t"] = _t
 
 
 def render(request: Request | None, name: str, status: int = 200, **context: Any) -> HTMLResponse:
