@@ -60,13 +60,18 @@ _NOTATION_WINDOW = 6  # raw words a crime number, plate or code may be spread ov
 PAGE_CACHE = 512
 
 
+# A register's words recur page after page (names, villages, the column words): a
+# token's transliteration key is worked out once, not on every page it is on.
+_word_key = lru_cache(maxsize=65536)(word_key)
+
+
 class _PageWords:
     """A page's raw words, folded once: the tokens of each word, and where each token,
     transliteration key and joined pair key stands. Marking a term is then a few dict
     look-ups instead of a pass over every word (and every pair) per term. Read-only
     once built (the pair keys are built on first use: numbers-only queries need none)."""
 
-    __slots__ = ("_by_pair", "by_key", "by_token", "pieces", "toks")
+    __slots__ = ("_by_pair", "by_key", "by_token", "piece_at", "pieces", "toks")
 
     def __init__(self, words: tuple[str, ...]) -> None:
         toks = [fold_word(w) for w in words]
@@ -75,10 +80,14 @@ class _PageWords:
         for i, ts in enumerate(toks):
             for t in ts:
                 by_token.setdefault(t, []).append(i)
-                by_key.setdefault(word_key(t), []).append(i)
+                by_key.setdefault(_word_key(t), []).append(i)
         self.toks = toks
         # the words that may be a piece of a spaced abbreviation (मु0 अ0 सं0)
         self.pieces = [bool(_ABBREV_PIECE.match(w)) for w in words]
+        # where a run of two or more pieces starts: the only places a query term can be
+        # spelt out (most pages have a handful, of hundreds of words)
+        self.piece_at = [i for i in range(len(words) - 1) if self.pieces[i] and self.pieces[i + 1]
+                         and (i == 0 or not self.pieces[i - 1])]
         self.by_token = by_token
         self.by_key = by_key
         self._by_pair: dict[str, list[int]] | None = None
@@ -209,14 +218,21 @@ def _phrase_marks(words: Sequence[str], phrase: list[str]) -> list[bool]:
     return marks
 
 
-def _abbreviation_marks(words: Sequence[str], pieces: list[bool], terms: set[str]) -> list[bool]:
+def _abbreviation_marks(words: Sequence[str], page: _PageWords, terms: set[str]) -> list[bool]:
     marks = [False] * len(words)
     n = len(words)
-    i = 0
+    pieces = page.pieces
+    for start in page.piece_at:
+        _abbreviation_run(words, pieces, terms, start, n, marks)
+    return marks
+
+
+def _abbreviation_run(words: Sequence[str], pieces: list[bool], terms: set[str], i: int, n: int,
+                      marks: list[bool]) -> None:
+    """Mark the pieces from ``i`` (a run's start) on that fold into a query term."""
     while i < n:
         if not pieces[i]:
-            i += 1
-            continue
+            return
         joined_to = -1
         for j in range(i + 1, min(n, i + _MAX_PIECES)):
             if not pieces[j]:
@@ -229,7 +245,6 @@ def _abbreviation_marks(words: Sequence[str], pieces: list[bool], terms: set[str
             i = joined_to + 1
         else:
             i += 1
-    return marks
 
 
 def _near_pairs(per_term: list[list[bool]]) -> list[list[bool]]:
@@ -271,9 +286,5 @@ def marked_words(words: Sequence[str], query: ParsedQuery) -> list[bool]:
         prefixes = tuple(query.prefixes)
         layers.append([any(t.startswith(prefixes) for t in ts) for ts in page.toks])
     if query.terms:
-        layers.append(_abbreviation_marks(words, page.pieces, set(query.terms)))
-    for layer in layers:
-        for i, x in enumerate(layer):
-            if x:
-                marks[i] = True
-    return marks
+        layers.append(_abbreviation_marks(words, page, set(query.terms)))
+    return list(map(any, zip(*layers))) if layers else marks

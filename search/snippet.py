@@ -13,8 +13,6 @@ the snippet is the start of the page.
 
 from __future__ import annotations
 
-import html
-import re
 from functools import lru_cache
 
 from search.marking import marked_words
@@ -23,15 +21,26 @@ from search.query import ParsedQuery
 __all__ = ["ELLIPSIS", "make_snippet", "marked_words"]
 
 ELLIPSIS = "…"
-_WORD = re.compile(r"\S+")
 SPLIT_CACHE = 512  # pages' word splits kept: the same pages come back query after query
+# html.escape's five replacements in one C pass (the same output): a snippet escapes
+# each of its ~30 words apart, to mark some of them
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
 
 
 @lru_cache(maxsize=SPLIT_CACHE)
 def _split(raw_text: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
     """The page's words and their spans (read-only, shared between callers)."""
-    found = list(_WORD.finditer(raw_text))
-    return tuple(m.group(0) for m in found), tuple(m.span() for m in found)
+    # str.split and a find per word: the same words as ``\S+`` (both split at
+    # str.isspace) at half the cost of a regex match object per word
+    words = tuple(raw_text.split())
+    spans = []
+    find = raw_text.find
+    pos = 0
+    for word in words:
+        start = find(word, pos)
+        pos = start + len(word)
+        spans.append((start, pos))
+    return words, tuple(spans)
 
 
 def _window(spans: list[tuple[int, int]], marked: list[bool], width: int, text: str) -> tuple[int, int]:
@@ -84,7 +93,7 @@ def make_snippet(raw_text: str, query: ParsedQuery, width: int = 200) -> tuple[s
     for i in range(lo, hi + 1):
         word = _clip(words[i], width)
         plain_parts.append(word)
-        escaped = html.escape(word)
+        escaped = word.translate(_ESCAPES)
         html_parts.append(f"<mark>{escaped}</mark>" if marked[i] else escaped)
     plain = head + " ".join(plain_parts) + tail
     markup = head + " ".join(html_parts) + tail
