@@ -23,9 +23,11 @@ each word that is part of what the query asked for, by the rules the engines mat
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from itertools import compress, repeat
 
 from search.normalise import (
     fold,
@@ -63,49 +65,43 @@ PAGE_CACHE = 512
 # A register's words recur page after page (names, villages, the column words): a
 # token's transliteration key is worked out once, not on every page it is on.
 _word_key = lru_cache(maxsize=65536)(word_key)
+_pair_key = lru_cache(maxsize=131072)(pair_key)
 
 
 class _PageWords:
-    """A page's raw words, folded once: the tokens of each word, and where each token,
-    transliteration key and joined pair key stands. Marking a term is then a few dict
-    look-ups instead of a pass over every word (and every pair) per term. Read-only
-    once built (the pair keys are built on first use: numbers-only queries need none)."""
+    """A page's raw words, folded once: the tokens of each word and their
+    transliteration keys, and (on first use: numbers-only queries need none) the
+    joined key of each pair of neighbours. Marking a term is then one pass of set
+    tests over these lists, not a fold of every word per term. Lists, not look-up
+    tables: a search's hits are mostly pages not in this cache (10,000 pages, 512
+    kept), and building tables of every token cost more than the passes they saved
+    (~150 of ~250 us a page). Read-only once built."""
 
-    __slots__ = ("_by_pair", "by_key", "by_token", "piece_at", "pieces", "toks")
+    __slots__ = ("_pair_keys", "flat_keys", "flat_toks", "flat_word", "piece_at", "pieces", "toks")
 
     def __init__(self, words: tuple[str, ...]) -> None:
-        toks = [fold_word(w) for w in words]
-        by_token: dict[str, list[int]] = {}
-        by_key: dict[str, list[int]] = {}
-        for i, ts in enumerate(toks):
-            for t in ts:
-                by_token.setdefault(t, []).append(i)
-                by_key.setdefault(_word_key(t), []).append(i)
-        self.toks = toks
+        self.toks = toks = [fold_word(w) for w in words]
+        # every token of the page in order, its key, and the word it is of: a term is
+        # tested against them by map() (C loops), only its hits come back to Python
+        self.flat_toks = [t for ts in toks for t in ts]
+        self.flat_keys = list(map(_word_key, self.flat_toks))
+        self.flat_word = [i for i, ts in enumerate(toks) for _ in ts]
         # the words that may be a piece of a spaced abbreviation (मु0 अ0 सं0)
-        self.pieces = [bool(_ABBREV_PIECE.match(w)) for w in words]
+        self.pieces = pieces = [bool(_ABBREV_PIECE.match(w)) for w in words]
         # where a run of two or more pieces starts: the only places a query term can be
         # spelt out (most pages have a handful, of hundreds of words)
-        self.piece_at = [i for i in range(len(words) - 1) if self.pieces[i] and self.pieces[i + 1]
-                         and (i == 0 or not self.pieces[i - 1])]
-        self.by_token = by_token
-        self.by_key = by_key
-        self._by_pair: dict[str, list[int]] | None = None
+        self.piece_at = [i for i in range(len(words) - 1) if pieces[i] and pieces[i + 1]
+                         and (i == 0 or not pieces[i - 1])]
+        self._pair_keys: list[str | None] | None = None
 
     @property
-    def by_pair(self) -> dict[str, list[int]]:
-        """Joined key of words i and i+1 -> each such i."""
-        if self._by_pair is None:
+    def pair_keys(self) -> list[str | None]:
+        """For each word i: the joined key of words i and i+1 (None: no such pair)."""
+        if self._pair_keys is None:
             toks = self.toks
-            by_pair: dict[str, list[int]] = {}
-            for i in range(len(toks) - 1):
-                a, b = toks[i], toks[i + 1]
-                if a and b:
-                    k = pair_key(a[-1], b[0])
-                    if k is not None:
-                        by_pair.setdefault(k, []).append(i)
-            self._by_pair = by_pair  # two threads may both build it: the same dict either way
-        return self._by_pair
+            # two threads may both build it: the same list either way
+            self._pair_keys = [_pair_key(a[-1], b[0]) if a and b else None for a, b in zip(toks, toks[1:])]
+        return self._pair_keys
 
 
 @lru_cache(maxsize=PAGE_CACHE)
@@ -138,16 +134,17 @@ def _tolerant_word(term: str, key: str | None) -> Callable[[tuple[str, ...]], bo
 def _term_marks(page: _PageWords, term: str, joined: set[str]) -> list[bool]:
     key = key_of(term)
     keys = ({key} if key else set()) | joined
-    marks = [False] * len(page.toks)
     # a word with a token that is the term, or whose key is the term's (or a joined one)
-    for i in page.by_token.get(term, ()):
+    marks = [False] * len(page.toks)
+    found = map(term.__eq__, page.flat_toks)
+    if keys:
+        found = map(operator.or_, found, map(keys.__contains__, page.flat_keys))
+    for i in compress(page.flat_word, found):
         marks[i] = True
-    for k in keys:
-        for i in page.by_key.get(k, ()):
-            marks[i] = True
     if key:
         # one word typed, two written: "Ramprakash" marks राम प्रकाश
-        for i in page.by_pair.get(key, ()):
+        pairs = page.pair_keys
+        for i in compress(range(len(pairs)), map(operator.eq, repeat(key), pairs)):
             marks[i] = marks[i + 1] = True
     if not any(marks):
         tolerant = _tolerant_word(term, key)
