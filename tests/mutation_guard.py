@@ -114,7 +114,7 @@ MUTANTS = [
            "            if False:\n                _add(q.phrases, toks, budget, q)\n            elif is_prefix",
            "a typed word that folds into several tokens is no longer a phrase (123/2019 -> 123)"),
     Mutant("escaping", "search.snippet",
-           "        escaped = html.escape(word)\n",
+           "        escaped = word.translate(_ESCAPES)\n",
            "        escaped = word\n",
            "snippets no longer escape the OCR text (<script> reaches the page)",
            ("tests/test_snippet.py", "tests/test_sqlite_index.py")),
