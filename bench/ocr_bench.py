@@ -315,8 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# command: bench/ocr_bench.py {' '.join(argv if argv is not None else sys.argv[1:])}")
     if a.models:
         return models(a, work)
-    splits = [("held-out", heldout_pages(a.heldout)), ("tuning", tuning_pages(a.tuning))]
-    for name, pages in splits:
+    # a split asked for with 0 pages is not generated at all: a tuning-only run takes no
+    # look at the held-out pages
+    splits = [(name, make) for name, make, n in [("held-out", heldout_pages, a.heldout),
+                                                  ("tuning", tuning_pages, a.tuning)] if n > 0]
+    for name, make in splits:
+        pages = make(a.heldout if name == "held-out" else a.tuning)
         print(f"\nrunning on {name} ({len(pages)} pages), load average {load()} …", file=sys.stderr, flush=True)
         runs = [run_tesseract(pages, a.jobs, work / name)]
         if not a.skip_ocrmypdf:

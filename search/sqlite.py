@@ -38,6 +38,8 @@ of every match would order them.
 
 from __future__ import annotations
 
+import collections
+import heapq
 import sqlite3
 import tempfile
 import threading
@@ -141,6 +143,10 @@ ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1
 # exact unless more pages than this tie with the last one shown (then every match is
 # ranked, as before).
 TIE_SLACK = 16
+# Matches ranked and counted for facets in one pass up to this many (measured on the
+# load bench's 10,000-page home: 133 matches on a mean search of one station, 1,137 of
+# every station; see docs/benchmarks.md, issue 15 round 7).
+ONE_PASS_MAX = 800
 
 _COLUMNS = (
     "p.bundle_id, p.page, t.text, p.thana, p.register, p.year, p.year_to, "
@@ -569,6 +575,15 @@ def _filter_sql(scope: Scope) -> tuple[str, list[Any]]:
     return " AND ".join(where), args
 
 
+def _at_or_above_cut(rows: list[Any], want: int) -> list[Any]:
+    """The rows (rowid, score, ...) scoring at least the ``want``-th best: the top
+    ``want`` and every row tied with the last of them."""
+    if len(rows) <= want:
+        return rows
+    cut = heapq.nlargest(want, (r[1] for r in rows))[-1]
+    return [r for r in rows if r[1] >= cut]
+
+
 def _found(rows: list[Any], groups: list[Any]) -> Found:
     facets = Facets()
     total = 0
@@ -700,57 +715,96 @@ class _Engine:
         ) + ")"
         boost_args = [_or(alts) for _, alts in boosts]
         want = offset + limit
-        top: list[Any] = []
+        facet_join = combo_join or " JOIN page_facet c ON c.rowid = f.rowid"
+        score_sql = f"(-bm25(pages_fts, ?, ?, ?, ?)) * {boost_sql}"
+        args = [*weights, *boost_args, *combo_args, expr]
+        groups: list[Any] | None = None
+        fetched: list[Any] = []
         if want:
-            score_sql = f"(-bm25(pages_fts, ?, ?, ?, ?)) * {boost_sql}"
-            args = [*weights, *boost_args, *combo_args, expr]
-            fetched = self.db.execute(
-                f"SELECT f.rowid, {score_sql} AS score FROM pages_fts f{combo_join}"
-                " WHERE pages_fts MATCH ? ORDER BY score DESC LIMIT ?",
-                [*args, want + TIE_SLACK],
-            ).fetchall()
-            if len(fetched) > want and fetched[-1][1] == fetched[want - 1][1]:
-                # more ties than TIE_SLACK at the cut: rank every match
-                fetched = self.db.execute(
-                    f"SELECT f.rowid, {score_sql} AS score FROM pages_fts f{combo_join}"
+            # In a scope (an officer's stations, a register, a year) one pass over the
+            # matches gives the ranking and the facets together when they are few;
+            # past ONE_PASS_MAX, and with no scope (where matches are many), the rows
+            # would cost more in Python than a second pass costs in SQLite, so the
+            # ranking goes to FTS5's bounded sorter and the facets to their own pass.
+            every: list[Any] = []
+            if where:
+                cur = self.db.execute(
+                    f"SELECT f.rowid, {score_sql} AS score, c.combo FROM pages_fts f{facet_join}"
                     " WHERE pages_fts MATCH ?",
                     args,
+                )
+                every = cur.fetchmany(ONE_PASS_MAX + 1)
+                cur.close()
+            if where and len(every) <= ONE_PASS_MAX:
+                groups = self._groups(collections.Counter(r[2] for r in every))
+                fetched = _at_or_above_cut(every, want)
+            else:
+                fetched = self.db.execute(
+                    f"SELECT f.rowid, {score_sql} AS score FROM pages_fts f{combo_join}"
+                    " WHERE pages_fts MATCH ? ORDER BY score DESC LIMIT ?",
+                    [*args, want + TIE_SLACK],
                 ).fetchall()
-            if len(fetched) > want:
-                cut = sorted((r[1] for r in fetched), reverse=True)[want - 1]
-                fetched = [r for r in fetched if r[1] >= cut]
-            order = {
-                r[0]: (r[1], r[2])
-                for r in self.db.execute(
-                    f"SELECT rowid, bundle_id, page FROM pages"
-                    f" WHERE rowid IN ({','.join('?' * len(fetched))})",
-                    [r[0] for r in fetched],
-                )
-            } if fetched else {}
-            ranked = sorted(
-                (r for r in fetched if r[0] in order),
-                key=lambda r: (-r[1], *order[r[0]]),
-            )
-            top = ranked[offset:want]
-        rows = []
-        if top:
-            # Texts only for the hits shown, not for every page the sorter saw.
-            details = {
-                r[0]: r[1:]
-                for r in self.db.execute(
-                    f"SELECT p.rowid, {_COLUMNS} FROM pages p JOIN page_text t"
-                    f" ON t.rowid = p.rowid WHERE p.rowid IN ({','.join('?' * len(top))})",
-                    [r[0] for r in top],
-                )
-            }
-            rows = [(*details[rowid], score) for rowid, score in top if rowid in details]
-        if not combo_join:
-            combo_join = " JOIN page_facet c ON c.rowid = f.rowid"
-        groups = self.db.execute(
-            "SELECT k.thana, k.register, k.year, k.year_end, g.n FROM"
-            " (SELECT c.combo AS combo, count(*) AS n"
-            f" FROM pages_fts f{combo_join} WHERE pages_fts MATCH ? GROUP BY c.combo) g"
-            " JOIN facet_combo k ON k.id = g.combo",
-            [*combo_args, expr],
-        ).fetchall()
+                if len(fetched) > want and fetched[-1][1] == fetched[want - 1][1]:
+                    # more ties than TIE_SLACK at the cut: rank every match
+                    fetched = self.db.execute(
+                        f"SELECT f.rowid, {score_sql} AS score FROM pages_fts f{combo_join}"
+                        " WHERE pages_fts MATCH ?",
+                        args,
+                    ).fetchall()
+                fetched = _at_or_above_cut(fetched, want)
+        rows = self._shown(fetched, offset, want)
+        if groups is None:
+            groups = self.db.execute(
+                "SELECT k.thana, k.register, k.year, k.year_end, g.n FROM"
+                " (SELECT c.combo AS combo, count(*) AS n"
+                f" FROM pages_fts f{facet_join} WHERE pages_fts MATCH ? GROUP BY c.combo) g"
+                " JOIN facet_combo k ON k.id = g.combo",
+                [*combo_args, expr],
+            ).fetchall()
         return rows, groups
+
+    def _groups(self, counts: collections.Counter[int]) -> list[Any]:
+        """Facet groups (thana, register, year, year_end, n) of per-combo counts, in
+        combo order as the GROUP BY pass gives them."""
+        if not counts:
+            return []
+        ids = sorted(counts)
+        combos = {
+            r[0]: r[1:]
+            for r in self.db.execute(
+                "SELECT id, thana, register, year, year_end FROM facet_combo"
+                f" WHERE id IN ({','.join('?' * len(ids))})",
+                ids,
+            )
+        }
+        return [(*combos[i], counts[i]) for i in ids if i in combos]
+
+    def _shown(self, fetched: list[Any], offset: int, want: int) -> list[Any]:
+        """Rows of the hits ``offset:want`` among the candidates (rowid, score, ...):
+        by score, then bundle and page; texts only for the hits shown."""
+        if not fetched:
+            return []
+        order = {
+            r[0]: (r[1], r[2])
+            for r in self.db.execute(
+                f"SELECT rowid, bundle_id, page FROM pages"
+                f" WHERE rowid IN ({','.join('?' * len(fetched))})",
+                [r[0] for r in fetched],
+            )
+        }
+        ranked = sorted(
+            (r for r in fetched if r[0] in order),
+            key=lambda r: (-r[1], *order[r[0]]),
+        )
+        top = ranked[offset:want]
+        if not top:
+            return []
+        details = {
+            r[0]: r[1:]
+            for r in self.db.execute(
+                f"SELECT p.rowid, {_COLUMNS} FROM pages p JOIN page_text t"
+                f" ON t.rowid = p.rowid WHERE p.rowid IN ({','.join('?' * len(top))})",
+                [r[0] for r in top],
+            )
+        }
+        return [(*details[r[0]], r[1]) for r in top if r[0] in details]

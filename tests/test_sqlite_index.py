@@ -349,6 +349,38 @@ def test_paging(filled: SqliteIndex):
     assert filled.search("धारा", limit=2, offset=10).total == 3
 
 
+def test_one_pass_and_two_passes_rank_and_count_alike(index: SqliteIndex, monkeypatch: pytest.MonkeyPatch):
+    """A scoped search ranks and counts its matches in one pass when they are few, in
+    two past ONE_PASS_MAX: the same hits in the same order (ties by bundle and page),
+    the same totals and facets, on every page of the results."""
+    import search.sqlite as engine
+
+    docs = [
+        # two texts only: many pages tie on their score, and the cut falls among them
+        doc(f"b{n % 4}", n, ("धारा 379 " * (1 + n % 2)) + FILLER[0],
+            TIRWA_2019 if n % 5 else KANNAUJ_2020)
+        for n in range(1, 41)
+    ]
+    index.index(docs)
+
+    def answers() -> list[tuple]:
+        out = []
+        for filters in (SearchFilters(thana="Tirwa"), SearchFilters(year=2019), SearchFilters()):
+            every = ids(index.search("धारा 379", filters, limit=100))
+            for offset in (0, 5, 30):
+                r = index.search("धारा 379", filters, limit=5, offset=offset)
+                assert ids(r) == every[offset:offset + 5]  # a page of results is a slice of them all
+                out.append((ids(r), [round(h.score, 9) for h in r.hits], r.total, r.facets))
+        return out
+
+    monkeypatch.setattr(engine, "ONE_PASS_MAX", 10_000)
+    one = answers()
+    monkeypatch.setattr(engine, "ONE_PASS_MAX", 3)
+    two = answers()
+    assert one == two
+    assert one[0][2] == 32 and len(one[0][0]) == 5  # the Tirwa pages, a full page shown
+
+
 def test_empty_query_with_filters_browses_in_order(filled: SqliteIndex):
     r = filled.search("", SearchFilters(thana="Tirwa"))
     assert ids(r) == ["tirwa-2019:1", "tirwa-2019:2"]
