@@ -6,7 +6,8 @@ Each step is a pure function (array in, array out) that can be tried alone;
     to_grey -> normalise_resolution -> crop_border -> normalise_background
     -> flatten_streaks -> detect_orientation / rotate -> estimate_skew / deskew -> denoise
     -> is_tonal?  yes: keep the grey page (photos, shading)
-                  no:  binarise -> remove_ruling_lines -> despeckle
+                  no:  binarise -> (over TEXTURED_INK of it ink? the darkest of three
+                       grey classes only) -> remove_ruling_lines -> despeckle
                        -> remove_isolated_specks
 
 The result is what both OCR and the PDF access copy see: bilevel (0/255) for text
@@ -29,6 +30,7 @@ __all__ = [
     "binarise",
     "bilevel_page",
     "clean_page",
+    "darkest_class_threshold",
     "crop_border",
     "denoise",
     "deskew",
@@ -61,6 +63,10 @@ NOISY = 3.0
 # shorter than the horizontal limit, which must spare long shirorekhas; a vertical
 # kernel cannot hit those.
 VERTICAL_RULE_IN = 0.4
+# Share of a binarised text page that is ink above which the threshold took the paper's
+# texture for ink (tuning and tuning-mixed, 56 pages: 0.02-0.07 on every page but one
+# mottled, noisy 200-dpi memo at 0.36, whose text then could not be found at all).
+TEXTURED_INK = 0.15
 # Std of tile thresholds (grey levels) above which a page gets a local threshold.
 SPREAD_FOR_SAUVOLA = 10.0  # evenly inked synthetic pages: ~3; half faded: ~16
 
@@ -439,11 +445,35 @@ def binarisation_method(grey: np.ndarray) -> str:
     return "sauvola" if local_threshold_spread(grey) > SPREAD_FOR_SAUVOLA else "otsu"
 
 
+def darkest_class_threshold(grey: np.ndarray) -> int:
+    """The lower cut of Otsu's three-class split of the grey levels (ink | texture |
+    paper): the grey level at or below which a pixel is ink when the paper is mottled."""
+    hist = np.bincount(grey.ravel(), minlength=256).astype(np.float64)
+    p = hist / max(hist.sum(), 1.0)
+    levels = np.arange(256, dtype=np.float64)
+    w = np.cumsum(p)  # weight of levels 0..t
+    m = np.cumsum(p * levels)  # their first moment
+    total = m[-1]
+    # classes [0, t1], (t1, t2], (t2, 255] for every t1 < t2: maximise sum w_k mu_k^2
+    w0, m0 = w[:, None], m[:, None]
+    w1, m1 = w[None, :] - w0, m[None, :] - m0
+    w2, m2 = 1.0 - w[None, :], total - m[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = m0 * m0 / w0 + m1 * m1 / w1 + m2 * m2 / w2
+    score[~np.triu(np.ones((256, 256), bool), 1)] = -np.inf
+    score[~np.isfinite(score)] = -np.inf
+    t1, _ = np.unravel_index(int(np.argmax(score)), score.shape)
+    return int(t1)
+
+
 def bilevel_page(
     grey: np.ndarray, dpi: int, *, method: str, remove_lines: bool = True, noisy: bool = False
 ) -> np.ndarray:
-    """The bilevel half of clean_page: binarise -> ruling lines -> specks."""
+    """The bilevel half of clean_page: binarise -> (textured paper? the darkest class
+    only) -> ruling lines -> specks."""
     bw = binarise(grey, dpi, method=method)
+    if np.count_nonzero(bw == 0) > TEXTURED_INK * bw.size:
+        bw = np.where(grey > darkest_class_threshold(grey), 255, 0).astype(np.uint8)
     if remove_lines:
         bw = remove_ruling_lines(bw, dpi, min_vertical_in=VERTICAL_RULE_IN)
     if noisy:
