@@ -299,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-ocrmypdf", action="store_true")
     ap.add_argument("--quick", action="store_true", help="8 + 8 pages, no OCRmyPDF: a smoke run")
     ap.add_argument("--models", action="store_true", help="compare models and layouts on the tuning set only")
+    ap.add_argument("--tuning-mixed", type=int, default=0,
+                    help="also the tuning-mixed split (tuning fonts and degradations, the held-out "
+                         "layouts, scanner streaks): default 0, none")
     ap.add_argument("--work", type=Path, default=None, help="keep outputs here (default: a temp dir)")
     a = ap.parse_args(argv)
     if a.quick:
@@ -317,10 +320,16 @@ def main(argv: list[str] | None = None) -> int:
         return models(a, work)
     # a split asked for with 0 pages is not generated at all: a tuning-only run takes no
     # look at the held-out pages
-    splits = [(name, make) for name, make, n in [("held-out", heldout_pages, a.heldout),
-                                                  ("tuning", tuning_pages, a.tuning)] if n > 0]
-    for name, make in splits:
-        pages = make(a.heldout if name == "held-out" else a.tuning)
+    from bench.corpus import TUNING_MIXED
+    from bench.corpus import pages as split_pages
+
+    splits = [(name, make, n) for name, make, n in [
+        ("held-out", heldout_pages, a.heldout),
+        ("tuning", tuning_pages, a.tuning),
+        ("tuning-mixed", lambda n: split_pages(TUNING_MIXED, n), a.tuning_mixed),
+    ] if n > 0]
+    for name, make, n in splits:
+        pages = make(n)
         print(f"\nrunning on {name} ({len(pages)} pages), load average {load()} …", file=sys.stderr, flush=True)
         runs = [run_tesseract(pages, a.jobs, work / name)]
         if not a.skip_ocrmypdf:
