@@ -32,8 +32,9 @@ Queries are built from ``search.query.clauses`` / ``tolerant_clauses`` /
 reaches FTS5 syntax. A name's words near each other are ``NEAR(...)`` groups. Writes go through one connection
 under a lock; searches from other threads read through a connection of their own
 (WAL: readers run side by side, and other processes may read while this one writes).
-The top hits are ranked inside FTS5 on the score (``_run``), exactly as a full sort
-of every match would order them.
+The top hits are ranked on the score (``_run``: in one pass with the facets when a
+scoped search has few matches, else inside FTS5), exactly as a full sort of every match
+would order them.
 """
 
 from __future__ import annotations
@@ -693,10 +694,13 @@ class _Engine:
         """Rows of the hits ``offset:offset+limit`` (by score, then bundle and page) and
         the facet groups of every match.
 
-        The ranking runs inside FTS5 on the score alone (``ORDER BY score LIMIT``: a
-        bounded sorter, no join of every match to ``pages``); only the candidates get
-        their bundle and page for the tie-break. Filters and facets go through the small
-        ``page_facet`` / ``facet_combo`` tables.
+        A scoped search with at most ``ONE_PASS_MAX`` matches reads them once, with
+        their scores and facet groups, and is ranked and counted from those rows. Any
+        other runs the ranking inside FTS5 on the score alone (``ORDER BY score LIMIT``:
+        a bounded sorter, no join of every match to ``pages``) and counts the facets in
+        a second pass. Either way only the candidates get their bundle and page for the
+        tie-break, and filters and facets go through the small ``page_facet`` /
+        ``facet_combo`` tables.
         """
         weights = [FIELD_WEIGHTS[c] for c in ("folded", "translit", "grams", "loose")]
         if where:
